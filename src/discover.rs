@@ -1,0 +1,111 @@
+//! Finding the files to check: walking the given paths in a stable order,
+//! recognising each file's format, and skipping what is not ours.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::error::FileError;
+
+/// The formats provcheck reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// A `.tf` file.
+    Terraform,
+}
+
+/// Folders never descended into: version control, package caches, and
+/// tool working directories (`.terraform` is read deliberately, by the
+/// evaluator, when it needs module manifests).
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    ".terraform",
+    ".terragrunt-cache",
+];
+
+/// A file found for checking.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+/// Recognises a file's format from its name.
+pub fn format_of(path: &Path) -> Option<Format> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("tf") => Some(Format::Terraform),
+        _ => None,
+    }
+}
+
+/// Walks `paths` (files or folders) and returns the files to check, sorted
+/// and without duplicates, with an error for every path that cannot be
+/// read. Symbolic links to files are read; links to folders are not
+/// followed, so a link cycle can never loop.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<FileError>) {
+    let mut found = BTreeSet::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        let metadata = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(err) => {
+                errors.push(FileError::new(root, None, io_message(&err)));
+                continue;
+            }
+        };
+        if metadata.is_file() {
+            if let Some(format) = format_of(root) {
+                found.insert(Candidate {
+                    path: root.clone(),
+                    format,
+                });
+            }
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                entry.depth() == 0
+                    || !(entry.file_type().is_dir()
+                        && entry
+                            .file_name()
+                            .to_str()
+                            .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+            });
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let path = err.path().unwrap_or(root).to_path_buf();
+                    let message = err.io_error().map_or_else(|| err.to_string(), io_message);
+                    errors.push(FileError::new(&path, None, message));
+                    continue;
+                }
+            };
+            let Some(format) = format_of(entry.path()) else {
+                continue;
+            };
+            let is_file = entry.file_type().is_file()
+                || (entry.file_type().is_symlink() && entry.path().is_file());
+            if is_file {
+                found.insert(Candidate {
+                    path: entry.into_path(),
+                    format,
+                });
+            }
+        }
+    }
+    (found.into_iter().collect(), errors)
+}
+
+fn io_message(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}

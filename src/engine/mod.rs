@@ -1,0 +1,155 @@
+//! Running rules on resources: selecting resources by type and `where`,
+//! running schema and native checks, and mapping each failure to a span.
+
+pub mod native;
+pub mod schema;
+
+use rayon::prelude::*;
+
+use crate::finding::{fingerprint, Finding};
+use crate::model::{BlockKind, Resource};
+use crate::ruleset::{Check, Rule, RuleSet};
+use crate::source::SourceFile;
+
+use native::NativeResult;
+use schema::{Outcome, SchemaError};
+
+/// Findings, and the results that depend on unknown values.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub findings: Vec<Finding>,
+    pub undecided: Vec<Finding>,
+}
+
+/// Runs every rule on every managed resource.
+pub fn run(rules: &RuleSet, resources: &[Resource], files: &[SourceFile]) -> Results {
+    let per_resource: Vec<Results> = resources
+        .par_iter()
+        .filter(|r| r.kind == BlockKind::Resource)
+        .map(|resource| {
+            let mut results = Results::default();
+            for (index, rule) in rules.rules.iter().enumerate() {
+                if rule.applies_to(&resource.resource_type) {
+                    check(index, rule, resource, files, &mut results);
+                }
+            }
+            results
+        })
+        .collect();
+    let mut all = Results::default();
+    for mut results in per_resource {
+        all.findings.append(&mut results.findings);
+        all.undecided.append(&mut results.undecided);
+    }
+    all
+}
+
+/// Runs one rule on one resource.
+pub fn check(
+    index: usize,
+    rule: &Rule,
+    resource: &Resource,
+    files: &[SourceFile],
+    out: &mut Results,
+) {
+    let selected = match &rule.selector {
+        None => Selection::Yes,
+        Some(selector) => match schema::evaluate(selector, resource) {
+            Outcome::Pass => Selection::Yes,
+            Outcome::Fail(_) => Selection::No,
+            Outcome::Undecided(_) => Selection::Maybe,
+        },
+    };
+    if selected == Selection::No {
+        return;
+    }
+    let emit = |pointer: String, detail: Option<String>, decided: bool, out: &mut Results| {
+        let finding = finding(index, rule, resource, files, pointer, detail);
+        if decided && selected == Selection::Yes {
+            out.findings.push(finding);
+        } else {
+            out.undecided.push(finding);
+        }
+    };
+    match &rule.check {
+        Check::Schema(validator) => match schema::evaluate(validator, resource) {
+            Outcome::Pass => {}
+            Outcome::Fail(errors) => {
+                let pointer = failure_pointer(rule, resource, &errors);
+                emit(pointer, None, true, out);
+            }
+            Outcome::Undecided(pointers) => {
+                let detail = format!("depends on unknown {}", pointers.join(", "));
+                let pointer = pointers.into_iter().next().unwrap_or_default();
+                emit(pointer, Some(detail), false, out);
+            }
+        },
+        Check::Native(native) => {
+            for result in native.run(resource) {
+                match result {
+                    NativeResult::Fail { pointer, detail } => {
+                        emit(pointer, Some(detail), true, out)
+                    }
+                    NativeResult::Undecided { pointer, detail } => {
+                        emit(pointer, Some(detail), false, out)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selection {
+    Yes,
+    No,
+    Maybe,
+}
+
+/// Where one failed assertion is reported: the rule's focus attribute when
+/// the resource has it; else the first failing value; a missing attribute
+/// is reported at the object that lacks it (the header, for the resource).
+fn failure_pointer(rule: &Rule, resource: &Resource, errors: &[SchemaError]) -> String {
+    if let Some(focus) = rule
+        .focus
+        .iter()
+        .find(|p| resource.spans.contains_key(p.as_str()))
+    {
+        return focus.clone();
+    }
+    let first = errors
+        .iter()
+        .find(|e| e.missing.is_none())
+        .or_else(|| errors.first());
+    first.map(|e| e.pointer.clone()).unwrap_or_default()
+}
+
+fn finding(
+    index: usize,
+    rule: &Rule,
+    resource: &Resource,
+    files: &[SourceFile],
+    pointer: String,
+    detail: Option<String>,
+) -> Finding {
+    let path = files
+        .get(resource.file)
+        .map(SourceFile::display_path)
+        .unwrap_or_default();
+    let message = match detail {
+        Some(detail) => format!("{} ({detail})", rule.message.trim_end_matches('.')),
+        None => rule.message.clone(),
+    };
+    Finding {
+        rule: index,
+        rule_id: rule.id.clone(),
+        severity: rule.severity,
+        category: rule.category,
+        resource: resource.address.clone(),
+        file: resource.file,
+        span: resource.locate(&pointer),
+        fingerprint: fingerprint(rule.id.as_str(), &path, &resource.address, &pointer),
+        pointer,
+        message,
+    }
+}

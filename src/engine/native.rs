@@ -1,0 +1,362 @@
+//! Checks written in Rust, for questions one JSON Schema cannot express.
+//! Each is named in rule files (`native: <name>`) with its parameters;
+//! the metadata and examples stay in the rule's YAML.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{push_pointer, Resource};
+
+/// A native check with its parameters, parsed when the rule loads.
+#[derive(Debug, Clone)]
+pub enum Native {
+    OpenIngressToPorts(OpenIngress),
+}
+
+impl Native {
+    /// The check named `name`, configured by the rule's `params`.
+    pub fn new(name: &str, params: &Value) -> Result<Native, String> {
+        let params = if params.is_null() {
+            Value::Object(Default::default())
+        } else {
+            params.clone()
+        };
+        match name {
+            "open-ingress-to-ports" => serde_json::from_value(params)
+                .map(Native::OpenIngressToPorts)
+                .map_err(|e| format!("invalid params for `{name}`: {e}")),
+            _ => Err(format!("unknown native check `{name}`")),
+        }
+    }
+
+    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+        match self {
+            Native::OpenIngressToPorts(check) => check.run(resource),
+        }
+    }
+}
+
+/// One violation, or one place where the answer depends on unknowns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NativeResult {
+    Fail { pointer: String, detail: String },
+    Undecided { pointer: String, detail: String },
+}
+
+/// Ingress from anywhere (`0.0.0.0/0`, `::/0`) to one of `ports`, or to
+/// every port, in the three ways the AWS provider writes ingress.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenIngress {
+    ports: Vec<u16>,
+}
+
+/// A tri-state read of one attribute.
+enum Known<T> {
+    Yes(T),
+    Unknown,
+}
+
+impl OpenIngress {
+    fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+        let attrs = &resource.attributes;
+        let mut results = Vec::new();
+        match resource.resource_type.as_str() {
+            "aws_security_group" => {
+                if resource.is_unknown("/ingress") {
+                    results.push(NativeResult::Undecided {
+                        pointer: "/ingress".into(),
+                        detail: "ingress rules are generated dynamically".into(),
+                    });
+                }
+                if let Some(Value::Array(blocks)) = attrs.get("ingress") {
+                    for i in 0..blocks.len() {
+                        let base = format!("/ingress/{i}");
+                        self.rule(
+                            resource,
+                            &base,
+                            "protocol",
+                            &["cidr_blocks", "ipv6_cidr_blocks"],
+                            &mut results,
+                        );
+                    }
+                }
+            }
+            "aws_security_group_rule" => match string_at(resource, "/type") {
+                Known::Yes(Some(t)) if t == "ingress" => {
+                    self.rule(
+                        resource,
+                        "",
+                        "protocol",
+                        &["cidr_blocks", "ipv6_cidr_blocks"],
+                        &mut results,
+                    );
+                }
+                Known::Unknown => {
+                    let mut inner = Vec::new();
+                    self.rule(
+                        resource,
+                        "",
+                        "protocol",
+                        &["cidr_blocks", "ipv6_cidr_blocks"],
+                        &mut inner,
+                    );
+                    results.extend(inner.into_iter().map(undecided));
+                }
+                _ => {}
+            },
+            "aws_vpc_security_group_ingress_rule" => {
+                self.rule(
+                    resource,
+                    "",
+                    "ip_protocol",
+                    &["cidr_ipv4", "cidr_ipv6"],
+                    &mut results,
+                );
+            }
+            _ => {}
+        }
+        results
+    }
+
+    /// Checks one ingress rule at `base`.
+    fn rule(
+        &self,
+        resource: &Resource,
+        base: &str,
+        protocol_key: &str,
+        cidr_keys: &[&str],
+        results: &mut Vec<NativeResult>,
+    ) {
+        // Which CIDR attribute opens the rule to the world, if any.
+        let mut world: Option<(String, String, bool)> = None;
+        for key in cidr_keys {
+            let pointer = push_pointer(base, key);
+            match world_cidr(resource, &pointer) {
+                Known::Yes(Some(cidr)) => {
+                    world = Some((pointer, cidr, false));
+                    break;
+                }
+                Known::Unknown if world.is_none() => {
+                    world = Some((pointer, "an unknown range".into(), true));
+                }
+                _ => {}
+            }
+        }
+        let Some((pointer, cidr, cidr_unknown)) = world else {
+            return;
+        };
+        let ports = match self.ports_opened(resource, base, protocol_key) {
+            Known::Yes(None) => return,
+            Known::Yes(Some(ports)) => Known::Yes(ports),
+            Known::Unknown => Known::Unknown,
+        };
+        let (detail, unknown) = match ports {
+            Known::Yes(ports) => (format!("{ports} open to {cidr}"), cidr_unknown),
+            Known::Unknown => (
+                format!("ports that may include a database port open to {cidr}"),
+                true,
+            ),
+        };
+        results.push(if unknown {
+            NativeResult::Undecided { pointer, detail }
+        } else {
+            NativeResult::Fail { pointer, detail }
+        });
+    }
+
+    /// A description of the listed ports the rule opens (`None`: none).
+    fn ports_opened(
+        &self,
+        resource: &Resource,
+        base: &str,
+        protocol_key: &str,
+    ) -> Known<Option<String>> {
+        let protocol = match string_at(resource, &push_pointer(base, protocol_key)) {
+            Known::Yes(p) => p.unwrap_or_default().to_ascii_lowercase(),
+            Known::Unknown => return Known::Unknown,
+        };
+        match protocol.as_str() {
+            "-1" | "all" => return Known::Yes(Some("all ports".into())),
+            "tcp" | "6" => {}
+            _ => return Known::Yes(None),
+        }
+        let (from, to) = match (
+            port_at(resource, &push_pointer(base, "from_port")),
+            port_at(resource, &push_pointer(base, "to_port")),
+        ) {
+            (Known::Yes(Some(from)), Known::Yes(Some(to))) => (from, to),
+            (Known::Yes(None), _) | (_, Known::Yes(None)) => return Known::Yes(None),
+            _ => return Known::Unknown,
+        };
+        let open: Vec<String> = self
+            .ports
+            .iter()
+            .filter(|&&p| i64::from(p) >= from && i64::from(p) <= to)
+            .map(u16::to_string)
+            .collect();
+        Known::Yes(match open.len() {
+            0 => None,
+            1 => Some(format!("tcp port {}", open[0])),
+            _ => Some(format!("tcp ports {}", open.join(", "))),
+        })
+    }
+}
+
+fn undecided(result: NativeResult) -> NativeResult {
+    match result {
+        NativeResult::Fail { pointer, detail } | NativeResult::Undecided { pointer, detail } => {
+            NativeResult::Undecided { pointer, detail }
+        }
+    }
+}
+
+fn value_at<'r>(resource: &'r Resource, pointer: &str) -> Known<Option<&'r Value>> {
+    if resource.is_unknown(pointer) {
+        return Known::Unknown;
+    }
+    Known::Yes(resource.attributes.pointer(pointer))
+}
+
+fn string_at(resource: &Resource, pointer: &str) -> Known<Option<String>> {
+    match value_at(resource, pointer) {
+        Known::Yes(v) => Known::Yes(match v {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }),
+        Known::Unknown => Known::Unknown,
+    }
+}
+
+fn port_at(resource: &Resource, pointer: &str) -> Known<Option<i64>> {
+    match value_at(resource, pointer) {
+        Known::Yes(v) => Known::Yes(match v {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }),
+        Known::Unknown => Known::Unknown,
+    }
+}
+
+/// The world-open CIDR at `pointer` (a string or a list of strings).
+fn world_cidr(resource: &Resource, pointer: &str) -> Known<Option<String>> {
+    let value = match value_at(resource, pointer) {
+        Known::Yes(Some(v)) => v,
+        Known::Yes(None) => return Known::Yes(None),
+        Known::Unknown => return Known::Unknown,
+    };
+    let candidates: Vec<(String, &Value)> = match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (push_pointer(pointer, &i.to_string()), v))
+            .collect(),
+        other => vec![(pointer.to_string(), other)],
+    };
+    let mut unknown = false;
+    for (item_pointer, item) in candidates {
+        if resource.is_unknown(&item_pointer) {
+            unknown = true;
+            continue;
+        }
+        if let Value::String(cidr) = item {
+            if is_world(cidr) {
+                return Known::Yes(Some(cidr.clone()));
+            }
+        }
+    }
+    if unknown {
+        Known::Unknown
+    } else {
+        Known::Yes(None)
+    }
+}
+
+fn is_world(cidr: &str) -> bool {
+    let Some((address, prefix)) = cidr.trim().split_once('/') else {
+        return false;
+    };
+    prefix.trim() == "0" && (address.parse::<std::net::IpAddr>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::hcl::lower_file;
+    use crate::source::SourceFile;
+
+    fn run(text: &str) -> Vec<NativeResult> {
+        let source = SourceFile::new("main.tf", text);
+        let resource = lower_file(0, &source).unwrap().resources.remove(0);
+        let check = Native::new(
+            "open-ingress-to-ports",
+            &serde_json::json!({"ports": [5432, 6379]}),
+        )
+        .unwrap();
+        check.run(&resource)
+    }
+
+    #[test]
+    fn inline_ingress_open_to_the_world() {
+        let results = run(r#"resource "aws_security_group" "db" {
+  ingress {
+    from_port   = 5000
+    to_port     = 6000
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8", "0.0.0.0/0"]
+  }
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}"#);
+        assert_eq!(
+            results,
+            [NativeResult::Fail {
+                pointer: "/ingress/0/cidr_blocks".into(),
+                detail: "tcp port 5432 open to 0.0.0.0/0".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn all_protocols_and_ipv6() {
+        let results = run(r#"resource "aws_vpc_security_group_ingress_rule" "all" {
+  ip_protocol = "-1"
+  cidr_ipv6   = "::/0"
+}"#);
+        assert!(
+            matches!(&results[..], [NativeResult::Fail { pointer, .. }] if pointer == "/cidr_ipv6")
+        );
+    }
+
+    #[test]
+    fn egress_private_ranges_and_unknowns() {
+        assert!(run(r#"resource "aws_security_group_rule" "e" {
+  type = "egress"
+  protocol = "-1"
+  cidr_blocks = ["0.0.0.0/0"]
+}"#)
+        .is_empty());
+        assert!(run(r#"resource "aws_security_group_rule" "p" {
+  type = "ingress"
+  protocol = "tcp"
+  from_port = 5432
+  to_port = 5432
+  cidr_blocks = ["10.0.0.0/16"]
+}"#)
+        .is_empty());
+        let results = run(r#"resource "aws_security_group_rule" "u" {
+  type = "ingress"
+  protocol = "tcp"
+  from_port = 5432
+  to_port = 5432
+  cidr_blocks = var.allowed
+}"#);
+        assert!(matches!(&results[..], [NativeResult::Undecided { .. }]));
+    }
+}

@@ -1,0 +1,92 @@
+//! Rule documentation for people: the `rules` table and `explain` pages,
+//! generated from the rule files, never written twice.
+
+use std::fmt::Write;
+
+use crate::ruleset::{Check, Rule, RuleSet};
+
+/// One line a rule: id, severity, category, title.
+pub fn table(rules: &RuleSet) -> String {
+    let width = |f: fn(&Rule) -> usize| rules.rules.iter().map(f).max().unwrap_or(0);
+    let id_w = width(|r| r.id.as_str().len()).max(2);
+    let sev_w = "severity".len();
+    let cat_w = width(|r| r.category.as_str().len()).max("category".len());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:id_w$}  {:sev_w$}  {:cat_w$}  title",
+        "id", "severity", "category"
+    );
+    for rule in &rules.rules {
+        let _ = writeln!(
+            out,
+            "{:id_w$}  {:sev_w$}  {:cat_w$}  {}",
+            rule.id.as_str(),
+            rule.severity.as_str(),
+            rule.category.as_str(),
+            rule.title
+        );
+    }
+    let _ = writeln!(out, "\n{} rules", rules.rules.len());
+    out
+}
+
+/// The full page for one rule.
+pub fn explain(rule: &Rule) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}", rule.id, rule.title);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "severity:   {}", rule.severity);
+    let _ = writeln!(out, "category:   {}", rule.category);
+    let _ = writeln!(out, "policy:     {}", rule.controls.join(", "));
+    let _ = writeln!(out, "applies to: {}", rule.declared_types.join(", "));
+    let kind = match &rule.check {
+        Check::Schema(_) => "JSON Schema assertion".to_string(),
+        Check::Native(native) => format!("native check ({native:?})"),
+    };
+    let _ = writeln!(out, "check:      {kind}");
+    let _ = writeln!(out, "source:     {}", rule.origin);
+    let _ = writeln!(out, "\n{}", rule.description.trim_end());
+    let _ = writeln!(
+        out,
+        "\nRemediation:\n{}",
+        indent(rule.remediation.trim_end())
+    );
+    if !rule.links.is_empty() {
+        let _ = writeln!(out, "\nLinks:");
+        for link in &rule.links {
+            let _ = writeln!(out, "  {link}");
+        }
+    }
+    for (i, example) in rule.examples.fail.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\nFails (example {}, finding on line {}):\n{}",
+            i + 1,
+            example.line,
+            indent(example.code.trim_end())
+        );
+    }
+    for (i, example) in rule.examples.pass.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\nPasses (example {}):\n{}",
+            i + 1,
+            indent(example.trim_end())
+        );
+    }
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

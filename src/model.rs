@@ -1,0 +1,125 @@
+//! The resource model every front-end lowers into: an address, a type,
+//! attributes as JSON, a span for every attribute, and what is unknown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::source::Span;
+
+/// What kind of top-level Terraform block a resource came from. Only
+/// managed resources are checked by rules today; the others are kept for
+/// the evaluator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BlockKind {
+    Resource,
+    Data,
+    Provider,
+    Variable,
+    Locals,
+    Module,
+    Output,
+}
+
+impl BlockKind {
+    pub fn from_keyword(keyword: &str) -> Option<BlockKind> {
+        Some(match keyword {
+            "resource" => BlockKind::Resource,
+            "data" => BlockKind::Data,
+            "provider" => BlockKind::Provider,
+            "variable" => BlockKind::Variable,
+            "locals" => BlockKind::Locals,
+            "module" => BlockKind::Module,
+            "output" => BlockKind::Output,
+            _ => return None,
+        })
+    }
+}
+
+/// One lowered block.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: BlockKind,
+    /// Terraform's address: `aws_db_instance.records`, `data.aws_vpc.main`,
+    /// `var.region`, `module.db`, `provider.aws`, `locals`.
+    pub address: String,
+    /// The resource or data source type (`aws_db_instance`); the block
+    /// keyword for the other kinds.
+    pub resource_type: String,
+    /// Index into the checked files.
+    pub file: usize,
+    /// The block's keyword and labels.
+    pub header: Span,
+    /// The whole block.
+    pub span: Span,
+    /// Attributes and nested blocks; nested blocks become arrays of objects.
+    pub attributes: Value,
+    /// Span of every attribute, nested block and literal element, keyed by
+    /// JSON pointer (`/ingress/0/cidr_blocks/1`).
+    pub spans: BTreeMap<String, Span>,
+    /// Pointers whose value is not known statically. Their JSON value is
+    /// `null`.
+    pub unknown: BTreeSet<String>,
+}
+
+impl Resource {
+    /// The span of the pointer, or of its nearest ancestor that has one,
+    /// falling back to the block header.
+    pub fn locate(&self, pointer: &str) -> Span {
+        let mut pointer = pointer;
+        loop {
+            if pointer.is_empty() {
+                return self.header;
+            }
+            if let Some(span) = self.spans.get(pointer) {
+                return *span;
+            }
+            pointer = parent_pointer(pointer);
+        }
+    }
+
+    /// Whether the value at `pointer` is unknown, or sits inside an
+    /// unknown value.
+    pub fn is_unknown(&self, pointer: &str) -> bool {
+        let mut pointer = pointer;
+        while !pointer.is_empty() {
+            if self.unknown.contains(pointer) {
+                return true;
+            }
+            pointer = parent_pointer(pointer);
+        }
+        false
+    }
+}
+
+/// `/a/b/0` -> `/a/b`; `/a` -> ``.
+pub fn parent_pointer(pointer: &str) -> &str {
+    pointer.rfind('/').map_or("", |i| &pointer[..i])
+}
+
+/// Appends one reference token to a JSON pointer, escaping as RFC 6901 says.
+pub fn push_pointer(base: &str, token: &str) -> String {
+    let mut out = String::with_capacity(base.len() + token.len() + 1);
+    out.push_str(base);
+    out.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_escape_and_climb() {
+        assert_eq!(push_pointer("/tags", "a/b~c"), "/tags/a~1b~0c");
+        assert_eq!(parent_pointer("/a/b/0"), "/a/b");
+        assert_eq!(parent_pointer("/a"), "");
+    }
+}

@@ -1,0 +1,48 @@
+//! `file:line:col: severity rule_id message`, one line each: for editors,
+//! grep and quick terminal use.
+
+use std::fmt::Write;
+
+use super::{error_path, locate, range, RenderOptions};
+use crate::Report;
+
+pub fn render(report: &Report, options: RenderOptions) -> String {
+    let mut out = String::new();
+    for error in &report.errors {
+        let path = error_path(error);
+        match (report.file_for(error), error.span) {
+            (Some(file), Some(span)) => {
+                let (start, _) = range(file, span);
+                let _ = writeln!(
+                    out,
+                    "{path}:{}:{}: error {}",
+                    start.line, start.column, error.message
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "{path}: error {}", error.message);
+            }
+        }
+    }
+    let mut line = |finding: &crate::finding::Finding, label: &str| {
+        let (path, file) = locate(report, finding);
+        let (line, column) = file.map_or((0, 0), |f| {
+            let (start, _) = range(f, finding.span);
+            (start.line, start.column)
+        });
+        let _ = writeln!(
+            out,
+            "{path}:{line}:{column}: {label} {} {}",
+            finding.rule_id, finding.message
+        );
+    };
+    for finding in &report.findings {
+        line(finding, finding.severity.as_str());
+    }
+    if options.show_undecided {
+        for finding in &report.undecided {
+            line(finding, "undecided");
+        }
+    }
+    out
+}

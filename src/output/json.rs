@@ -1,0 +1,111 @@
+//! The JSON report. Its shape is a contract tooling depends on: change it
+//! only by raising `version`.
+
+use serde::Serialize;
+
+use super::{error_path, locate, range, RenderOptions};
+use crate::finding::Finding;
+use crate::ruleset::RuleSet;
+use crate::source::Position;
+use crate::Report;
+
+/// Version of the JSON shape.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'r> {
+    version: u32,
+    findings: Vec<JsonFinding<'r>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    undecided: Option<Vec<JsonFinding<'r>>>,
+    errors: Vec<JsonError<'r>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'r> {
+    rule_id: &'r str,
+    severity: &'static str,
+    category: &'static str,
+    controls: &'r [String],
+    resource: &'r str,
+    file: String,
+    message: &'r str,
+    fingerprint: &'r str,
+    span: Option<JsonSpan>,
+}
+
+#[derive(Serialize)]
+struct JsonSpan {
+    start: Position,
+    end: Position,
+}
+
+#[derive(Serialize)]
+struct JsonError<'r> {
+    file: String,
+    span: Option<JsonSpan>,
+    message: &'r str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    resources: usize,
+    findings: usize,
+    errors: usize,
+}
+
+pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions) -> String {
+    let finding = |f: &'r Finding| {
+        let (file, source) = locate(report, f);
+        JsonFinding {
+            rule_id: f.rule_id.as_str(),
+            severity: f.severity.as_str(),
+            category: f.category.as_str(),
+            controls: rules
+                .rules
+                .get(f.rule)
+                .map_or(&[], |r| r.controls.as_slice()),
+            resource: &f.resource,
+            file,
+            message: &f.message,
+            fingerprint: &f.fingerprint,
+            span: source.map(|s| {
+                let (start, end) = range(s, f.span);
+                JsonSpan { start, end }
+            }),
+        }
+    };
+    let document = Document {
+        version: VERSION,
+        findings: report.findings.iter().map(finding).collect(),
+        undecided: options
+            .show_undecided
+            .then(|| report.undecided.iter().map(finding).collect()),
+        errors: report
+            .errors
+            .iter()
+            .map(|e| JsonError {
+                file: error_path(e),
+                span: match (report.file_for(e), e.span) {
+                    (Some(file), Some(span)) => {
+                        let (start, end) = range(file, span);
+                        Some(JsonSpan { start, end })
+                    }
+                    _ => None,
+                },
+                message: &e.message,
+            })
+            .collect(),
+        summary: Summary {
+            files: report.files_read,
+            resources: report.resource_count(),
+            findings: report.findings.len(),
+            errors: report.errors.len(),
+        },
+    };
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}

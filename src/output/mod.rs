@@ -1,0 +1,59 @@
+//! Renderers: one file per output format, all reading the same [`Report`].
+//! Byte spans become lines and columns here, and only here.
+
+pub mod compact;
+#[cfg(feature = "cli")]
+pub mod human;
+pub mod json;
+
+use crate::finding::Finding;
+use crate::source::{Position, SourceFile, Span};
+use crate::{error::FileError, Report};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Human,
+    Compact,
+    Json,
+}
+
+/// What a renderer may show besides findings and errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    pub show_undecided: bool,
+    pub color: bool,
+}
+
+/// Renders the report in one format.
+pub fn render(
+    report: &Report,
+    rules: &crate::ruleset::RuleSet,
+    format: OutputFormat,
+    options: RenderOptions,
+) -> String {
+    match format {
+        #[cfg(feature = "cli")]
+        OutputFormat::Human => human::render(report, rules, options),
+        #[cfg(not(feature = "cli"))]
+        OutputFormat::Human => compact::render(report, options),
+        OutputFormat::Compact => compact::render(report, options),
+        OutputFormat::Json => json::render(report, rules, options),
+    }
+}
+
+/// Start and end positions (1-based) of a span in a file.
+pub fn range(file: &SourceFile, span: Span) -> (Position, Position) {
+    (file.position(span.start), file.position(span.end))
+}
+
+/// The path and range of a finding.
+pub fn locate<'r>(report: &'r Report, finding: &Finding) -> (String, Option<&'r SourceFile>) {
+    let file = report.files.get(finding.file);
+    (file.map(SourceFile::display_path).unwrap_or_default(), file)
+}
+
+/// The display path of an error's file.
+pub fn error_path(error: &FileError) -> String {
+    crate::source::display_path(&error.path)
+}

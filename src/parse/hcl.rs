@@ -1,0 +1,376 @@
+//! The Terraform front-end: parses HCL with hcl-edit, keeping byte spans,
+//! and lowers top-level blocks into [`Resource`]s.
+//!
+//! Literal values (strings, numbers, bools, null, lists, objects, heredocs
+//! and templates without interpolation) are known. Every other expression
+//! becomes `null` in the JSON view and its pointer is recorded as unknown,
+//! for the evaluator to resolve.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hcl_edit::expr::{Expression, ObjectKey, UnaryOperator};
+use hcl_edit::structure::{Block, BlockLabel, Body, Structure};
+use hcl_edit::template::{Element, Template};
+use hcl_edit::Span as _;
+use serde_json::{Map, Value};
+
+use crate::error::FileError;
+use crate::model::{push_pointer, BlockKind, Resource};
+use crate::source::{SourceFile, Span};
+
+/// What one Terraform file lowers to.
+#[derive(Debug, Default)]
+pub struct Lowered {
+    pub resources: Vec<Resource>,
+    /// Problems that do not stop the file from being checked, such as a
+    /// resource block with the wrong number of labels.
+    pub errors: Vec<FileError>,
+}
+
+/// Parses one `.tf` file and lowers its blocks. A syntax error is returned
+/// as the file's only error, with the span where parsing stopped.
+pub fn lower_file(file_index: usize, source: &SourceFile) -> Result<Lowered, FileError> {
+    let body = hcl_edit::parser::parse_body(&source.text).map_err(|err| {
+        let location = err.location();
+        let start = source.lines.offset(
+            &source.text,
+            location.line(),
+            location.column().saturating_sub(1),
+        );
+        let start = start.min(source.text.len());
+        let end = next_char_end(&source.text, start);
+        FileError::new(
+            source.path(),
+            Some(Span::new(start, end)),
+            format!("HCL syntax error: {}", err.message()),
+        )
+    })?;
+    Ok(lower_body(file_index, source, &body))
+}
+
+fn next_char_end(text: &str, start: usize) -> usize {
+    text[start..]
+        .chars()
+        .next()
+        .map_or(start, |c| start + c.len_utf8())
+}
+
+fn lower_body(file_index: usize, source: &SourceFile, body: &Body) -> Lowered {
+    let mut lowered = Lowered::default();
+    for block in body.blocks() {
+        let Some(kind) = BlockKind::from_keyword(block.ident.as_str()) else {
+            continue;
+        };
+        let labels: Vec<&str> = block.labels.iter().map(BlockLabel::as_str).collect();
+        let header = header_span(block);
+        let (address, resource_type) = match (kind, labels.as_slice()) {
+            (BlockKind::Resource, [ty, name]) => (format!("{ty}.{name}"), ty.to_string()),
+            (BlockKind::Data, [ty, name]) => (format!("data.{ty}.{name}"), ty.to_string()),
+            (BlockKind::Provider, [name]) => (format!("provider.{name}"), "provider".into()),
+            (BlockKind::Variable, [name]) => (format!("var.{name}"), "variable".into()),
+            (BlockKind::Module, [name]) => (format!("module.{name}"), "module".into()),
+            (BlockKind::Output, [name]) => (format!("output.{name}"), "output".into()),
+            (BlockKind::Locals, []) => ("locals".into(), "locals".into()),
+            _ => {
+                let expected = match kind {
+                    BlockKind::Resource | BlockKind::Data => "two labels (type and name)",
+                    BlockKind::Locals => "no labels",
+                    _ => "one label",
+                };
+                lowered.errors.push(FileError::new(
+                    source.path(),
+                    Some(header),
+                    format!(
+                        "a `{}` block needs {expected}; this one has {}",
+                        block.ident.as_str(),
+                        labels.len()
+                    ),
+                ));
+                continue;
+            }
+        };
+        let mut lowerer = Lowerer::default();
+        let attributes = lowerer.body(&block.body, "");
+        lowered.resources.push(Resource {
+            kind,
+            address,
+            resource_type,
+            file: file_index,
+            header,
+            span: block.span().map_or(header, Span::from),
+            attributes,
+            spans: lowerer.spans,
+            unknown: lowerer.unknown,
+        });
+    }
+    lowered
+}
+
+/// From the block keyword to the end of its last label.
+fn header_span(block: &Block) -> Span {
+    let start = block.ident.span().map_or(0, |r| r.start);
+    let end = block
+        .labels
+        .iter()
+        .filter_map(|label| match label {
+            BlockLabel::Ident(ident) => ident.span(),
+            BlockLabel::String(string) => string.span(),
+        })
+        .map(|r| r.end)
+        .max()
+        .or_else(|| block.ident.span().map(|r| r.end))
+        .unwrap_or(start);
+    Span::new(start, end)
+}
+
+#[derive(Default)]
+struct Lowerer {
+    spans: BTreeMap<String, Span>,
+    unknown: BTreeSet<String>,
+}
+
+impl Lowerer {
+    fn body(&mut self, body: &Body, pointer: &str) -> Value {
+        let mut object = Map::new();
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attribute) => {
+                    let key = attribute.key.as_str();
+                    let path = push_pointer(pointer, key);
+                    if let Some(span) = attribute.span() {
+                        self.spans.insert(path.clone(), span.into());
+                    }
+                    let value = self.expression(&attribute.value, &path);
+                    object.insert(key.to_string(), value);
+                }
+                Structure::Block(block) => self.nested_block(block, pointer, &mut object),
+            }
+        }
+        Value::Object(object)
+    }
+
+    fn nested_block(&mut self, block: &Block, pointer: &str, object: &mut Map<String, Value>) {
+        let header = header_span(block);
+        // A `dynamic "ingress"` block generates `ingress` blocks from a
+        // collection only the evaluator can expand: the generated blocks
+        // are unknown until then.
+        if block.ident.as_str() == "dynamic" {
+            if let Some(label) = block.labels.first() {
+                let name = label.as_str();
+                let path = push_pointer(pointer, name);
+                self.spans.entry(path.clone()).or_insert(header);
+                self.unknown.insert(path);
+                object.entry(name.to_string()).or_insert(Value::Null);
+            }
+            return;
+        }
+        let name = block.ident.as_str();
+        let path = push_pointer(pointer, name);
+        if self.unknown.contains(&path) {
+            return;
+        }
+        let entry = object
+            .entry(name.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Value::Array(items) = entry else {
+            // An attribute and a block of the same name: keep the attribute.
+            return;
+        };
+        let item_path = push_pointer(&path, &items.len().to_string());
+        self.spans.entry(path).or_insert(header);
+        self.spans.insert(item_path.clone(), header);
+        let value = self.body(&block.body, &item_path);
+        items.push(value);
+    }
+
+    fn expression(&mut self, expr: &Expression, pointer: &str) -> Value {
+        match expr {
+            Expression::Null(_) => Value::Null,
+            Expression::Bool(b) => Value::Bool(*b.value()),
+            Expression::Number(n) => number(n.value()).unwrap_or_else(|| self.unknown(pointer)),
+            Expression::String(s) => Value::String(s.value().clone()),
+            Expression::Array(array) => {
+                let mut items = Vec::with_capacity(array.len());
+                for (i, item) in array.iter().enumerate() {
+                    let path = push_pointer(pointer, &i.to_string());
+                    if let Some(span) = item.span() {
+                        self.spans.insert(path.clone(), span.into());
+                    }
+                    items.push(self.expression(item, &path));
+                }
+                Value::Array(items)
+            }
+            Expression::Object(object) => {
+                let mut map = Map::new();
+                for (key, value) in object.iter() {
+                    let Some(name) = object_key(key) else {
+                        // A computed key: the object's shape is unknown.
+                        return self.unknown(pointer);
+                    };
+                    let path = push_pointer(pointer, &name);
+                    let key_span = match key {
+                        ObjectKey::Ident(ident) => ident.span(),
+                        ObjectKey::Expression(expr) => expr.span(),
+                    };
+                    if let (Some(k), Some(v)) = (key_span, value.expr().span()) {
+                        self.spans.insert(path.clone(), Span::new(k.start, v.end));
+                    }
+                    let lowered = self.expression(value.expr(), &path);
+                    map.insert(name, lowered);
+                }
+                Value::Object(map)
+            }
+            Expression::StringTemplate(template) => {
+                literal_template(template).map_or_else(|| self.unknown(pointer), Value::String)
+            }
+            Expression::HeredocTemplate(heredoc) => literal_template(&heredoc.template)
+                .map_or_else(|| self.unknown(pointer), Value::String),
+            Expression::Parenthesis(inner) => self.expression(inner.inner(), pointer),
+            Expression::UnaryOp(op) => match (op.operator.value(), &op.expr) {
+                (UnaryOperator::Neg, Expression::Number(n)) => n
+                    .value()
+                    .as_f64()
+                    .and_then(|f| number(&hcl_edit::Number::from_f64(-f)?))
+                    .unwrap_or_else(|| self.unknown(pointer)),
+                (UnaryOperator::Not, Expression::Bool(b)) => Value::Bool(!*b.value()),
+                _ => self.unknown(pointer),
+            },
+            _ => self.unknown(pointer),
+        }
+    }
+
+    fn unknown(&mut self, pointer: &str) -> Value {
+        self.unknown.insert(pointer.to_string());
+        Value::Null
+    }
+}
+
+fn number(n: &hcl_edit::Number) -> Option<Value> {
+    if let Some(i) = n.as_i64() {
+        return Some(Value::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(Value::from(u));
+    }
+    n.as_f64()
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
+}
+
+/// An object key that is a bare identifier or a literal string.
+fn object_key(key: &ObjectKey) -> Option<String> {
+    match key {
+        ObjectKey::Ident(ident) => Some(ident.as_str().to_string()),
+        ObjectKey::Expression(Expression::String(s)) => Some(s.value().clone()),
+        ObjectKey::Expression(Expression::StringTemplate(t)) => literal_template(t),
+        ObjectKey::Expression(Expression::Parenthesis(p)) => match p.inner() {
+            Expression::String(s) => Some(s.value().clone()),
+            _ => None,
+        },
+        ObjectKey::Expression(_) => None,
+    }
+}
+
+/// The text of a template made only of literal parts.
+fn literal_template(template: &Template) -> Option<String> {
+    let mut text = String::new();
+    for element in template.iter() {
+        match element {
+            Element::Literal(literal) => text.push_str(literal.value()),
+            _ => return None,
+        }
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn lower(text: &str) -> Lowered {
+        let source = SourceFile::new("main.tf", text);
+        lower_file(0, &source).expect("parses")
+    }
+
+    #[test]
+    fn lowers_literals_blocks_and_unknowns() {
+        let text = r#"
+resource "aws_security_group" "db" {
+  name = "db"
+  ingress {
+    from_port   = -1
+    cidr_blocks = ["0.0.0.0/0", var.extra]
+  }
+  tags = { owner = "team-a", "change_request" = "OPS-1", env = local.env }
+  vpc_id = aws_vpc.main.id
+  description = <<-EOT
+    hello
+  EOT
+}
+"#;
+        let lowered = lower(text);
+        let r = &lowered.resources[0];
+        assert_eq!(r.address, "aws_security_group.db");
+        assert_eq!(
+            r.attributes,
+            json!({
+                "name": "db",
+                "ingress": [{"from_port": -1, "cidr_blocks": ["0.0.0.0/0", null]}],
+                "tags": {"owner": "team-a", "change_request": "OPS-1", "env": null},
+                "vpc_id": null,
+                "description": "hello\n",
+            })
+        );
+        let unknown: Vec<&str> = r.unknown.iter().map(String::as_str).collect();
+        assert_eq!(
+            unknown,
+            ["/ingress/0/cidr_blocks/1", "/tags/env", "/vpc_id"]
+        );
+        let span = r.spans["/ingress/0/cidr_blocks"];
+        assert!(text[span.start..span.end].starts_with("cidr_blocks"));
+        assert_eq!(
+            &text[r.header.start..r.header.end],
+            r#"resource "aws_security_group" "db""#
+        );
+        let span = r.spans["/tags/owner"];
+        assert_eq!(&text[span.start..span.end], r#"owner = "team-a""#);
+    }
+
+    #[test]
+    fn templates_with_interpolation_and_dynamic_blocks_are_unknown() {
+        let lowered = lower(
+            r#"resource "a" "b" {
+  name = "x-${var.env}"
+  plain = "x-$${literal}"
+  dynamic "ingress" {
+    for_each = var.rules
+    content {}
+  }
+}"#,
+        );
+        let r = &lowered.resources[0];
+        assert!(r.is_unknown("/name"));
+        assert!(r.is_unknown("/ingress/0/cidr_blocks"));
+        assert_eq!(r.attributes["plain"], json!("x-${literal}"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_span() {
+        let source = SourceFile::new("bad.tf", "resource \"a\" \"b\" {\n  x = \n}\n");
+        let err = lower_file(0, &source).unwrap_err();
+        assert!(err.span.is_some());
+        assert!(
+            err.message.starts_with("HCL syntax error"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn wrong_label_counts_are_reported_and_skipped() {
+        let lowered = lower("resource \"only_type\" {}\nvariable \"v\" {}\n");
+        assert_eq!(lowered.resources.len(), 1);
+        assert_eq!(lowered.errors.len(), 1);
+    }
+}

@@ -1,0 +1,5 @@
+//! One front-end per syntax. Each keeps byte spans for every block,
+//! attribute and value.
+
+pub mod hcl;
+pub mod yaml;

@@ -1,0 +1,458 @@
+//! Loading rules: the built-in pack embedded in the binary and folders of
+//! user rules in the same format. Every rule file is validated against
+//! `rules/rule.schema.json` and its schemas are compiled once, here.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use include_dir::{include_dir, Dir};
+use jsonschema::Validator;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::native::Native;
+use crate::engine::schema::{compile, CompiledSchema};
+use crate::error::FileError;
+use crate::finding::{Category, RuleId, Severity};
+use crate::parse::yaml;
+use crate::source::{SourceFile, Span};
+
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+/// The meta-schema every rule file must satisfy.
+pub const RULE_SCHEMA: &str = include_str!("../../rules/rule.schema.json");
+
+/// Folder name holding named sets of resource types (`@name`).
+const TYPE_SET_DIR: &str = "type-sets";
+
+/// The language a rule's resources (and examples) are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Terraform,
+}
+
+/// A fail example: the code, and the line its finding must start on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailExample {
+    pub line: usize,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Examples {
+    pub pass: Vec<String>,
+    pub fail: Vec<FailExample>,
+}
+
+/// A rule file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: RuleId,
+    title: String,
+    severity: Severity,
+    category: Category,
+    controls: Vec<String>,
+    target: Target,
+    resource_types: Vec<String>,
+    description: String,
+    #[serde(rename = "where")]
+    selector: Option<Value>,
+    assert: Option<Value>,
+    native: Option<String>,
+    #[serde(default)]
+    params: Value,
+    #[serde(default)]
+    focus: Vec<String>,
+    message: String,
+    remediation: String,
+    #[serde(default)]
+    links: Vec<String>,
+    examples: Examples,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeSetFile {
+    name: String,
+    description: String,
+    types: Vec<String>,
+}
+
+/// How a rule decides.
+#[derive(Debug)]
+pub enum Check {
+    /// The resource must satisfy this schema.
+    Schema(Box<CompiledSchema>),
+    /// A check written in Rust.
+    Native(Native),
+}
+
+/// A loaded, compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: RuleId,
+    pub title: String,
+    pub severity: Severity,
+    pub category: Category,
+    pub controls: Vec<String>,
+    pub target: Target,
+    /// The folder the rule came from (`aws`, `aptible`, or a user's).
+    pub pack: String,
+    /// Where the rule file was read from (`builtin:aws/x.yaml` for embedded ones).
+    pub origin: String,
+    /// Resource types as written, `@set` references included.
+    pub declared_types: Vec<String>,
+    /// Every resource type the rule applies to, sets expanded.
+    pub resource_types: BTreeSet<String>,
+    pub description: String,
+    pub selector: Option<CompiledSchema>,
+    pub check: Check,
+    pub focus: Vec<String>,
+    pub message: String,
+    pub remediation: String,
+    pub links: Vec<String>,
+    pub examples: Examples,
+}
+
+impl Rule {
+    pub fn applies_to(&self, resource_type: &str) -> bool {
+        self.resource_types.contains(resource_type)
+    }
+}
+
+/// Every rule in force, in a stable order (by id).
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules, plus user rule folders. Every broken rule file
+    /// is reported; the others still load.
+    pub fn load(user_dirs: &[PathBuf]) -> (RuleSet, Vec<FileError>) {
+        let mut files = Vec::new();
+        collect_embedded(&BUILTIN, &mut files);
+        let mut errors = Vec::new();
+        for dir in user_dirs {
+            if let Err(err) = collect_dir(dir, &mut files) {
+                errors.push(err);
+            }
+        }
+        let (set, mut load_errors) = load_files(&files);
+        errors.append(&mut load_errors);
+        (set, errors)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.as_str() == id)
+    }
+}
+
+/// One rule or type-set file to load: where it came from and its text.
+struct RuleText {
+    /// Path shown in errors.
+    path: PathBuf,
+    origin: String,
+    pack: String,
+    is_type_set: bool,
+    text: String,
+}
+
+fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<RuleText>) {
+    for file in dir.files() {
+        let path = file.path();
+        if !is_yaml(path) {
+            continue;
+        }
+        let Some(text) = file.contents_utf8() else {
+            continue;
+        };
+        out.push(RuleText {
+            path: Path::new("rules").join(path),
+            origin: format!("builtin:{}", path.display()),
+            pack: pack_of(path),
+            is_type_set: in_type_set_dir(path),
+            text: text.to_string(),
+        });
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn collect_dir(root: &Path, out: &mut Vec<RuleText>) -> Result<(), FileError> {
+    if !root.is_dir() {
+        return Err(FileError::new(root, None, "rule folder not found"));
+    }
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = entry.map_err(|err| FileError::new(root, None, err.to_string()))?;
+        let path = entry.path();
+        if !entry.file_type().is_file() || !is_yaml(path) {
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| FileError::new(path, None, format!("cannot read rule file: {err}")))?;
+        out.push(RuleText {
+            path: path.to_path_buf(),
+            origin: path.display().to_string(),
+            pack: pack_of(relative),
+            is_type_set: in_type_set_dir(relative),
+            text,
+        });
+    }
+    Ok(())
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn in_type_set_dir(relative: &Path) -> bool {
+    relative
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == TYPE_SET_DIR)
+}
+
+/// The first folder of the path relative to the rules root, or `user`.
+fn pack_of(relative: &Path) -> String {
+    let mut components = relative.components();
+    match (components.next(), components.next()) {
+        (Some(first), Some(_)) => first.as_os_str().to_string_lossy().into_owned(),
+        _ => "user".to_string(),
+    }
+}
+
+fn meta_schema() -> &'static Validator {
+    static META: OnceLock<Validator> = OnceLock::new();
+    META.get_or_init(|| {
+        let schema: Value = serde_json::from_str(RULE_SCHEMA).unwrap_or(Value::Bool(true));
+        jsonschema::draft202012::new(&schema).unwrap_or_else(|_| {
+            jsonschema::draft202012::new(&Value::Bool(true)).expect("trivial schema")
+        })
+    })
+}
+
+fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
+    let mut errors = Vec::new();
+    let mut parsed = Vec::new();
+    let mut type_sets: HashMap<String, Vec<String>> = HashMap::new();
+    for file in files {
+        let source = SourceFile::new(file.path.clone(), file.text.as_str());
+        let documents = match yaml::parse(&source) {
+            Ok(docs) => docs,
+            Err(err) => {
+                errors.push(err);
+                continue;
+            }
+        };
+        let Some(document) = documents.into_iter().next() else {
+            errors.push(FileError::new(&file.path, None, "rule file is empty"));
+            continue;
+        };
+        if file.is_type_set {
+            match serde_json::from_value::<TypeSetFile>(document.value) {
+                Ok(set) if !set.description.is_empty() => {
+                    type_sets.insert(set.name, set.types);
+                }
+                Ok(_) => errors.push(FileError::new(
+                    &file.path,
+                    None,
+                    "type set needs a description",
+                )),
+                Err(err) => errors.push(FileError::new(
+                    &file.path,
+                    None,
+                    format!("invalid type set: {err}"),
+                )),
+            }
+            continue;
+        }
+        let schema_errors: Vec<FileError> = meta_schema()
+            .iter_errors(&document.value)
+            .map(|err| {
+                let pointer = err.instance_path().as_str().to_string();
+                FileError::new(
+                    &file.path,
+                    Some(nearest_span(&document.spans, &pointer)),
+                    format!(
+                        "invalid rule{}: {err}",
+                        if pointer.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" at `{pointer}`")
+                        }
+                    ),
+                )
+            })
+            .collect();
+        if !schema_errors.is_empty() {
+            errors.extend(schema_errors);
+            continue;
+        }
+        match serde_json::from_value::<RuleFile>(document.value) {
+            Ok(rule) => parsed.push((file, document.spans, rule)),
+            Err(err) => errors.push(FileError::new(
+                &file.path,
+                None,
+                format!("invalid rule: {err}"),
+            )),
+        }
+    }
+
+    let mut rules = Vec::new();
+    let mut seen: BTreeMap<RuleId, PathBuf> = BTreeMap::new();
+    for (file, spans, rule) in parsed {
+        let at = |pointer: &str| Some(nearest_span(&spans, pointer));
+        if let Some(first) = seen.get(&rule.id) {
+            errors.push(FileError::new(
+                &file.path,
+                at("/id"),
+                format!(
+                    "rule id `{}` is already used by {}",
+                    rule.id,
+                    first.display()
+                ),
+            ));
+            continue;
+        }
+        match build_rule(file, rule, &type_sets) {
+            Ok(rule) => {
+                seen.insert(rule.id.clone(), file.path.clone());
+                rules.push(rule);
+            }
+            Err((pointer, message)) => {
+                errors.push(FileError::new(&file.path, at(&pointer), message))
+            }
+        }
+    }
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    (RuleSet { rules }, errors)
+}
+
+fn nearest_span(spans: &BTreeMap<String, Span>, pointer: &str) -> Span {
+    let mut pointer = pointer;
+    loop {
+        if let Some(span) = spans.get(pointer) {
+            return *span;
+        }
+        if pointer.is_empty() {
+            return Span::default();
+        }
+        pointer = crate::model::parent_pointer(pointer);
+    }
+}
+
+fn build_rule(
+    file: &RuleText,
+    rule: RuleFile,
+    type_sets: &HashMap<String, Vec<String>>,
+) -> Result<Rule, (String, String)> {
+    let mut resource_types = BTreeSet::new();
+    for (i, ty) in rule.resource_types.iter().enumerate() {
+        if let Some(name) = ty.strip_prefix('@') {
+            let set = type_sets.get(name).ok_or_else(|| {
+                (
+                    format!("/resource_types/{i}"),
+                    format!(
+                        "unknown type set `{name}` (expected rules/{TYPE_SET_DIR}/{name}.yaml)"
+                    ),
+                )
+            })?;
+            resource_types.extend(set.iter().cloned());
+        } else {
+            resource_types.insert(ty.clone());
+        }
+    }
+    let selector = rule
+        .selector
+        .as_ref()
+        .map(compile)
+        .transpose()
+        .map_err(|e| ("/where".to_string(), format!("invalid `where` schema: {e}")))?;
+    let check = match (&rule.assert, &rule.native) {
+        (Some(schema), None) => Check::Schema(Box::new(compile(schema).map_err(|e| {
+            (
+                "/assert".to_string(),
+                format!("invalid `assert` schema: {e}"),
+            )
+        })?)),
+        (None, Some(name)) => {
+            Check::Native(Native::new(name, &rule.params).map_err(|e| ("/params".to_string(), e))?)
+        }
+        _ => {
+            return Err((
+                String::new(),
+                "a rule needs exactly one of `assert` and `native`".to_string(),
+            ))
+        }
+    };
+    Ok(Rule {
+        id: rule.id,
+        title: rule.title,
+        severity: rule.severity,
+        category: rule.category,
+        controls: rule.controls,
+        target: rule.target,
+        pack: file.pack.clone(),
+        origin: file.origin.clone(),
+        declared_types: rule.resource_types,
+        resource_types,
+        description: rule.description,
+        selector,
+        check,
+        focus: rule.focus,
+        message: rule.message,
+        remediation: rule.remediation,
+        links: rule.links,
+        examples: rule.examples,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_one(text: &str) -> (RuleSet, Vec<FileError>) {
+        load_files(&[RuleText {
+            path: PathBuf::from("user/x.yaml"),
+            origin: "user/x.yaml".into(),
+            pack: "user".into(),
+            is_type_set: false,
+            text: text.into(),
+        }])
+    }
+
+    #[test]
+    fn builtin_rules_load_without_errors() {
+        let (set, errors) = RuleSet::load(&[]);
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert!(!set.rules.is_empty());
+    }
+
+    #[test]
+    fn a_broken_rule_file_points_at_the_offending_line() {
+        let text = "id: x-y\ntitle: T\nseverity: severe\n";
+        let (set, errors) = load_one(text);
+        assert!(set.rules.is_empty());
+        let source = SourceFile::new("x.yaml", text);
+        let lines: Vec<usize> = errors
+            .iter()
+            .filter_map(|e| e.span)
+            .map(|s| source.position(s.start).line)
+            .collect();
+        assert!(lines.contains(&3), "{errors:#?}");
+    }
+}
