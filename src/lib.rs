@@ -63,34 +63,56 @@ impl Report {
     }
 }
 
-/// Checks the files and folders at `paths` against `rules`.
-pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
+/// The files found under some paths, read but not yet parsed.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// Every file found; one that could not be read has no text.
+    pub files: Vec<SourceFile>,
+    /// The format of each file, `None` where it could not be read.
+    pub formats: Vec<Option<Format>>,
+    /// How many files were read.
+    pub files_read: usize,
+    /// Paths that could not be walked or files that could not be read.
+    pub errors: Vec<FileError>,
+}
+
+/// Discovers and reads (in parallel) the files under `paths`.
+pub fn load(paths: &[PathBuf]) -> Sources {
     let (candidates, mut errors) = discover::discover(paths);
     let read: Vec<Result<SourceFile, (SourceFile, FileError)>> =
         candidates.par_iter().map(read_file).collect();
-    let mut files = Vec::with_capacity(read.len());
-    let mut files_read = 0;
-    let mut readable = Vec::with_capacity(read.len());
+    let mut sources = Sources {
+        files: Vec::with_capacity(read.len()),
+        formats: Vec::with_capacity(read.len()),
+        ..Sources::default()
+    };
     for (candidate, result) in candidates.iter().zip(read) {
         match result {
             Ok(file) => {
-                files_read += 1;
-                readable.push(Some(candidate.format));
-                files.push(file);
+                sources.files_read += 1;
+                sources.formats.push(Some(candidate.format));
+                sources.files.push(file);
             }
             Err((file, err)) => {
                 if !file.text.is_empty() {
-                    files_read += 1;
+                    sources.files_read += 1;
                 }
-                readable.push(None);
-                files.push(file);
+                sources.formats.push(None);
+                sources.files.push(file);
                 errors.push(err);
             }
         }
     }
-    let mut report = check_parsed(files, &readable, rules);
-    report.files_read = files_read;
-    report.errors.append(&mut errors);
+    sources.errors = errors;
+    sources
+}
+
+/// Checks the files and folders at `paths` against `rules`.
+pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
+    let mut sources = load(paths);
+    let mut report = check_parsed(sources.files, &sources.formats, rules);
+    report.files_read = sources.files_read;
+    report.errors.append(&mut sources.errors);
     sort(&mut report);
     report
 }
