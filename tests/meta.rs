@@ -1,0 +1,133 @@
+//! Meta-tests over the rule pack: every file valid against the published
+//! rule schema, ids unique and well-formed, every rule documented and
+//! exemplified, every policy clause real.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use provcheck::ruleset::{RuleSet, RULE_SCHEMA};
+use provcheck::source::SourceFile;
+
+fn rule_files() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    walkdir::WalkDir::new(&root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "type-sets"))
+        .collect()
+}
+
+#[test]
+fn every_rule_file_is_valid_against_the_rule_schema() {
+    let schema: serde_json::Value = serde_json::from_str(RULE_SCHEMA).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let files = rule_files();
+    assert!(
+        files.len() >= 16,
+        "expected the built-in pack, found {}",
+        files.len()
+    );
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs = provcheck::parse::yaml::parse(&SourceFile::new(path.clone(), text)).unwrap();
+        assert_eq!(
+            docs.len(),
+            1,
+            "{}: one document per rule file",
+            path.display()
+        );
+        let errors: Vec<String> = validator
+            .iter_errors(&docs[0].value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    }
+}
+
+#[test]
+fn ids_are_unique_and_every_file_is_loaded() {
+    let (rules, errors) = RuleSet::load(&[]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let ids: BTreeSet<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), rules.rules.len(), "duplicate rule ids");
+    assert_eq!(rules.rules.len(), rule_files().len());
+    for rule in &rules.rules {
+        // The file name is the id without its pack prefix.
+        let file = Path::new(rule.origin.trim_start_matches("builtin:"));
+        let stem = file.file_stem().unwrap().to_str().unwrap();
+        assert_eq!(
+            rule.id.as_str(),
+            format!("{}-{stem}", rule.pack),
+            "rule file names follow <pack>/<id without pack>.yaml"
+        );
+    }
+}
+
+#[test]
+fn every_rule_is_documented_exemplified_and_tied_to_a_clause() {
+    let (rules, _) = RuleSet::load(&[]);
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/policies");
+    let cmp = std::fs::read_to_string(policies.join("configuration-management-policy.txt")).ok();
+    let osp = std::fs::read_to_string(policies.join("operations-security-procedure.txt")).ok();
+    for rule in &rules.rules {
+        assert!(!rule.description.trim().is_empty(), "{}", rule.id);
+        assert!(!rule.remediation.trim().is_empty(), "{}", rule.id);
+        assert!(
+            !rule.examples.pass.is_empty(),
+            "{} has no pass example",
+            rule.id
+        );
+        assert!(
+            !rule.examples.fail.is_empty(),
+            "{} has no fail example",
+            rule.id
+        );
+        assert!(!rule.resource_types.is_empty(), "{}", rule.id);
+        for control in &rule.controls {
+            // Each clause must exist in its policy, when the policies are
+            // beside the checkout (they are in CI and for developers).
+            let (doc, clause) = control.split_once(' ').unwrap();
+            let text = match doc {
+                "CMP" => cmp.as_deref(),
+                "OSP" => osp.as_deref(),
+                other => panic!("{}: unknown policy {other}", rule.id),
+            };
+            if let Some(text) = text {
+                assert!(
+                    clause_exists(text, doc, clause),
+                    "{}: {control} not found in the policy",
+                    rule.id
+                );
+            }
+        }
+    }
+}
+
+/// CMP numbers its items `8.3` + a list item `4.`; OSP writes `3.2.` in full.
+fn clause_exists(text: &str, doc: &str, clause: &str) -> bool {
+    if doc == "OSP" {
+        return text
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("{clause}.")));
+    }
+    let Some((section, item)) = clause.rsplit_once('.') else {
+        return false;
+    };
+    let mut in_section = false;
+    for line in text.lines() {
+        let line = line.trim_start();
+        // Section headings read `8.3 Provisioning ...`; items read `4. ...`.
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('.') && !first.ends_with('.') {
+            in_section = first == section;
+            continue;
+        }
+        if in_section && line.starts_with(&format!("{item}.")) {
+            return true;
+        }
+    }
+    false
+}
