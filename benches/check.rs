@@ -1,0 +1,173 @@
+//! Throughput of a whole `check` on a large synthetic Terraform tree,
+//! with the parse-only figure beside it.
+//!
+//! `cargo bench --bench check` (or `-- FILES` for another tree size).
+//! Generates the tree in a temporary folder, then times several runs of
+//! each phase and reports the best and the median.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use provcheck::ruleset::RuleSet;
+
+const DEFAULT_FILES: usize = 4000;
+const RUNS: usize = 7;
+
+fn main() {
+    let files: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(DEFAULT_FILES);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let bytes = generate(dir.path(), files);
+    let paths = vec![dir.path().to_path_buf()];
+    let (rules, errors) = RuleSet::load(&[]);
+    assert!(errors.is_empty(), "{errors:?}");
+
+    println!(
+        "tree: {files} files, {:.1} MB, {} rules, {} threads",
+        bytes as f64 / 1e6,
+        rules.rules.len(),
+        rayon::current_num_threads()
+    );
+
+    let mut resources = 0;
+    let parse = time(|| {
+        let sources = provcheck::load(&paths);
+        let (parsed, errors) = provcheck::parse_all(&sources.files, &sources.formats);
+        assert!(errors.is_empty());
+        resources = parsed.len();
+    });
+    report("parse only", &parse, files, bytes);
+
+    let mut findings = 0;
+    let check = time(|| {
+        let report = provcheck::check(&paths, &rules);
+        assert!(report.errors.is_empty());
+        findings = report.findings.len();
+    });
+    report("whole check", &check, files, bytes);
+    println!("({resources} blocks, {findings} findings per check)");
+}
+
+fn time(mut run: impl FnMut()) -> Vec<Duration> {
+    run(); // warm the page cache and the thread pool
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+fn report(name: &str, times: &[Duration], files: usize, bytes: usize) {
+    let best = times[0].as_secs_f64();
+    let median = times[times.len() / 2].as_secs_f64();
+    println!(
+        "{name:12} best {:7.1} ms  median {:7.1} ms  {:9.0} files/s  {:6.1} MB/s",
+        best * 1e3,
+        median * 1e3,
+        files as f64 / median,
+        bytes as f64 / 1e6 / median
+    );
+}
+
+/// Writes `files` Terraform files across nested module folders, each with
+/// a realistic mix of resources, variables and references. Returns the
+/// bytes written.
+fn generate(root: &Path, files: usize) -> usize {
+    let mut total = 0;
+    for i in 0..files {
+        let dir: PathBuf = root.join(format!("env{}/module{}", i % 7, i % 53));
+        std::fs::create_dir_all(&dir).expect("create folder");
+        let mut text = String::new();
+        let _ = write!(
+            text,
+            r#"variable "name_{i}" {{
+  type    = string
+  default = "svc-{i}"
+}}
+
+locals {{
+  tags_{i} = {{
+    change_request = "OPS-{n}"
+    approved_by    = "cto"
+    owner          = "team-{m}"
+  }}
+}}
+
+resource "aws_db_instance" "db_{i}" {{
+  identifier              = var.name_{i}
+  engine                  = "postgres"
+  instance_class          = "db.t3.medium"
+  allocated_storage       = 20
+  storage_encrypted       = {enc}
+  backup_retention_period = {ret}
+  publicly_accessible     = false
+  vpc_security_group_ids  = [aws_security_group.db_{i}.id]
+  enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
+  tags = {{
+    change_request = "OPS-{n}"
+    approved_by    = "cto"
+    owner          = "team-{m}"
+  }}
+}}
+
+resource "aws_security_group" "db_{i}" {{
+  name   = "db-{i}"
+  vpc_id = aws_vpc.main.id
+  ingress {{
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = ["{cidr}"]
+  }}
+  egress {{
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+  tags = local.tags_{i}
+}}
+
+resource "aws_s3_bucket" "logs_{i}" {{
+  bucket = "logs-{i}-${{var.name_{i}}}"
+  tags   = merge(local.tags_{i}, {{ purpose = "logs" }})
+}}
+
+resource "aws_lb_listener" "https_{i}" {{
+  load_balancer_arn = aws_lb.main.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  certificate_arn   = var.certificate_arn
+  default_action {{
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.app.arn
+  }}
+}}
+
+output "db_{i}_endpoint" {{
+  value = aws_db_instance.db_{i}.endpoint
+}}
+"#,
+            n = i + 1,
+            m = i % 13,
+            enc = if i % 5 == 0 { "false" } else { "true" },
+            ret = if i % 3 == 0 { 1 } else { 14 },
+            cidr = if i % 11 == 0 {
+                "0.0.0.0/0"
+            } else {
+                "10.0.0.0/16"
+            },
+        );
+        total += text.len();
+        std::fs::write(dir.join(format!("file{i}.tf")), text).expect("write file");
+    }
+    total
+}
