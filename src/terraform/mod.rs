@@ -1,0 +1,5 @@
+//! Terraform evaluation: values, functions, variables, locals, modules.
+//! (Being built: today the value model and the function library.)
+
+pub mod functions;
+pub mod value;
