@@ -2,9 +2,13 @@
 //! Byte spans become lines and columns here, and only here.
 
 pub mod compact;
+pub mod github;
 #[cfg(feature = "cli")]
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use crate::finding::Finding;
 use crate::source::{Position, SourceFile, Span};
@@ -16,6 +20,10 @@ pub enum OutputFormat {
     Human,
     Compact,
     Json,
+    Sarif,
+    Junit,
+    Github,
+    Markdown,
 }
 
 /// What a renderer may show besides findings and errors.
@@ -39,6 +47,10 @@ pub fn render(
         OutputFormat::Human => compact::render(report, options),
         OutputFormat::Compact => compact::render(report, options),
         OutputFormat::Json => json::render(report, rules, options),
+        OutputFormat::Sarif => sarif::render(report, rules, options),
+        OutputFormat::Junit => junit::render(report, rules, options),
+        OutputFormat::Github => github::render(report, rules, options),
+        OutputFormat::Markdown => markdown::render(report, rules, options),
     }
 }
 

@@ -1,0 +1,226 @@
+//! Markdown for pull-request comments: a summary, a table of findings
+//! (most severe first), the files that could not be checked, and the
+//! suppressed findings for audit.
+//!
+//! Cells hold user data (resource names, reasons), so every cell is
+//! escaped: `|` and line breaks would break the table, and raw HTML would
+//! render in the comment. Identifiers sit in code spans, which also keeps
+//! an approver's `@name` from notifying anyone.
+
+use std::fmt::Write;
+
+use super::{error_path, locate, range, RenderOptions};
+use crate::finding::{Finding, Severity};
+use crate::ruleset::RuleSet;
+use crate::Report;
+
+const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
+    let _ = rules;
+    let mut out = String::from("## provcheck\n\n");
+    out.push_str(&summary(report, options));
+
+    if !report.findings.is_empty() {
+        let mut findings: Vec<&Finding> = report.findings.iter().collect();
+        // Stable: within a severity, the report's file and line order.
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        out.push_str("\n| Severity | Rule | Resource | Location | Message |\n");
+        out.push_str("| --- | --- | --- | --- | --- |\n");
+        for finding in findings {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                finding.severity,
+                code(finding.rule_id.as_str()),
+                code(&finding.resource),
+                code(&location(report, finding)),
+                text(&finding.message)
+            );
+        }
+    }
+
+    if !report.errors.is_empty() {
+        out.push_str("\n### Errors\n\nThese files could not be checked:\n\n");
+        out.push_str("| Location | Message |\n| --- | --- |\n");
+        for error in &report.errors {
+            let path = error_path(error);
+            let place = match (report.file_for(error), error.span) {
+                (Some(file), Some(span)) => format!("{path}:{}", range(file, span).0.line),
+                _ => path,
+            };
+            let _ = writeln!(out, "| {} | {} |", code(&place), text(&error.message));
+        }
+    }
+
+    if options.show_undecided && !report.undecided.is_empty() {
+        out.push_str("\n### Undecided\n\nThese depend on values unknown statically:\n\n");
+        out.push_str("| Rule | Resource | Location | Message |\n| --- | --- | --- | --- |\n");
+        for finding in &report.undecided {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                code(finding.rule_id.as_str()),
+                code(&finding.resource),
+                code(&location(report, finding)),
+                text(&finding.message)
+            );
+        }
+    }
+
+    if !report.suppressed.is_empty() {
+        out.push_str("\n### Suppressed\n\n");
+        out.push_str(
+            "| Rule | Resource | Location | Source | Status | Reason | Approver | Ticket | Expires |\n",
+        );
+        out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        for suppressed in &report.suppressed {
+            let (finding, by) = (&suppressed.finding, &suppressed.by);
+            let optional = |value: Option<&str>, cell: fn(&str) -> String| {
+                value.map_or_else(|| "—".to_string(), cell)
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                code(finding.rule_id.as_str()),
+                code(&finding.resource),
+                code(&location(report, finding)),
+                by.source.as_str(),
+                optional(by.status.map(|s| s.as_str()), text),
+                optional(by.reason.as_deref(), text),
+                optional(by.approver.as_deref(), code),
+                optional(by.ticket.as_deref(), text),
+                optional(by.expires.as_deref(), text),
+            );
+        }
+    }
+    out
+}
+
+/// `Checked 12 files and 40 resources: **47 findings** (9 critical, ...)`.
+fn summary(report: &Report, options: RenderOptions) -> String {
+    let mut line = format!(
+        "Checked {} and {}: ",
+        plural(report.files_read, "file"),
+        plural(report.resource_count(), "resource")
+    );
+    if report.findings.is_empty() {
+        line.push_str("**no findings**");
+    } else {
+        let by_severity: Vec<String> = SEVERITIES
+            .iter()
+            .map(|&s| {
+                (
+                    s,
+                    report.findings.iter().filter(|f| f.severity == s).count(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        let _ = write!(
+            line,
+            "**{}** ({})",
+            plural(report.findings.len(), "finding"),
+            by_severity.join(", ")
+        );
+    }
+    let mut extras = Vec::new();
+    if !report.errors.is_empty() {
+        extras.push(format!(
+            "**{}** (the result is incomplete)",
+            plural(report.errors.len(), "error")
+        ));
+    }
+    if options.show_undecided && !report.undecided.is_empty() {
+        extras.push(format!("{} undecided", report.undecided.len()));
+    }
+    if !report.suppressed.is_empty() {
+        extras.push(format!("{} suppressed", report.suppressed.len()));
+    }
+    for extra in extras {
+        let _ = write!(line, ", {extra}");
+    }
+    line.push_str(".\n");
+    line
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `path:line` of a finding.
+fn location(report: &Report, finding: &Finding) -> String {
+    let (path, file) = locate(report, finding);
+    match file {
+        Some(file) => format!("{path}:{}", range(file, finding.span).0.line),
+        None => path,
+    }
+}
+
+/// A cell of prose: no table breaks, no HTML.
+fn text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.trim().chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code-span cell. The fence is longer than any run of backticks inside,
+/// and `|` is still escaped: GitHub splits cells before reading spans.
+fn code(value: &str) -> String {
+    let mut inner = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '|' => inner.push_str("\\|"),
+            '\n' | '\r' => inner.push(' '),
+            c if c.is_control() => {}
+            c => inner.push(c),
+        }
+    }
+    if inner.trim().is_empty() {
+        return String::new();
+    }
+    let longest = inner.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if inner.starts_with('`') || inner.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{inner}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(text("a|b\nc <x>"), "a\\|b<br>c &lt;x&gt;");
+        assert_eq!(code("aws_x.a|b"), "`aws_x.a\\|b`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
+    }
+}

@@ -1,0 +1,324 @@
+//! SARIF 2.1.0, for code-scanning services (GitHub code scanning, Azure
+//! DevOps, IDE viewers): every rule of the set as `tool.driver.rules`,
+//! one result per finding, suppressed findings as results that carry their
+//! suppression, and unreadable files as tool notifications.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::{error_path, locate, range, RenderOptions};
+use crate::finding::{Finding, Severity};
+use crate::ruleset::{Rule, RuleSet};
+use crate::source::display_path;
+use crate::suppress::{Source, Suppressed};
+use crate::Report;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/provcheck/provcheck";
+/// The `partialFingerprints` key; bump the suffix if the hash ever changes.
+const FINGERPRINT_KEY: &str = "provcheck/v1";
+/// Base of relative artifact URIs: the folder provcheck ran in.
+const SRCROOT: &str = "%SRCROOT%";
+
+pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
+    let mut results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|finding| result(report, rules, finding, false))
+        .collect();
+    results.extend(report.suppressed.iter().map(|suppressed| {
+        let mut value = result(report, rules, &suppressed.finding, false);
+        value["suppressions"] = json!([suppression(suppressed)]);
+        value
+    }));
+    if options.show_undecided {
+        results.extend(
+            report
+                .undecided
+                .iter()
+                .map(|finding| result(report, rules, finding, true)),
+        );
+    }
+
+    let mut invocation = json!({ "executionSuccessful": report.errors.is_empty() });
+    if !report.errors.is_empty() {
+        let notifications: Vec<Value> = report
+            .errors
+            .iter()
+            .map(|error| {
+                let mut location = physical_location(&error_path(error), &error.path);
+                if let (Some(file), Some(span)) = (report.file_for(error), error.span) {
+                    let (start, end) = range(file, span);
+                    location["region"] = region(start, end);
+                }
+                json!({
+                    "level": "error",
+                    "message": { "text": error.message },
+                    "locations": [{ "physicalLocation": location }],
+                })
+            })
+            .collect();
+        invocation["toolExecutionNotifications"] = Value::Array(notifications);
+    }
+
+    let document = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "provcheck",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": INFORMATION_URI,
+                    "rules": rules.rules.iter().map(descriptor).collect::<Vec<_>>(),
+                }
+            },
+            "invocations": [invocation],
+            // Our columns count characters, not UTF-16 code units.
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A `reportingDescriptor` for one rule.
+fn descriptor(rule: &Rule) -> Value {
+    let controls = rule.controls.join(", ");
+    let description = rule.description.trim();
+    let remediation = rule.remediation.trim();
+    let help_text = format!("{description}\n\nRemediation: {remediation}\n\nPolicy: {controls}");
+    let mut help_markdown =
+        format!("{description}\n\n**Remediation:** {remediation}\n\n**Policy:** {controls}");
+    if !rule.links.is_empty() {
+        help_markdown.push_str("\n\n**References:**\n");
+        for link in &rule.links {
+            help_markdown.push_str(&format!("\n- <{link}>"));
+        }
+    }
+    let mut tags = vec![rule.category.as_str().to_string()];
+    tags.extend(rule.controls.iter().cloned());
+    tags.push("security".to_string());
+
+    let mut value = json!({
+        "id": rule.id.as_str(),
+        "name": upper_camel_case(rule.id.as_str()),
+        "shortDescription": { "text": rule.title },
+        "fullDescription": { "text": description },
+        "help": { "text": help_text, "markdown": help_markdown },
+    });
+    if let Some(link) = rule.links.first() {
+        value["helpUri"] = json!(link);
+    }
+    value["defaultConfiguration"] = json!({ "level": level(rule.severity) });
+    value["properties"] = json!({
+        "tags": tags,
+        "security-severity": security_severity(rule.severity),
+        "precision": "high",
+        "problem.severity": problem_severity(rule.severity),
+    });
+    value
+}
+
+/// A `result` for one finding, suppressed or not; an undecided one is a
+/// `review` result, which SARIF requires to have level `none`.
+fn result(report: &Report, rules: &RuleSet, finding: &Finding, undecided: bool) -> Value {
+    let (path, file) = locate(report, finding);
+    let mut physical = match file {
+        Some(file) => physical_location(&path, &file.path),
+        None => physical_location(&path, Path::new(&path)),
+    };
+    if let Some(file) = file {
+        let (start, end) = range(file, finding.span);
+        physical["region"] = region(start, end);
+    }
+    let mut value = json!({ "ruleId": finding.rule_id.as_str() });
+    let rule = rules
+        .rules
+        .get(finding.rule)
+        .filter(|rule| rule.id == finding.rule_id);
+    if rule.is_some() {
+        // driver.rules lists the whole set in order, so the indices agree.
+        value["ruleIndex"] = json!(finding.rule);
+    }
+    let controls: &[String] = rule.map_or(&[], |rule| rule.controls.as_slice());
+    if undecided {
+        value["kind"] = json!("review");
+        value["level"] = json!("none");
+    } else {
+        value["level"] = json!(level(finding.severity));
+    }
+    value["message"] = json!({ "text": format!("{} ({})", finding.message, finding.resource) });
+    value["locations"] = json!([{
+        "physicalLocation": physical,
+        "logicalLocations": [{
+            "fullyQualifiedName": finding.resource,
+            "kind": "resource",
+        }],
+    }]);
+    value["partialFingerprints"] = json!({ FINGERPRINT_KEY: finding.fingerprint });
+    value["properties"] = json!({
+        "severity": finding.severity.as_str(),
+        "category": finding.category.as_str(),
+        "controls": controls,
+    });
+    value
+}
+
+/// A `suppression`: where it was written and why.
+fn suppression(suppressed: &Suppressed) -> Value {
+    let by = &suppressed.by;
+    let kind = match by.source {
+        Source::Inline => "inSource",
+        Source::Waiver | Source::Baseline => "external",
+    };
+    let mut value = json!({ "kind": kind, "status": "accepted" });
+    if let Some(reason) = &by.reason {
+        value["justification"] = json!(reason);
+    }
+    let mut location = physical_location(&display_path(&by.file), &by.file);
+    if let Some(line) = by.line {
+        location["region"] = json!({ "startLine": line });
+    }
+    value["location"] = json!({ "physicalLocation": location });
+    let mut properties = Map::new();
+    properties.insert("source".into(), json!(by.source.as_str()));
+    let optional = [
+        ("status", by.status.map(|s| s.as_str().to_string())),
+        ("approver", by.approver.clone()),
+        ("ticket", by.ticket.clone()),
+        ("expires", by.expires.clone()),
+    ];
+    for (key, field) in optional {
+        if let Some(text) = field {
+            properties.insert(key.into(), json!(text));
+        }
+    }
+    value["properties"] = Value::Object(properties);
+    value
+}
+
+/// An artifact location: relative paths stay relative to `%SRCROOT%`,
+/// absolute ones become `file://` URIs.
+fn physical_location(display: &str, path: &Path) -> Value {
+    if path.is_absolute() {
+        // A Windows drive path `C:/x` becomes `file:///C:/x`.
+        let uri = match display.split_once(':') {
+            Some((drive, rest)) if !display.starts_with('/') => {
+                format!("file:///{}:{}", encode_uri(drive), encode_uri(rest))
+            }
+            _ => format!("file://{}", encode_uri(display)),
+        };
+        json!({ "artifactLocation": { "uri": uri } })
+    } else {
+        json!({ "artifactLocation": { "uri": encode_uri(display), "uriBaseId": SRCROOT } })
+    }
+}
+
+/// SARIF columns are 1-based and `endColumn` is exclusive, as ours are.
+fn region(start: crate::source::Position, end: crate::source::Position) -> Value {
+    json!({
+        "startLine": start.line,
+        "startColumn": start.column,
+        "endLine": end.line,
+        "endColumn": end.column,
+    })
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub code scanning ranks alerts by this CVSS-like score.
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+fn problem_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "recommendation",
+    }
+}
+
+/// `aws-rds-publicly-accessible` -> `AwsRdsPubliclyAccessible`.
+fn upper_camel_case(id: &str) -> String {
+    id.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            let first = chars.next().into_iter().flat_map(char::to_uppercase);
+            first.chain(chars)
+        })
+        .collect()
+}
+
+/// Percent-encodes what may not appear literally in a URI path, so that
+/// spaces, `#`, `?` and non-ASCII names survive. `:` is encoded too: in
+/// the first segment of a relative reference it would read as a scheme.
+fn encode_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        let keep = byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'/'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        if keep {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_become_upper_camel_case() {
+        assert_eq!(
+            upper_camel_case("aws-rds-publicly-accessible"),
+            "AwsRdsPubliclyAccessible"
+        );
+    }
+
+    #[test]
+    fn uris_encode_what_a_path_may_not_hold() {
+        assert_eq!(encode_uri("infra/my db/main.tf"), "infra/my%20db/main.tf");
+        assert_eq!(encode_uri("a#b?.tf"), "a%23b%3F.tf");
+        assert_eq!(encode_uri("é.tf"), "%C3%A9.tf");
+        assert_eq!(encode_uri("a:b.tf"), "a%3Ab.tf");
+    }
+}
