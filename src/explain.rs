@@ -39,7 +39,12 @@ pub fn explain(rule: &Rule) -> String {
     let _ = writeln!(out, "severity:   {}", rule.severity);
     let _ = writeln!(out, "category:   {}", rule.category);
     let _ = writeln!(out, "policy:     {}", rule.controls.join(", "));
-    let _ = writeln!(out, "applies to: {}", rule.declared_types.join(", "));
+    let applies = if rule.declared_types.is_empty() {
+        "provcheck:ignore comments and waivers".to_string()
+    } else {
+        rule.declared_types.join(", ")
+    };
+    let _ = writeln!(out, "applies to: {applies}");
     let kind = match &rule.check {
         Check::Schema(_) => "JSON Schema assertion".to_string(),
         Check::Native(native) => format!("native check ({native:?})"),

@@ -9,7 +9,6 @@ use rayon::prelude::*;
 use crate::finding::{fingerprint, Finding};
 use crate::model::{BlockKind, Resource};
 use crate::ruleset::{Check, Rule, RuleSet};
-use crate::source::SourceFile;
 
 use native::NativeResult;
 use schema::{Outcome, SchemaError};
@@ -22,7 +21,8 @@ pub struct Results {
 }
 
 /// Runs every rule on every managed resource.
-pub fn run(rules: &RuleSet, resources: &[Resource], files: &[SourceFile]) -> Results {
+/// `paths` holds each file's path as fingerprints use it.
+pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results {
     let per_resource: Vec<Results> = resources
         .par_iter()
         .filter(|r| r.kind == BlockKind::Resource)
@@ -30,7 +30,7 @@ pub fn run(rules: &RuleSet, resources: &[Resource], files: &[SourceFile]) -> Res
             let mut results = Results::default();
             for (index, rule) in rules.rules.iter().enumerate() {
                 if rule.applies_to(&resource.resource_type) {
-                    check(index, rule, resource, files, &mut results);
+                    check(index, rule, resource, paths, &mut results);
                 }
             }
             results
@@ -45,13 +45,7 @@ pub fn run(rules: &RuleSet, resources: &[Resource], files: &[SourceFile]) -> Res
 }
 
 /// Runs one rule on one resource.
-pub fn check(
-    index: usize,
-    rule: &Rule,
-    resource: &Resource,
-    files: &[SourceFile],
-    out: &mut Results,
-) {
+pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], out: &mut Results) {
     let selected = match &rule.selector {
         None => Selection::Yes,
         Some(selector) => match schema::evaluate(selector, resource) {
@@ -64,7 +58,7 @@ pub fn check(
         return;
     }
     let emit = |pointer: String, detail: Option<String>, decided: bool, out: &mut Results| {
-        let finding = finding(index, rule, resource, files, pointer, detail);
+        let finding = finding(index, rule, resource, paths, pointer, detail);
         if decided && selected == Selection::Yes {
             out.findings.push(finding);
         } else {
@@ -128,13 +122,13 @@ fn finding(
     index: usize,
     rule: &Rule,
     resource: &Resource,
-    files: &[SourceFile],
+    paths: &[String],
     pointer: String,
     detail: Option<String>,
 ) -> Finding {
-    let path = files
+    let path = paths
         .get(resource.file)
-        .map(SourceFile::display_path)
+        .map(String::as_str)
         .unwrap_or_default();
     let message = match detail {
         Some(detail) => format!("{} ({detail})", rule.message.trim_end_matches('.')),
@@ -148,7 +142,7 @@ fn finding(
         resource: resource.address.clone(),
         file: resource.file,
         span: resource.locate(&pointer),
-        fingerprint: fingerprint(rule.id.as_str(), &path, &resource.address, &pointer),
+        fingerprint: fingerprint(rule.id.as_str(), path, &resource.address, &pointer),
         pointer,
         message,
     }

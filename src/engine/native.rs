@@ -11,6 +11,10 @@ use crate::model::{push_pointer, Resource};
 #[derive(Debug, Clone)]
 pub enum Native {
     OpenIngressToPorts(OpenIngress),
+    RequiredTag(RequiredTag),
+    /// Findings about `provcheck:ignore` comments and waivers; produced by
+    /// the suppression pass, not per resource.
+    SuppressionAudit,
 }
 
 impl Native {
@@ -25,6 +29,11 @@ impl Native {
             "open-ingress-to-ports" => serde_json::from_value(params)
                 .map(Native::OpenIngressToPorts)
                 .map_err(|e| format!("invalid params for `{name}`: {e}")),
+            "required-tag" => serde_json::from_value::<RequiredTagParams>(params)
+                .map_err(|e| format!("invalid params for `{name}`: {e}"))
+                .and_then(RequiredTag::new)
+                .map(Native::RequiredTag),
+            "suppression-audit" => Ok(Native::SuppressionAudit),
             _ => Err(format!("unknown native check `{name}`")),
         }
     }
@@ -32,6 +41,8 @@ impl Native {
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         match self {
             Native::OpenIngressToPorts(check) => check.run(resource),
+            Native::RequiredTag(check) => check.run(resource),
+            Native::SuppressionAudit => Vec::new(),
         }
     }
 }
@@ -49,6 +60,105 @@ pub enum NativeResult {
 #[serde(deny_unknown_fields)]
 pub struct OpenIngress {
     ports: Vec<u16>,
+}
+
+/// The parameters of `required-tag`, as a rule file writes them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequiredTagParams {
+    /// Which approval tag of the config file (`approval-tags`) may
+    /// rename the tag or change its pattern: `change-request`,
+    /// `approver` or `owner`.
+    slot: Option<String>,
+    tag: String,
+    pattern: Option<String>,
+}
+
+/// A tag every resource must carry in `tags`, with a value matching
+/// `pattern` (any non-blank value when there is none).
+#[derive(Debug, Clone)]
+pub struct RequiredTag {
+    pub slot: Option<String>,
+    pub tag: String,
+    pub pattern: Option<regex::Regex>,
+}
+
+impl RequiredTag {
+    fn new(params: RequiredTagParams) -> Result<RequiredTag, String> {
+        let mut check = RequiredTag {
+            slot: params.slot,
+            tag: String::new(),
+            pattern: None,
+        };
+        check.configure(Some(params.tag), params.pattern)?;
+        Ok(check)
+    }
+
+    /// Renames the tag or changes its pattern, as the config file asks.
+    pub fn configure(
+        &mut self,
+        tag: Option<String>,
+        pattern: Option<String>,
+    ) -> Result<(), String> {
+        if let Some(tag) = tag {
+            self.tag = tag;
+        }
+        if let Some(pattern) = pattern {
+            let regex = regex::Regex::new(&pattern)
+                .map_err(|e| format!("invalid tag pattern `{pattern}`: {e}"))?;
+            self.pattern = Some(regex);
+        }
+        Ok(())
+    }
+
+    fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+        let tag = &self.tag;
+        let tags_pointer = "/tags";
+        if resource.is_unknown(tags_pointer) {
+            return vec![NativeResult::Undecided {
+                pointer: tags_pointer.into(),
+                detail: format!("`{tag}` may come from the unknown tags"),
+            }];
+        }
+        let Some(tags) = resource.attributes.get("tags") else {
+            return vec![NativeResult::Fail {
+                pointer: String::new(),
+                detail: format!("no tags, so no `{tag}` tag"),
+            }];
+        };
+        let Some(value) = tags.as_object().and_then(|t| t.get(tag.as_str())) else {
+            return vec![NativeResult::Fail {
+                pointer: tags_pointer.into(),
+                detail: format!("no `{tag}` tag"),
+            }];
+        };
+        let pointer = push_pointer(tags_pointer, tag);
+        if resource.is_unknown(&pointer) {
+            return vec![NativeResult::Undecided {
+                pointer,
+                detail: format!("the `{tag}` value is unknown"),
+            }];
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => String::new(),
+        };
+        let ok = match &self.pattern {
+            Some(pattern) => pattern.is_match(&text),
+            None => !text.trim().is_empty(),
+        };
+        if ok {
+            return Vec::new();
+        }
+        let detail = match &self.pattern {
+            _ if text.trim().is_empty() => format!("`{tag}` is empty"),
+            Some(pattern) => format!("`{tag}` = {text:?} does not match `{pattern}`"),
+            None => format!("`{tag}` is empty"),
+        };
+        vec![NativeResult::Fail { pointer, detail }]
+    }
 }
 
 /// A tri-state read of one attribute.

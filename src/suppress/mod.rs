@@ -1,0 +1,464 @@
+//! Suppressions: inline `provcheck:ignore` comments, the waivers file and
+//! the baseline, with the resolution statuses of OSP 3.3. Suppressed
+//! findings are never dropped: every report lists them for audit.
+
+pub mod baseline;
+pub mod inline;
+pub mod waivers;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{fingerprint, Finding};
+use crate::model::{parent_pointer, Resource};
+use crate::ruleset::RuleSet;
+use crate::source::Span;
+use crate::Report;
+
+use inline::Comment;
+
+/// How a finding was resolved without a fix (OSP 3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Investigated and found invalid.
+    FalsePositive,
+    /// Affects something that is not in use.
+    Unused,
+    /// Analysed and accepted, with a justification.
+    AcceptedRisk,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::FalsePositive => "false-positive",
+            Status::Unused => "unused",
+            Status::AcceptedRisk => "accepted-risk",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        match text {
+            "false-positive" => Some(Status::FalsePositive),
+            "unused" => Some(Status::Unused),
+            "accepted-risk" => Some(Status::AcceptedRisk),
+            _ => None,
+        }
+    }
+}
+
+/// Where a suppression was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A `provcheck:ignore` comment in the checked code.
+    Inline,
+    /// An entry of the waivers file.
+    Waiver,
+    /// A fingerprint in the baseline file.
+    Baseline,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Inline => "inline",
+            Source::Waiver => "waiver",
+            Source::Baseline => "baseline",
+        }
+    }
+}
+
+/// One suppression, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub source: Source,
+    /// `None` only for baseline entries, which record no decision.
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    pub approver: Option<String>,
+    pub ticket: Option<String>,
+    /// `YYYY-MM-DD`; the suppression stops applying after this day.
+    pub expires: Option<String>,
+    /// The file it was written in, and the 1-based line where that helps.
+    pub file: PathBuf,
+    pub line: Option<usize>,
+}
+
+/// A finding and what suppressed it.
+#[derive(Debug, Clone)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub by: Suppression,
+}
+
+/// Rule ids of the findings this module reports about suppressions.
+pub const INVALID_RULE: &str = "provcheck-suppression-invalid";
+pub const EXPIRED_RULE: &str = "provcheck-suppression-expired";
+pub const UNUSED_RULE: &str = "provcheck-suppression-unused";
+
+/// What the suppression pass needs besides the report.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Honour `provcheck:ignore` comments.
+    pub inline: bool,
+    pub waivers: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    /// The day expiry dates are compared with.
+    pub today: time::Date,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            inline: true,
+            waivers: None,
+            baseline: None,
+            today: today(),
+        }
+    }
+}
+
+/// Today (UTC), or the `PROVCHECK_TODAY` date (`YYYY-MM-DD`) when set, so
+/// runs and tests about expiry can be reproduced.
+pub fn today() -> time::Date {
+    std::env::var("PROVCHECK_TODAY")
+        .ok()
+        .and_then(|d| parse_date(&d))
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
+}
+
+/// A `YYYY-MM-DD` date, checked for existence.
+pub fn parse_date(text: &str) -> Option<time::Date> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day: u8 = parts.next()?.parse().ok()?;
+    let month = time::Month::try_from(month).ok()?;
+    time::Date::from_calendar_date(year, month, day).ok()
+}
+
+/// Moves the findings that a comment, a waiver or the baseline covers to
+/// `report.suppressed`, and reports suppressions that are invalid,
+/// expired or unused as findings of their own.
+pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
+    let comments: Vec<Comment> = if options.inline {
+        report
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| inline::scan(i, f))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let waivers = match options.waivers.as_deref().map(waivers::load) {
+        Some(Ok(w)) => Some(w),
+        Some(Err(mut errors)) => {
+            report.errors.append(&mut errors);
+            None
+        }
+        None => None,
+    };
+    let baseline = match options.baseline.as_deref().map(baseline::load) {
+        Some(Ok(b)) => b,
+        Some(Err(error)) => {
+            report.errors.push(error);
+            Default::default()
+        }
+        None => Default::default(),
+    };
+    let resources: HashMap<(usize, &str), &Resource> = report
+        .resources
+        .iter()
+        .map(|r| ((r.file, r.address.as_str()), r))
+        .collect();
+
+    let mut comment_hits = vec![false; comments.len()];
+    let mut waiver_hits = vec![false; waivers.as_ref().map_or(0, |w| w.waivers.len())];
+    let mut expired_comments = vec![false; comments.len()];
+    let mut expired_waivers = vec![false; waiver_hits.len()];
+    let today = options.today;
+    let expired = |expires: &Option<String>| {
+        expires
+            .as_deref()
+            .and_then(parse_date)
+            .is_some_and(|d| d < today)
+    };
+
+    // Undecided results keep a suppression in use without moving.
+    for finding in &report.undecided {
+        let lines = covered_lines(report, &resources, finding);
+        for (i, c) in comments.iter().enumerate() {
+            if c.problems.is_empty() && covers(c, finding, &lines) {
+                comment_hits[i] = true;
+            }
+        }
+    }
+
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    for finding in std::mem::take(&mut report.findings) {
+        let lines = covered_lines(report, &resources, &finding);
+        let comment = comments
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.problems.is_empty() && covers(c, &finding, &lines));
+        if let Some((i, c)) = comment {
+            comment_hits[i] = true;
+            if expired(&c.expires) {
+                expired_comments[i] = true;
+            } else {
+                suppressed.push(Suppressed {
+                    by: Suppression {
+                        source: Source::Inline,
+                        status: c.status,
+                        reason: c.reason.clone(),
+                        approver: c.approver.clone(),
+                        ticket: c.ticket.clone(),
+                        expires: c.expires.clone(),
+                        file: report.files[c.file].path.clone(),
+                        line: Some(c.line),
+                    },
+                    finding,
+                });
+                continue;
+            }
+        }
+        if let Some(w) = &waivers {
+            let path = report
+                .files
+                .get(finding.file)
+                .map(|f| relative_to(&f.path, &w.dir));
+            let waiver = path.and_then(|path| {
+                w.waivers
+                    .iter()
+                    .find(|v| v.covers(finding.rule_id.as_str(), &finding.resource, &path))
+            });
+            if let Some(v) = waiver {
+                waiver_hits[v.index] = true;
+                if expired(&v.expires) {
+                    expired_waivers[v.index] = true;
+                } else {
+                    suppressed.push(Suppressed {
+                        by: Suppression {
+                            source: Source::Waiver,
+                            status: Some(v.status),
+                            reason: Some(v.reason.clone()),
+                            approver: v.approver.clone(),
+                            ticket: v.ticket.clone(),
+                            expires: v.expires.clone(),
+                            file: w.source.path.clone(),
+                            line: Some(v.line),
+                        },
+                        finding,
+                    });
+                    continue;
+                }
+            }
+        }
+        if baseline.contains(&finding.fingerprint) {
+            let file = options.baseline.clone().unwrap_or_default();
+            suppressed.push(Suppressed {
+                by: Suppression {
+                    source: Source::Baseline,
+                    status: None,
+                    reason: Some("in the baseline".into()),
+                    approver: None,
+                    ticket: None,
+                    expires: None,
+                    file,
+                    line: None,
+                },
+                finding,
+            });
+            continue;
+        }
+        kept.push(finding);
+    }
+
+    // Findings about the suppressions themselves.
+    let mut audit = Vec::new();
+    for (i, c) in comments.iter().enumerate() {
+        let resource = resource_at(report, c.file, c.target);
+        let (rule, detail) = if !c.problems.is_empty() {
+            (
+                INVALID_RULE,
+                format!("suppresses nothing: {}", c.problems.join("; ")),
+            )
+        } else if expired(&c.expires) {
+            let what = if expired_comments[i] {
+                "; the finding is reported again"
+            } else {
+                ""
+            };
+            (
+                EXPIRED_RULE,
+                format!("expired on {}{what}", c.expires.as_deref().unwrap_or("")),
+            )
+        } else if !comment_hits[i] {
+            (
+                UNUSED_RULE,
+                format!("no {} finding here to suppress", c.rules.join(" or ")),
+            )
+        } else {
+            continue;
+        };
+        let at = Place {
+            file: c.file,
+            span: c.span,
+            resource,
+            key: format!("{}:{}", c.line, c.rules.join(",")),
+        };
+        if let Some(f) = audit_finding(rules, report, rule, at, detail) {
+            audit.push(f);
+        }
+    }
+    if let Some(w) = waivers {
+        let file_index = report.files.len();
+        let mut any = false;
+        for v in &w.waivers {
+            let (rule, detail) = if expired(&v.expires) {
+                let what = if expired_waivers[v.index] {
+                    "; the finding is reported again"
+                } else {
+                    ""
+                };
+                (
+                    EXPIRED_RULE,
+                    format!(
+                        "waiver expired on {}{what}",
+                        v.expires.as_deref().unwrap_or("")
+                    ),
+                )
+            } else if !waiver_hits[v.index] {
+                (
+                    UNUSED_RULE,
+                    format!("waiver for {} matches no finding", v.rule),
+                )
+            } else {
+                continue;
+            };
+            // The waivers file joins the report so findings can point into it.
+            if !any {
+                report.files.push(w.source.clone());
+                any = true;
+            }
+            let at = Place {
+                file: file_index,
+                span: v.span,
+                resource: String::new(),
+                key: format!("waiver:{}:{}", v.index, v.rule),
+            };
+            if let Some(f) = audit_finding(rules, report, rule, at, detail) {
+                audit.push(f);
+            }
+        }
+    }
+    kept.append(&mut audit);
+    report.findings = kept;
+    report.suppressed = suppressed;
+}
+
+/// The lines a suppression may sit above to cover this finding: the
+/// finding's own line, and the first line of every enclosing attribute or
+/// block up to the resource header.
+fn covered_lines(
+    report: &Report,
+    resources: &HashMap<(usize, &str), &Resource>,
+    finding: &Finding,
+) -> Vec<usize> {
+    let Some(file) = report.files.get(finding.file) else {
+        return Vec::new();
+    };
+    let line = |span: Span| file.position(span.start).line;
+    let mut lines = vec![line(finding.span)];
+    if let Some(resource) = resources.get(&(finding.file, finding.resource.as_str())) {
+        let mut pointer = finding.pointer.as_str();
+        while !pointer.is_empty() {
+            if let Some(span) = resource.spans.get(pointer) {
+                lines.push(line(*span));
+            }
+            pointer = parent_pointer(pointer);
+        }
+        lines.push(line(resource.header));
+    }
+    lines
+}
+
+fn covers(comment: &Comment, finding: &Finding, lines: &[usize]) -> bool {
+    comment.file == finding.file
+        && comment.rules.iter().any(|r| r == finding.rule_id.as_str())
+        && lines.contains(&comment.target)
+}
+
+/// The address of the resource whose header or body holds `line`.
+fn resource_at(report: &Report, file: usize, line: usize) -> String {
+    let Some(source) = report.files.get(file) else {
+        return String::new();
+    };
+    report
+        .resources
+        .iter()
+        .filter(|r| r.file == file)
+        .find(|r| {
+            let start = source.position(r.span.start).line;
+            let end = source.position(r.span.end).line;
+            (start..=end).contains(&line)
+        })
+        .map(|r| r.address.clone())
+        .unwrap_or_default()
+}
+
+fn relative_to(path: &Path, dir: &Path) -> PathBuf {
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .strip_prefix(dir)
+        .map(Path::to_path_buf)
+        .unwrap_or(absolute)
+}
+
+/// Where a finding about a suppression points, and what identifies it.
+struct Place {
+    file: usize,
+    span: Span,
+    resource: String,
+    /// Stands in for an attribute pointer in the fingerprint.
+    key: String,
+}
+
+/// A finding of one of the suppression rules, unless the configuration
+/// turned that rule off.
+fn audit_finding(
+    rules: &RuleSet,
+    report: &Report,
+    rule_id: &str,
+    at: Place,
+    detail: String,
+) -> Option<Finding> {
+    let (index, rule) = rules
+        .rules
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.id.as_str() == rule_id)?;
+    let path = report
+        .files
+        .get(at.file)
+        .map(|f| f.display_path())
+        .unwrap_or_default();
+    Some(Finding {
+        rule: index,
+        rule_id: rule.id.clone(),
+        severity: rule.severity,
+        category: rule.category,
+        fingerprint: fingerprint(rule_id, &path, &at.resource, &at.key),
+        resource: at.resource,
+        file: at.file,
+        span: at.span,
+        pointer: String::new(),
+        message: format!("{} ({detail})", rule.message.trim_end_matches('.')),
+    })
+}
