@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::FailOn;
 use crate::output::OutputFormat;
 
 const EXAMPLES: &str = "\
@@ -12,12 +13,16 @@ Examples:
   provcheck check infra/ modules/db    check some folders
   provcheck check --format json --output provcheck.json .
   provcheck check --format compact main.tf network.tf
+  provcheck check --format sarif --output provcheck.sarif --format human .
   provcheck check --rules ./policy-rules .
+  provcheck check --fail-on high --baseline .provcheck-baseline.json .
+  provcheck baseline .                 accept today's findings
   provcheck rules                      list every rule
   provcheck explain aws-rds-storage-unencrypted
 
-Exit codes: 0 no findings, 1 findings, 2 errors (a file that does not
-parse, a bad rule file, bad usage), even when there are findings too.";
+Exit codes: 0 no findings at or above --fail-on (default: low), 1 such
+findings, 2 errors (a file that does not parse, a bad rule, config or
+waivers file, bad usage), even when there are findings too.";
 
 /// Checks Terraform against the company's provisioning baselines:
 /// encryption, private networks, backups, audit logging and approval
@@ -38,6 +43,9 @@ pub enum Command {
     Rules(RuleArgs),
     /// Show a rule's description, policy clauses, remediation and examples.
     Explain(ExplainArgs),
+    /// Write today's findings to a baseline file, so that `check
+    /// --baseline` reports only new ones.
+    Baseline(BaselineArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,19 +55,56 @@ pub struct RuleArgs {
     pub rule_dirs: Vec<PathBuf>,
 }
 
+/// What every command that checks shares: where to look, and the files
+/// that shape the run.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Files and folders to check.
+pub struct ScanArgs {
+    /// Files and folders to check. A file is checked with the files beside
+    /// it for context, but only its own findings are reported.
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-    pub format: FormatArg,
+    /// The configuration file (default: the nearest .provcheck.yaml at or
+    /// above the first PATH).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// The waivers file (default: .provcheck-waivers.yaml beside the
+    /// configuration file or at the project root).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+
+    /// Ignore every `provcheck:ignore` comment (for security reviews).
+    #[arg(long)]
+    pub no_inline_suppressions: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Output format; repeat it for several reports in one run. Each
+    /// --output belongs to the --format before it.
+    #[arg(long, value_enum, action = clap::ArgAction::Append)]
+    pub format: Vec<FormatArg>,
+
+    /// Write the report of the preceding --format to FILE instead of
+    /// standard output.
+    #[arg(long, short = 'o', value_name = "FILE", action = clap::ArgAction::Append)]
+    pub output: Vec<PathBuf>,
+
+    /// The lowest severity that makes the run exit 1 (default: low, or the
+    /// configuration's fail-on).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOnArg>,
+
+    /// Report only findings whose fingerprints are not in this baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// Also list results that depend on values unknown statically.
     #[arg(long)]
@@ -68,9 +113,45 @@ pub struct CheckArgs {
     /// Colour in the human format: auto (when writing to a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+}
 
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
     #[command(flatten)]
-    pub rules: RuleArgs,
+    pub scan: ScanArgs,
+
+    /// The baseline file to write.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = ".provcheck-baseline.json"
+    )]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+    /// Findings never fail the run; errors still do.
+    Never,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(arg: FailOnArg) -> FailOn {
+        match arg {
+            FailOnArg::Critical => FailOn::Critical,
+            FailOnArg::High => FailOn::High,
+            FailOnArg::Medium => FailOn::Medium,
+            FailOnArg::Low => FailOn::Low,
+            FailOnArg::Info => FailOn::Info,
+            FailOnArg::Never => FailOn::Never,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +171,14 @@ pub enum FormatArg {
     Compact,
     /// Machine-readable JSON (stable shape, `version: 1`).
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML: a test suite per rule, a test case per resource.
+    Junit,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
+    /// A Markdown summary for pull-request comments.
+    Markdown,
 }
 
 impl From<FormatArg> for OutputFormat {
@@ -98,6 +187,10 @@ impl From<FormatArg> for OutputFormat {
             FormatArg::Human => OutputFormat::Human,
             FormatArg::Compact => OutputFormat::Compact,
             FormatArg::Json => OutputFormat::Json,
+            FormatArg::Sarif => OutputFormat::Sarif,
+            FormatArg::Junit => OutputFormat::Junit,
+            FormatArg::Github => OutputFormat::Github,
+            FormatArg::Markdown => OutputFormat::Markdown,
         }
     }
 }

@@ -45,6 +45,21 @@ pub fn format_of(path: &Path) -> Option<Format> {
 /// read. Symbolic links to files are read; links to folders are not
 /// followed, so a link cycle can never loop.
 pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<FileError>) {
+    discover_with(paths, &Walk::default())
+}
+
+/// How far to walk, and what to leave out.
+#[derive(Default)]
+pub struct Walk<'a> {
+    /// Only the files directly in each folder when set to 1.
+    pub max_depth: Option<usize>,
+    /// Paths to leave out (the configuration's `exclude` globs).
+    pub exclude: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
+}
+
+/// [`discover`], walking as `walk` says.
+pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec<FileError>) {
+    let excluded = |path: &Path| walk.exclude.is_some_and(|f| f(path));
     let mut found = BTreeSet::new();
     let mut errors = Vec::new();
     for root in paths {
@@ -56,6 +71,9 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<FileError>) {
             }
         };
         if metadata.is_file() {
+            if excluded(root) {
+                continue;
+            }
             if let Some(format) = format_of(root) {
                 found.insert(Candidate {
                     path: root.clone(),
@@ -64,18 +82,21 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<FileError>) {
             }
             continue;
         }
-        let walker = walkdir::WalkDir::new(root)
+        let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !(entry.file_type().is_dir()
-                        && entry
-                            .file_name()
-                            .to_str()
-                            .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
-            });
+            .sort_by_file_name();
+        if let Some(depth) = walk.max_depth {
+            walker = walker.max_depth(depth);
+        }
+        let walker = walker.into_iter().filter_entry(|entry| {
+            entry.depth() == 0
+                || !((entry.file_type().is_dir()
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+                    || excluded(entry.path()))
+        });
         for entry in walker {
             let entry = match entry {
                 Ok(entry) => entry,

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod error;
@@ -16,6 +17,8 @@ pub mod output;
 pub mod parse;
 pub mod ruleset;
 pub mod source;
+pub mod suppress;
+pub mod terraform;
 
 use std::path::PathBuf;
 
@@ -44,6 +47,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Results that depend on values unknown statically; not violations.
     pub undecided: Vec<Finding>,
+    /// Findings silenced by an inline suppression, a waiver or the
+    /// baseline: not violations, but listed for audit.
+    pub suppressed: Vec<suppress::Suppressed>,
     /// Files (and rule files) that could not be read or parsed.
     pub errors: Vec<FileError>,
 }
@@ -76,9 +82,25 @@ pub struct Sources {
     pub errors: Vec<FileError>,
 }
 
+/// How one run reads and reports, beyond the rules: what the
+/// configuration file and the command line settle.
+#[derive(Default)]
+pub struct Settings<'a> {
+    /// Where fingerprints' paths are anchored (the project root); the
+    /// current folder when unset.
+    pub root: Option<PathBuf>,
+    /// Paths to leave out.
+    pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
+    pub suppress: suppress::Options,
+}
+
 /// Discovers and reads (in parallel) the files under `paths`.
 pub fn load(paths: &[PathBuf]) -> Sources {
-    let (candidates, mut errors) = discover::discover(paths);
+    load_with(paths, &discover::Walk::default())
+}
+
+fn load_with(paths: &[PathBuf], walk: &discover::Walk<'_>) -> Sources {
+    let (candidates, mut errors) = discover::discover_with(paths, walk);
     let read: Vec<Result<SourceFile, (SourceFile, FileError)>> =
         candidates.par_iter().map(read_file).collect();
     let mut sources = Sources {
@@ -107,14 +129,110 @@ pub fn load(paths: &[PathBuf]) -> Sources {
     sources
 }
 
-/// Checks the files and folders at `paths` against `rules`.
+/// Checks the files and folders at `paths` against `rules`, with default
+/// settings.
 pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
-    let mut sources = load(paths);
-    let mut report = check_parsed(sources.files, &sources.formats, rules);
-    report.files_read = sources.files_read;
+    check_with(paths, rules, &Settings::default())
+}
+
+/// Checks the files and folders at `paths` against `rules`.
+///
+/// A file named on its own is checked with its whole folder for context
+/// (the other `.tf` files of its Terraform module), but only findings
+/// located in the named files are reported — what a pre-commit hook given
+/// the staged files needs.
+pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
+    let named: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let folders: Vec<PathBuf> = paths.iter().filter(|p| !p.is_file()).cloned().collect();
+    let walk = discover::Walk {
+        max_depth: None,
+        exclude: settings.exclude,
+    };
+    let mut sources = load_with(&folders, &walk);
+    if !named.is_empty() {
+        // The named files, and the files beside them for context.
+        let context: Vec<PathBuf> = named
+            .iter()
+            .map(|p| match p.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            })
+            .collect();
+        let beside = load_with(
+            &context,
+            &discover::Walk {
+                max_depth: Some(1),
+                exclude: settings.exclude,
+            },
+        );
+        let wanted: Vec<PathBuf> = named.iter().map(|p| canonical(p)).collect();
+        let seen: std::collections::HashSet<PathBuf> =
+            sources.files.iter().map(|f| canonical(&f.path)).collect();
+        for ((file, format), _) in beside.files.into_iter().zip(beside.formats).zip(0..) {
+            let key = canonical(&file.path);
+            if seen.contains(&key) {
+                continue;
+            }
+            // Report the named file under the path it was named by.
+            let file = match named.iter().zip(&wanted).find(|(_, w)| **w == key) {
+                Some((given, _)) => SourceFile::new(given.clone(), file.text.clone()),
+                None => file,
+            };
+            if format.is_some() || !file.text.is_empty() {
+                sources.files_read += 1;
+            }
+            sources.files.push(file);
+            sources.formats.push(format);
+        }
+        sources.errors.extend(beside.errors);
+        // Named files that are not of a checked format are ignored, as a
+        // pre-commit hook passes whatever is staged.
+    }
+    let mut report = check_parsed(
+        sources.files,
+        &sources.formats,
+        rules,
+        settings.root.as_deref(),
+    );
     report.errors.append(&mut sources.errors);
+    suppress::apply(&mut report, rules, &settings.suppress);
+    if !named.is_empty() {
+        let mut only: std::collections::HashSet<PathBuf> =
+            named.iter().map(|p| canonical(p)).collect();
+        for folder in &folders {
+            // Files under folders named alongside are reported too.
+            for file in &report.files {
+                let key = canonical(&file.path);
+                if key.starts_with(canonical(folder)) {
+                    only.insert(key);
+                }
+            }
+        }
+        restrict(&mut report, &only);
+    } else {
+        report.files_read = sources.files_read;
+    }
     sort(&mut report);
     report
+}
+
+/// Keeps only what is located in `only` (canonical paths).
+fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
+    let keep: Vec<bool> = report
+        .files
+        .iter()
+        .map(|f| only.contains(&canonical(&f.path)))
+        .collect();
+    let kept = |file: usize| keep.get(file).copied().unwrap_or(false);
+    report.findings.retain(|f| kept(f.file));
+    report.undecided.retain(|f| kept(f.file));
+    report.suppressed.retain(|s| kept(s.finding.file));
+    report.errors.retain(|e| only.contains(&canonical(&e.path)));
+    report.files_read = keep.iter().filter(|k| **k).count();
+}
+
+fn canonical(path: &std::path::Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Checks in-memory sources (every one a Terraform file), as the rule
@@ -122,8 +240,9 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let formats = vec![Some(Format::Terraform); files.len()];
     let files_read = files.len();
-    let mut report = check_parsed(files, &formats, rules);
+    let mut report = check_parsed(files, &formats, rules, None);
     report.files_read = files_read;
+    suppress::apply(&mut report, rules, &suppress::Options::default());
     sort(&mut report);
     report
 }
@@ -154,17 +273,40 @@ pub fn parse_all(
     (resources, errors)
 }
 
-fn check_parsed(files: Vec<SourceFile>, formats: &[Option<Format>], rules: &RuleSet) -> Report {
+fn check_parsed(
+    files: Vec<SourceFile>,
+    formats: &[Option<Format>],
+    rules: &RuleSet,
+    root: Option<&std::path::Path>,
+) -> Report {
     let (resources, errors) = parse_all(&files, formats);
-    let results = engine::run(rules, &resources, &files);
+    let keys = fingerprint_paths(&files, root);
+    let results = engine::run(rules, &resources, &keys);
     Report {
         files,
         files_read: 0,
         resources,
         findings: results.findings,
         undecided: results.undecided,
+        suppressed: Vec::new(),
         errors,
     }
+}
+
+/// The path of each file that fingerprints use: relative to the project
+/// root when there is one, so that `check .` and `check infra/` agree.
+fn fingerprint_paths(files: &[SourceFile], root: Option<&std::path::Path>) -> Vec<String> {
+    files
+        .iter()
+        .map(|file| {
+            root.and_then(|root| {
+                let absolute = file.path.canonicalize().ok()?;
+                let relative = absolute.strip_prefix(root).ok()?;
+                Some(source::display_path(relative))
+            })
+            .unwrap_or_else(|| file.display_path())
+        })
+        .collect()
 }
 
 fn sort(report: &mut Report) {
@@ -180,6 +322,7 @@ fn sort(report: &mut Report) {
     };
     report.findings.sort_by_cached_key(key);
     report.undecided.sort_by_cached_key(key);
+    report.suppressed.sort_by_cached_key(|s| key(&s.finding));
     report.errors.sort_by(|a, b| {
         (&a.path, a.span.map(|s| s.start)).cmp(&(&b.path, b.span.map(|s| s.start)))
     });

@@ -1,96 +1,264 @@
-//! The provcheck binary: arguments -> rules -> check -> render -> exit code.
+//! The provcheck binary: arguments -> configuration -> rules -> check ->
+//! render -> exit code.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use provcheck::cli::{CheckArgs, Cli, ColorArg, Command, ExplainArgs, RuleArgs};
-use provcheck::output::{self, RenderOptions};
+use provcheck::cli::{
+    BaselineArgs, CheckArgs, Cli, ColorArg, Command, ExplainArgs, FormatArg, RuleArgs, ScanArgs,
+};
+use provcheck::config::{Config, FailOn};
+use provcheck::error::FileError;
+use provcheck::output::{self, OutputFormat, RenderOptions};
 use provcheck::ruleset::RuleSet;
-use provcheck::{explain, Report};
+use provcheck::source::SourceFile;
+use provcheck::{explain, suppress, Report, Settings};
 
-/// No findings, no errors.
+/// No findings at or above the threshold, no errors.
 const EXIT_CLEAN: u8 = 0;
-/// Findings.
+/// Findings at or above the threshold.
 const EXIT_FINDINGS: u8 = 1;
-/// Errors: unreadable or unparsable input, bad rules, bad usage.
+/// Errors: unreadable or unparsable input, bad rules, configuration or
+/// waivers, bad usage.
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
     match cli.command {
-        Command::Check(args) => check(&args),
+        Command::Check(args) => {
+            let order = matches
+                .subcommand_matches("check")
+                .map(|m| {
+                    let at = |id: &str| {
+                        m.indices_of(id)
+                            .map(|i| i.collect::<Vec<_>>())
+                            .unwrap_or_default()
+                    };
+                    (at("format"), at("output"))
+                })
+                .unwrap_or_default();
+            check(&args, &order)
+        }
+        Command::Baseline(args) => baseline(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain(args) => explain_rule(&args),
     }
 }
 
-fn load_rules(args: &RuleArgs) -> Result<RuleSet, ExitCode> {
-    let (rules, errors) = RuleSet::load(&args.rule_dirs);
-    if errors.is_empty() {
-        return Ok(rules);
-    }
-    // Rule errors are rendered like input errors, against the rule file.
+/// Prints errors about rule, configuration or waiver files (compact, with
+/// their lines) on standard error.
+fn print_errors(errors: Vec<FileError>, what: &str) {
     let mut report = Report::default();
     for error in &errors {
+        if report.files.iter().any(|f| f.path == error.path) {
+            continue;
+        }
         if let Ok(text) = std::fs::read_to_string(&error.path) {
-            report
-                .files
-                .push(provcheck::source::SourceFile::new(error.path.clone(), text));
+            report.files.push(SourceFile::new(error.path.clone(), text));
         }
     }
     report.errors = errors;
     let text = output::render(
         &report,
-        &rules,
-        output::OutputFormat::Compact,
+        &RuleSet::default(),
+        OutputFormat::Compact,
         RenderOptions::default(),
     );
     eprint!("{text}");
-    eprintln!("provcheck: fix the rule files above; nothing was checked.");
-    Err(ExitCode::from(EXIT_ERROR))
+    eprintln!("provcheck: fix the {what} above; nothing was checked.");
 }
 
-fn check(args: &CheckArgs) -> ExitCode {
-    let rules = match load_rules(&args.rules) {
-        Ok(rules) => rules,
+fn load_rules(args: &RuleArgs) -> Result<RuleSet, ExitCode> {
+    let (rules, errors) = RuleSet::load(&args.rule_dirs);
+    if errors.is_empty() {
+        Ok(rules)
+    } else {
+        print_errors(errors, "rule files");
+        Err(ExitCode::from(EXIT_ERROR))
+    }
+}
+
+/// Everything a scan needs, resolved from the arguments and the
+/// configuration file.
+struct Prepared {
+    config: Config,
+    rules: RuleSet,
+}
+
+fn prepare(scan: &ScanArgs) -> Result<Prepared, ExitCode> {
+    let start = scan
+        .paths
+        .first()
+        .map_or_else(|| PathBuf::from("."), Clone::clone);
+    let config = match Config::load(scan.config.as_deref(), &start) {
+        Ok(config) => config,
+        Err(errors) => {
+            print_errors(errors, "configuration file");
+            return Err(ExitCode::from(EXIT_ERROR));
+        }
+    };
+    let mut rules = load_rules(&scan.rules)?;
+    let errors = config.apply(&mut rules);
+    if !errors.is_empty() {
+        print_errors(errors, "configuration file");
+        return Err(ExitCode::from(EXIT_ERROR));
+    }
+    Ok(Prepared { config, rules })
+}
+
+fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report {
+    let config = &prepared.config;
+    let exclude = |path: &Path| config.is_excluded(path);
+    let settings = Settings {
+        root: Some(config.root.clone()),
+        exclude: config
+            .exclude
+            .as_ref()
+            .map(|_| &exclude as &(dyn Fn(&Path) -> bool + Sync)),
+        suppress: suppress::Options {
+            inline: config.inline_suppressions && !scan.no_inline_suppressions,
+            waivers: scan.waivers.clone().or_else(|| config.waivers.clone()),
+            baseline: baseline
+                .map(Path::to_path_buf)
+                .or_else(|| config.baseline.clone()),
+            today: suppress::today(),
+        },
+    };
+    provcheck::check_with(&scan.paths, &prepared.rules, &settings)
+}
+
+/// Pairs each --output with a --format by their places on the command
+/// line: an output belongs to the nearest format before it that has none,
+/// else to the nearest one after it.
+fn reports(
+    args: &CheckArgs,
+    order: &(Vec<usize>, Vec<usize>),
+) -> Result<Vec<(FormatArg, Option<PathBuf>)>, String> {
+    let mut formats: Vec<(FormatArg, usize, Option<PathBuf>)> = if args.format.is_empty() {
+        vec![(FormatArg::Human, 0, None)]
+    } else {
+        args.format
+            .iter()
+            .zip(order.0.iter().copied().chain(std::iter::repeat(0)))
+            .map(|(f, i)| (*f, i, None))
+            .collect()
+    };
+    for (output, at) in args
+        .output
+        .iter()
+        .zip(order.1.iter().copied().chain(std::iter::repeat(usize::MAX)))
+    {
+        let before = formats.iter().rposition(|(_, i, o)| *i < at && o.is_none());
+        let slot = before.or_else(|| formats.iter().position(|(_, _, o)| o.is_none()));
+        match slot {
+            Some(slot) => formats[slot].2 = Some(output.clone()),
+            None => {
+                return Err(format!(
+                    "--output {} has no --format of its own",
+                    output.display()
+                ))
+            }
+        }
+    }
+    let to_stdout = formats.iter().filter(|(_, _, o)| o.is_none()).count();
+    if to_stdout > 1 {
+        return Err(
+            "only one report can go to standard output: give the others an --output".into(),
+        );
+    }
+    Ok(formats.into_iter().map(|(f, _, o)| (f, o)).collect())
+}
+
+fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
+    let reports = match reports(args, order) {
+        Ok(reports) => reports,
+        Err(message) => {
+            eprintln!("provcheck: {message}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let prepared = match prepare(&args.scan) {
+        Ok(p) => p,
         Err(code) => return code,
     };
-    let report = provcheck::check(&args.paths, &rules);
+    let report = run(&args.scan, &prepared, args.baseline.as_deref());
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => {
-            args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut failed_write = false;
+    for (format, output) in &reports {
+        let options = RenderOptions {
+            show_undecided: args.show_undecided,
+            color: color && output.is_none(),
+        };
+        let text = output::render(&report, &prepared.rules, (*format).into(), options);
+        let written = match output {
+            Some(path) => {
+                std::fs::write(path, text.as_bytes()).map_err(|e| (path.display().to_string(), e))
+            }
+            None => std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|e| ("standard output".to_string(), e)),
+        };
+        if let Err((target, err)) = written {
+            eprintln!("provcheck: cannot write the report to {target}: {err}");
+            failed_write = true;
         }
-    };
-    let options = RenderOptions {
-        show_undecided: args.show_undecided,
-        color,
-    };
-    let text = output::render(&report, &rules, args.format.into(), options);
-    let written = match &args.output {
-        Some(path) => {
-            std::fs::write(path, text.as_bytes()).map_err(|e| (path.display().to_string(), e))
-        }
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|e| ("standard output".to_string(), e)),
-    };
-    if let Err((target, err)) = written {
-        eprintln!("provcheck: cannot write the report to {target}: {err}");
-        return ExitCode::from(EXIT_ERROR);
     }
-    if !report.errors.is_empty() {
+    let fail_on = args
+        .fail_on
+        .map(FailOn::from)
+        .or(prepared.config.fail_on)
+        .unwrap_or(FailOn::Low);
+    if failed_write || !report.errors.is_empty() {
         ExitCode::from(EXIT_ERROR)
-    } else if !report.findings.is_empty() {
+    } else if report.findings.iter().any(|f| fail_on.fails(f.severity)) {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_CLEAN)
+    }
+}
+
+fn baseline(args: &BaselineArgs) -> ExitCode {
+    let prepared = match prepare(&args.scan) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let report = run(&args.scan, &prepared, None);
+    let text = suppress::baseline::render(&report);
+    if let Err(err) = std::fs::write(&args.output, text) {
+        eprintln!("provcheck: cannot write {}: {err}", args.output.display());
+        return ExitCode::from(EXIT_ERROR);
+    }
+    eprintln!(
+        "provcheck: wrote {} finding{} to {}",
+        report.findings.len(),
+        if report.findings.len() == 1 { "" } else { "s" },
+        args.output.display()
+    );
+    if report.errors.is_empty() {
+        ExitCode::from(EXIT_CLEAN)
+    } else {
+        let text = output::render(
+            &report,
+            &prepared.rules,
+            OutputFormat::Compact,
+            RenderOptions::default(),
+        );
+        for line in text.lines().filter(|l| l.contains(": error ")) {
+            eprintln!("{line}");
+        }
+        ExitCode::from(EXIT_ERROR)
     }
 }
 

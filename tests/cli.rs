@@ -122,8 +122,9 @@ fn json_output_has_the_documented_shape_and_goes_to_a_file() {
     );
     assert_eq!(
         json["summary"],
-        serde_json::json!({"files": 1, "resources": 1, "findings": 1, "errors": 0})
+        serde_json::json!({"files": 1, "resources": 1, "findings": 1, "errors": 0, "suppressed": 0})
     );
+    assert_eq!(json["suppressed"], serde_json::json!([]));
 }
 
 #[test]

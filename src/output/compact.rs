@@ -44,5 +44,14 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
             line(finding, "undecided");
         }
     }
+    for suppressed in &report.suppressed {
+        let by = &suppressed.by;
+        let label = format!(
+            "suppressed({} {})",
+            by.source.as_str(),
+            by.status.map_or("accepted", |s| s.as_str())
+        );
+        line(&suppressed.finding, &label);
+    }
     out
 }

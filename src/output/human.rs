@@ -75,8 +75,51 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
             finding_diagnostic(report, rules, finding, &handler, &mut out, true);
         }
     }
+    audit(report, &mut out);
     summary(report, options, &mut out);
     out
+}
+
+/// The suppression audit: what was silenced, by what, and why.
+fn audit(report: &Report, out: &mut String) {
+    if report.suppressed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Suppressed findings (OSP 3.3):");
+    for s in &report.suppressed {
+        let (path, file) = locate(report, &s.finding);
+        let line = file.map_or(0, |f| f.position(s.finding.span.start).line);
+        let by = &s.by;
+        let origin = match by.line {
+            Some(l) => format!("{}:{l}", crate::source::display_path(&by.file)),
+            None => crate::source::display_path(&by.file),
+        };
+        let _ = writeln!(
+            out,
+            "  {path}:{line} {} {} — {} {} ({origin})",
+            s.finding.rule_id,
+            s.finding.resource,
+            by.source.as_str(),
+            by.status.map_or("accepted", |st| st.as_str()),
+        );
+        let mut details = Vec::new();
+        if let Some(reason) = &by.reason {
+            details.push(format!("reason: {reason}"));
+        }
+        if let Some(approver) = &by.approver {
+            details.push(format!("approver: {approver}"));
+        }
+        if let Some(ticket) = &by.ticket {
+            details.push(format!("ticket: {ticket}"));
+        }
+        if let Some(expires) = &by.expires {
+            details.push(format!("expires: {expires}"));
+        }
+        if !details.is_empty() {
+            let _ = writeln!(out, "      {}", details.join(" · "));
+        }
+    }
+    out.push('\n');
 }
 
 fn finding_diagnostic(
@@ -172,6 +215,9 @@ fn summary(report: &Report, options: RenderOptions, out: &mut String) {
     );
     if !counts.is_empty() {
         let _ = write!(out, " ({counts})");
+    }
+    if !report.suppressed.is_empty() {
+        let _ = write!(out, ", {} suppressed", report.suppressed.len());
     }
     if !report.errors.is_empty() {
         let n = report.errors.len();

@@ -18,8 +18,28 @@ struct Document<'r> {
     findings: Vec<JsonFinding<'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     undecided: Option<Vec<JsonFinding<'r>>>,
+    suppressed: Vec<JsonSuppressed<'r>>,
     errors: Vec<JsonError<'r>>,
     summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonSuppressed<'r> {
+    #[serde(flatten)]
+    finding: JsonFinding<'r>,
+    suppression: JsonSuppression<'r>,
+}
+
+#[derive(Serialize)]
+struct JsonSuppression<'r> {
+    source: &'static str,
+    status: Option<&'static str>,
+    reason: Option<&'r str>,
+    approver: Option<&'r str>,
+    ticket: Option<&'r str>,
+    expires: Option<&'r str>,
+    file: String,
+    line: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +74,7 @@ struct Summary {
     resources: usize,
     findings: usize,
     errors: usize,
+    suppressed: usize,
 }
 
 pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions) -> String {
@@ -83,6 +104,23 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
         undecided: options
             .show_undecided
             .then(|| report.undecided.iter().map(finding).collect()),
+        suppressed: report
+            .suppressed
+            .iter()
+            .map(|s| JsonSuppressed {
+                finding: finding(&s.finding),
+                suppression: JsonSuppression {
+                    source: s.by.source.as_str(),
+                    status: s.by.status.map(|st| st.as_str()),
+                    reason: s.by.reason.as_deref(),
+                    approver: s.by.approver.as_deref(),
+                    ticket: s.by.ticket.as_deref(),
+                    expires: s.by.expires.as_deref(),
+                    file: crate::source::display_path(&s.by.file),
+                    line: s.by.line,
+                },
+            })
+            .collect(),
         errors: report
             .errors
             .iter()
@@ -103,6 +141,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
             resources: report.resource_count(),
             findings: report.findings.len(),
             errors: report.errors.len(),
+            suppressed: report.suppressed.len(),
         },
     };
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();

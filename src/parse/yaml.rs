@@ -28,6 +28,48 @@ pub struct Document {
     pub spans: BTreeMap<String, Span>,
 }
 
+impl Document {
+    /// The span of the pointer, or of its nearest ancestor that has one.
+    pub fn locate(&self, pointer: &str) -> Span {
+        let mut pointer = pointer;
+        loop {
+            if let Some(span) = self.spans.get(pointer) {
+                return *span;
+            }
+            if pointer.is_empty() {
+                return Span::default();
+            }
+            pointer = crate::model::parent_pointer(pointer);
+        }
+    }
+
+    /// Validates the document against a JSON Schema; each error points at
+    /// the offending entry and names it.
+    pub fn validate(
+        &self,
+        validator: &jsonschema::Validator,
+        path: &std::path::Path,
+        what: &str,
+    ) -> Vec<FileError> {
+        validator
+            .iter_errors(&self.value)
+            .map(|err| {
+                let pointer = err.instance_path().as_str().to_string();
+                let at = if pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at `{pointer}`")
+                };
+                FileError::new(
+                    path,
+                    Some(self.locate(&pointer)),
+                    format!("invalid {what}{at}: {err}"),
+                )
+            })
+            .collect()
+    }
+}
+
 /// Parses every document of a YAML stream.
 pub fn parse(source: &SourceFile) -> Result<Vec<Document>, FileError> {
     let mut builder = Builder {

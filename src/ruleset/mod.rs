@@ -16,7 +16,7 @@ use crate::engine::schema::{compile, CompiledSchema};
 use crate::error::FileError;
 use crate::finding::{Category, RuleId, Severity};
 use crate::parse::yaml;
-use crate::source::{SourceFile, Span};
+use crate::source::SourceFile;
 
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 
@@ -58,6 +58,7 @@ struct RuleFile {
     category: Category,
     controls: Vec<String>,
     target: Target,
+    #[serde(default)]
     resource_types: Vec<String>,
     description: String,
     #[serde(rename = "where")]
@@ -237,12 +238,7 @@ fn pack_of(relative: &Path) -> String {
 
 fn meta_schema() -> &'static Validator {
     static META: OnceLock<Validator> = OnceLock::new();
-    META.get_or_init(|| {
-        let schema: Value = serde_json::from_str(RULE_SCHEMA).unwrap_or(Value::Bool(true));
-        jsonschema::draft202012::new(&schema).unwrap_or_else(|_| {
-            jsonschema::draft202012::new(&Value::Bool(true)).expect("trivial schema")
-        })
-    })
+    META.get_or_init(|| crate::engine::schema::builtin(RULE_SCHEMA))
 }
 
 fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
@@ -280,30 +276,21 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
             }
             continue;
         }
-        let schema_errors: Vec<FileError> = meta_schema()
-            .iter_errors(&document.value)
-            .map(|err| {
-                let pointer = err.instance_path().as_str().to_string();
-                FileError::new(
-                    &file.path,
-                    Some(nearest_span(&document.spans, &pointer)),
-                    format!(
-                        "invalid rule{}: {err}",
-                        if pointer.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" at `{pointer}`")
-                        }
-                    ),
-                )
-            })
-            .collect();
+        let schema_errors = document.validate(meta_schema(), &file.path, "rule");
         if !schema_errors.is_empty() {
             errors.extend(schema_errors);
             continue;
         }
-        match serde_json::from_value::<RuleFile>(document.value) {
-            Ok(rule) => parsed.push((file, document.spans, rule)),
+        let yaml::Document { value, spans } = document;
+        match serde_json::from_value::<RuleFile>(value) {
+            Ok(rule) => parsed.push((
+                file,
+                yaml::Document {
+                    value: Value::Null,
+                    spans,
+                },
+                rule,
+            )),
             Err(err) => errors.push(FileError::new(
                 &file.path,
                 None,
@@ -315,7 +302,7 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
     let mut rules = Vec::new();
     let mut seen: BTreeMap<RuleId, PathBuf> = BTreeMap::new();
     for (file, spans, rule) in parsed {
-        let at = |pointer: &str| Some(nearest_span(&spans, pointer));
+        let at = |pointer: &str| Some(spans.locate(pointer));
         if let Some(first) = seen.get(&rule.id) {
             errors.push(FileError::new(
                 &file.path,
@@ -340,19 +327,6 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     (RuleSet { rules }, errors)
-}
-
-fn nearest_span(spans: &BTreeMap<String, Span>, pointer: &str) -> Span {
-    let mut pointer = pointer;
-    loop {
-        if let Some(span) = spans.get(pointer) {
-            return *span;
-        }
-        if pointer.is_empty() {
-            return Span::default();
-        }
-        pointer = crate::model::parent_pointer(pointer);
-    }
 }
 
 fn build_rule(

@@ -1,0 +1,354 @@
+//! The configuration file `.provcheck.yaml`: found by walking up from the
+//! scanned path (or given with `--config`), validated against
+//! `schemas/provcheck-config.schema.json`, and applied to the rule set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use jsonschema::Validator;
+use serde::Deserialize;
+
+use crate::engine::native::Native;
+use crate::error::FileError;
+use crate::finding::Severity;
+use crate::parse::yaml;
+use crate::ruleset::{Check, RuleSet};
+use crate::source::SourceFile;
+
+/// The published schema of the configuration file.
+pub const CONFIG_SCHEMA: &str = include_str!("../schemas/provcheck-config.schema.json");
+
+/// File names looked for, in order, in each folder walking up.
+pub const CONFIG_NAMES: &[&str] = &[".provcheck.yaml", ".provcheck.yml"];
+
+/// The waivers file looked for beside the configuration file.
+pub const WAIVERS_NAME: &str = ".provcheck-waivers.yaml";
+
+/// The lowest severity that fails a run, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    /// Whether a finding of this severity fails the run.
+    pub fn fails(self, severity: Severity) -> bool {
+        let threshold = match self {
+            FailOn::Critical => Severity::Critical,
+            FailOn::High => Severity::High,
+            FailOn::Medium => Severity::Medium,
+            FailOn::Low => Severity::Low,
+            FailOn::Info => Severity::Info,
+            FailOn::Never => return false,
+        };
+        severity >= threshold
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    select: Option<Vec<String>>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    #[serde(default)]
+    severity: BTreeMap<String, Severity>,
+    fail_on: Option<FailOn>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    approval_tags: Option<ApprovalTags>,
+    inline_suppressions: Option<bool>,
+    waivers: Option<String>,
+    baseline: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ApprovalTags {
+    change_request: Option<TagSpec>,
+    approver: Option<TagSpec>,
+    owner: Option<TagSpec>,
+    resource_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagSpec {
+    name: Option<String>,
+    pattern: Option<String>,
+}
+
+/// The resolved configuration of one run.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// The configuration file read, if any.
+    pub file: Option<PathBuf>,
+    /// Where relative paths, globs and fingerprints are anchored: the
+    /// configuration file's folder, else the enclosing git work tree,
+    /// else the current folder.
+    pub root: PathBuf,
+    pub fail_on: Option<FailOn>,
+    /// Globs of paths not to check, relative to `root`.
+    pub exclude: Option<GlobSet>,
+    pub inline_suppressions: bool,
+    pub waivers: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    select: Option<Vec<String>>,
+    ignore: Vec<String>,
+    severity: BTreeMap<String, Severity>,
+    approval: ApprovalTags,
+    /// Where each top-level key was written, for errors found later.
+    spans: Option<(SourceFile, yaml::Document)>,
+}
+
+fn schema() -> &'static Validator {
+    static SCHEMA: OnceLock<Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| crate::engine::schema::builtin(CONFIG_SCHEMA))
+}
+
+/// The configuration file that applies to `start`: the nearest
+/// `.provcheck.yaml` in it or a folder above.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    let mut dir = if start.is_dir() {
+        Some(start.as_path())
+    } else {
+        start.parent()
+    };
+    while let Some(d) = dir {
+        for name in CONFIG_NAMES {
+            let candidate = d.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// A path found from the project root, shown relative to the current
+/// folder when it is below it (as users name files).
+fn presentable(path: PathBuf) -> PathBuf {
+    let Ok(cwd) = std::env::current_dir().and_then(|d| d.canonicalize()) else {
+        return path;
+    };
+    match path.strip_prefix(&cwd) {
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => path,
+    }
+}
+
+/// The nearest folder at or above `start` holding `.git`.
+fn git_root(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    let mut dir = if start.is_dir() {
+        Some(start.as_path())
+    } else {
+        start.parent()
+    };
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return Some(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+impl Config {
+    /// Reads `explicit`, or the configuration found from `start`; without
+    /// either, the defaults. Errors point at the offending line.
+    pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config, Vec<FileError>> {
+        let file = match explicit {
+            Some(path) => Some(path.to_path_buf()),
+            None => find(start),
+        };
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let Some(file) = file else {
+            let root = git_root(start).unwrap_or(cwd);
+            let waivers = Some(root.join(WAIVERS_NAME))
+                .filter(|p| p.is_file())
+                .map(presentable);
+            return Ok(Config {
+                root,
+                inline_suppressions: true,
+                waivers,
+                ..Config::default()
+            });
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            vec![FileError::new(
+                &file,
+                None,
+                format!("cannot read the configuration file: {e}"),
+            )]
+        })?;
+        let source = SourceFile::new(file.clone(), text);
+        let document = yaml::parse(&source)
+            .map_err(|e| vec![e])?
+            .into_iter()
+            .next()
+            .unwrap_or(yaml::Document {
+                value: serde_json::Value::Object(Default::default()),
+                spans: Default::default(),
+            });
+        let document = if document.value.is_null() {
+            yaml::Document {
+                value: serde_json::Value::Object(Default::default()),
+                spans: document.spans,
+            }
+        } else {
+            document
+        };
+        let errors = document.validate(schema(), &file, "configuration");
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let parsed: ConfigFile = serde_json::from_value(document.value.clone()).map_err(|e| {
+            vec![FileError::new(
+                &file,
+                None,
+                format!("invalid configuration: {e}"),
+            )]
+        })?;
+        let root = file
+            .canonicalize()
+            .ok()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or(cwd);
+        let mut exclude = GlobSetBuilder::new();
+        for (i, pattern) in parsed.exclude.iter().enumerate() {
+            match Glob::new(pattern) {
+                Ok(glob) => {
+                    exclude.add(glob);
+                }
+                Err(e) => {
+                    let span = document.locate(&format!("/exclude/{i}"));
+                    return Err(vec![FileError::new(
+                        &file,
+                        Some(span),
+                        format!("invalid glob `{pattern}`: {e}"),
+                    )]);
+                }
+            }
+        }
+        let exclude = exclude.build().ok().filter(|set| !set.is_empty());
+        let resolve = |p: &str| presentable(root.join(p));
+        let waivers = match &parsed.waivers {
+            Some(p) => Some(resolve(p)),
+            None => Some(root.join(WAIVERS_NAME))
+                .filter(|p| p.is_file())
+                .map(presentable),
+        };
+        Ok(Config {
+            file: Some(file),
+            fail_on: parsed.fail_on,
+            exclude,
+            inline_suppressions: parsed.inline_suppressions.unwrap_or(true),
+            waivers,
+            baseline: parsed.baseline.as_deref().map(resolve),
+            select: parsed.select,
+            ignore: parsed.ignore,
+            severity: parsed.severity,
+            approval: parsed.approval_tags.unwrap_or_default(),
+            spans: Some((source, document)),
+            root,
+        })
+    }
+
+    fn error_at(&self, pointer: &str, message: String) -> FileError {
+        match &self.spans {
+            Some((source, document)) => {
+                FileError::new(source.path(), Some(document.locate(pointer)), message)
+            }
+            None => FileError::new(Path::new(".provcheck.yaml"), None, message),
+        }
+    }
+
+    /// Whether a path (as discovered) is excluded.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        let Some(exclude) = &self.exclude else {
+            return false;
+        };
+        let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let relative = absolute.strip_prefix(&self.root).unwrap_or(path);
+        exclude.is_match(relative)
+    }
+
+    /// Selects, drops and re-grades rules, and renames approval tags, as
+    /// the file says. Names that match no rule, category or pack are
+    /// errors: a typo must not silently turn a rule off.
+    pub fn apply(&self, rules: &mut RuleSet) -> Vec<FileError> {
+        let mut errors = Vec::new();
+        let matches = |name: &str, rule: &crate::ruleset::Rule| {
+            rule.id.as_str() == name || rule.category.as_str() == name || rule.pack == name
+        };
+        let known = |name: &str| rules.rules.iter().any(|r| matches(name, r));
+        for (key, names) in [
+            ("select", self.select.as_deref().unwrap_or(&[])),
+            ("ignore", &self.ignore),
+        ] {
+            for (i, name) in names.iter().enumerate() {
+                if !known(name) {
+                    errors.push(self.error_at(
+                        &format!("/{key}/{i}"),
+                        format!("`{name}` is not a rule id, category or pack"),
+                    ));
+                }
+            }
+        }
+        for id in self.severity.keys() {
+            if rules.get(id).is_none() {
+                errors.push(self.error_at(
+                    &format!(
+                        "/severity/{}",
+                        crate::model::push_pointer("", id).trim_start_matches('/')
+                    ),
+                    format!("`{id}` is not a rule id"),
+                ));
+            }
+        }
+        rules.rules.retain(|rule| {
+            let selected = self
+                .select
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| matches(n, rule)));
+            selected && !self.ignore.iter().any(|n| matches(n, rule))
+        });
+        for rule in &mut rules.rules {
+            if let Some(severity) = self.severity.get(rule.id.as_str()) {
+                rule.severity = *severity;
+            }
+            let Check::Native(Native::RequiredTag(check)) = &mut rule.check else {
+                continue;
+            };
+            let (slot_key, spec) = match check.slot.as_deref() {
+                Some("change-request") => ("change-request", &self.approval.change_request),
+                Some("approver") => ("approver", &self.approval.approver),
+                Some("owner") => ("owner", &self.approval.owner),
+                _ => continue,
+            };
+            if let Some(spec) = spec {
+                if let Err(message) = check.configure(spec.name.clone(), spec.pattern.clone()) {
+                    errors.push(
+                        self.error_at(&format!("/approval-tags/{slot_key}/pattern"), message),
+                    );
+                }
+            }
+            if let Some(types) = &self.approval.resource_types {
+                rule.resource_types = types.iter().cloned().collect();
+                rule.declared_types = types.clone();
+            }
+        }
+        errors
+    }
+}

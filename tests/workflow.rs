@@ -1,0 +1,308 @@
+//! The CI and pre-commit workflow, through the binary: configuration file,
+//! waivers, baselines, thresholds, several reports in one run, and
+//! checking named files with their folder for context.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn provcheck_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("PROVCHECK_TODAY", "2026-11-23")
+        .output()
+        .expect("the binary runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+const TAGS: &str = r#"tags = { change_request = "OPS-1", approved_by = "cto", owner = "team-a" }"#;
+
+fn volume(name: &str, encrypted: bool) -> String {
+    format!(
+        "resource \"aws_ebs_volume\" \"{name}\" {{\n  availability_zone = \"eu-west-1a\"\n  encrypted = {encrypted}\n  {TAGS}\n}}\n"
+    )
+}
+
+/// A repository with one finding in db/, one in vendor/ and a clean app/.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "db/main.tf", &volume("data", false));
+    write(dir.path(), "vendor/mod/main.tf", &volume("vendored", false));
+    write(dir.path(), "app/main.tf", &volume("app", true));
+    dir
+}
+
+fn compact(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["check", "--format", "compact"];
+    args.extend_from_slice(extra);
+    let out = provcheck_in(dir, &args);
+    (code(&out), stdout(&out) + &stderr(&out))
+}
+
+#[test]
+fn config_excludes_paths_selects_rules_and_overrides_severity() {
+    let dir = repo();
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "exclude: [\"vendor/**\"]\nseverity:\n  aws-ebs-volume-unencrypted: low\nfail-on: medium\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert!(
+        out.contains("db/main.tf:3:3: low aws-ebs-volume-unencrypted"),
+        "{out}"
+    );
+    assert!(!out.contains("vendor"), "{out}");
+    // The only finding is below the configured threshold.
+    assert_eq!(code, 0, "{out}");
+    // The command line's threshold wins over the file's.
+    let (code, _) = compact(dir.path(), &["--fail-on", "low", "."]);
+    assert_eq!(code, 1);
+
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ignore: [encryption-at-rest]\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+fn config_errors_point_at_their_line() {
+    let dir = repo();
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "select: [aws]\nfail-on: sometimes\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(".provcheck.yaml:2:1: error invalid configuration at `/fail-on`"),
+        "{out}"
+    );
+
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ignore:\n  - aws-ebs-volume-unencrypetd\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(".provcheck.yaml:2:5: error `aws-ebs-volume-unencrypetd` is not a rule id"),
+        "{out}"
+    );
+}
+
+#[test]
+fn approval_tags_can_be_renamed_in_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        "resource \"aws_s3_bucket\" \"b\" {\n  tags = { cr = \"ops-7\", approved_by = \"cto\", owner = \"a\" }\n}\n",
+    );
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "approval-tags:\n  change-request: { name: cr, pattern: \"^[a-z]+-[0-9]+$\" }\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "approval-tags:\n  change-request: { name: cr }\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("main.tf:2:12: high aws-change-request-tag-missing"),
+        "{out}"
+    );
+    assert!(out.contains("`cr` = \"ops-7\" does not match"), "{out}");
+}
+
+#[test]
+fn waivers_suppress_with_an_audit_trail_and_expire() {
+    let dir = repo();
+    write(
+        dir.path(),
+        ".provcheck-waivers.yaml",
+        r#"waivers:
+  - rule: aws-ebs-volume-unencrypted
+    path: "vendor/**"
+    status: accepted-risk
+    reason: third-party module, encryption enforced by account default
+    approver: cto@example.com
+    ticket: SEC-9
+  - rule: aws-ebs-volume-unencrypted
+    resource: aws_ebs_volume.data
+    status: accepted-risk
+    reason: migration window
+    approver: cto@example.com
+    expires: 2025-01-31
+  - rule: aws-efs-unencrypted
+    resource: "*"
+    status: unused
+    reason: no EFS any more
+"#,
+    );
+    let out = provcheck_in(dir.path(), &["check", "--format", "json", "."]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ids: Vec<(&str, &str)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule_id"].as_str().unwrap(), f["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("provcheck-suppression-expired", ".provcheck-waivers.yaml"),
+            ("provcheck-suppression-unused", ".provcheck-waivers.yaml"),
+            ("aws-ebs-volume-unencrypted", "db/main.tf"),
+        ],
+        "{json:#}"
+    );
+    let suppressed = &json["suppressed"][0];
+    assert_eq!(suppressed["rule_id"], "aws-ebs-volume-unencrypted");
+    assert_eq!(suppressed["file"], "vendor/mod/main.tf");
+    assert_eq!(suppressed["suppression"]["source"], "waiver");
+    assert_eq!(suppressed["suppression"]["status"], "accepted-risk");
+    assert_eq!(suppressed["suppression"]["approver"], "cto@example.com");
+    assert_eq!(suppressed["suppression"]["ticket"], "SEC-9");
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn inline_suppressions_can_be_switched_off_for_reviews() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "# provcheck:ignore aws-ebs-volume-unencrypted status=accepted-risk reason=\"scratch\"\n{}",
+        volume("scratch", false)
+    );
+    write(dir.path(), "main.tf", &text);
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main.tf:4:3: suppressed(inline accepted-risk) aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted defaults to false).\n"
+    );
+    let out = provcheck_in(dir.path(), &["check", "."]);
+    assert!(stdout(&out).contains("1 suppressed"), "{}", stdout(&out));
+    let (code, out) = compact(dir.path(), &["--no-inline-suppressions", "."]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("main.tf:4:3: high aws-ebs-volume-unencrypted"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_baseline_hides_known_findings_only() {
+    let dir = repo();
+    let out = provcheck_in(dir.path(), &["baseline", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrote 2 findings"),
+        "{}",
+        stderr(&out)
+    );
+    let (code, out) = compact(dir.path(), &["--baseline", ".provcheck-baseline.json", "."]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains(": suppressed(baseline"))
+            .count(),
+        2,
+        "{out}"
+    );
+    // Moving lines and scanning from elsewhere keeps fingerprints.
+    write(
+        dir.path(),
+        "db/main.tf",
+        &format!("\n\n# moved down\n{}", volume("data", false)),
+    );
+    let db = dir.path().join("db");
+    let (code, out) = compact(&db, &["--baseline", "../.provcheck-baseline.json", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines().all(|l| l.contains(": suppressed(baseline")),
+        "{out}"
+    );
+    // A new finding is reported.
+    write(dir.path(), "db/extra.tf", &volume("extra", false));
+    let (code, out) = compact(dir.path(), &["--baseline", ".provcheck-baseline.json", "."]);
+    assert_eq!(code, 1);
+    let reported: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.contains(": suppressed("))
+        .collect();
+    assert_eq!(reported.len(), 1, "{out}");
+    assert!(reported[0].starts_with("db/extra.tf:3:3"), "{out}");
+}
+
+#[test]
+fn several_reports_in_one_run() {
+    let dir = repo();
+    let out = provcheck_in(
+        dir.path(),
+        &[
+            "check", "--format", "json", "--output", "r.json", "--format", "compact", "--format",
+            "sarif", "-o", "r.sarif", "db",
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).starts_with("db/main.tf:3:3: high"),
+        "{}",
+        stdout(&out)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["findings"], 1);
+    let sarif = std::fs::read_to_string(dir.path().join("r.sarif")).unwrap();
+    assert!(sarif.contains("\"version\": \"2.1.0\""), "{sarif}");
+    let out = provcheck_in(
+        dir.path(),
+        &["check", "--format", "json", "--format", "compact", "db"],
+    );
+    assert_eq!(code(&out), 2, "two reports on standard output are refused");
+}
+
+#[test]
+fn named_files_are_checked_in_context_but_only_their_findings_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "mod/a.tf", &volume("a", false));
+    write(dir.path(), "mod/b.tf", &volume("b", false));
+    write(dir.path(), "mod/notes.md", "not terraform");
+    let (code, out) = compact(dir.path(), &["mod/a.tf", "mod/notes.md"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["mod/a.tf:3:3: high aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted defaults to false)."], "{out}");
+    // A broken sibling does not fail the named file's check.
+    write(dir.path(), "mod/c.tf", "resource {");
+    let (code, _) = compact(dir.path(), &["mod/a.tf"]);
+    assert_eq!(code, 1);
+}
