@@ -11,6 +11,11 @@ use crate::error::FileError;
 pub enum Format {
     /// A `.tf` file.
     Terraform,
+    /// A YAML file: Kubernetes manifests or a docker-compose file, told
+    /// apart by content when lowered.
+    Yaml,
+    /// A Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.Dockerfile`).
+    Dockerfile,
 }
 
 /// Folders never descended into: version control, package caches, and
@@ -34,8 +39,17 @@ pub struct Candidate {
 
 /// Recognises a file's format from its name.
 pub fn format_of(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_str()?;
+    if name == "Dockerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+    {
+        return Some(Format::Dockerfile);
+    }
     match path.extension().and_then(|e| e.to_str()) {
         Some("tf") => Some(Format::Terraform),
+        Some("yaml" | "yml") => Some(Format::Yaml),
         _ => None,
     }
 }

@@ -64,7 +64,7 @@ impl Report {
     pub fn resource_count(&self) -> usize {
         self.resources
             .iter()
-            .filter(|r| r.kind == model::BlockKind::Resource)
+            .filter(|r| r.kind.is_checked())
             .count()
     }
 }
@@ -235,10 +235,11 @@ fn canonical(path: &std::path::Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Checks in-memory sources (every one a Terraform file), as the rule
-/// example harness and editors do.
+/// Checks in-memory sources, as the rule example harness and editors do;
+/// each file's format comes from its name (`main.tf`, `app.yaml`,
+/// `Dockerfile`).
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
-    let formats = vec![Some(Format::Terraform); files.len()];
+    let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
     let files_read = files.len();
     let mut report = check_parsed(files, &formats, rules, None);
     report.files_read = files_read;
@@ -261,6 +262,8 @@ pub fn parse_all(
                 Ok(lowered) => (lowered.resources, lowered.errors),
                 Err(err) => (Vec::new(), vec![err]),
             },
+            Some(Format::Yaml) => parse::manifest::lower_yaml(index, file),
+            Some(Format::Dockerfile) => parse::dockerfile::lower(index, file),
             None => (Vec::new(), Vec::new()),
         })
         .collect();

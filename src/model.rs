@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::source::Span;
 
-/// What kind of top-level Terraform block a resource came from. Only
-/// managed resources are checked by rules today; the others are kept for
-/// the evaluator.
+/// What a resource came from: a top-level Terraform block, or a container
+/// manifest object. Rules check managed resources and manifests; the other
+/// Terraform blocks are kept for the evaluator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BlockKind {
     Resource,
@@ -19,9 +19,17 @@ pub enum BlockKind {
     Locals,
     Module,
     Output,
+    /// A container manifest object: a Kubernetes object, a compose
+    /// service or network, a Dockerfile stage.
+    Manifest,
 }
 
 impl BlockKind {
+    /// Whether rules check resources of this kind.
+    pub fn is_checked(self) -> bool {
+        matches!(self, BlockKind::Resource | BlockKind::Manifest)
+    }
+
     pub fn from_keyword(keyword: &str) -> Option<BlockKind> {
         Some(match keyword {
             "resource" => BlockKind::Resource,

@@ -17,7 +17,7 @@ fn every_fail_example_fires_its_rule_on_the_named_line() {
     let mut problems = Vec::new();
     for rule in &rules.rules {
         for (i, example) in rule.examples.fail.iter().enumerate() {
-            let file = SourceFile::new("example.tf", example.code.as_str());
+            let file = SourceFile::new(rule.target.example_file_name(), example.code.as_str());
             let report = provcheck::check_sources(vec![file.clone()], &rules);
             if !report.errors.is_empty() {
                 problems.push(format!(
@@ -54,7 +54,7 @@ fn every_pass_example_is_clean_for_its_rule() {
     let mut problems = Vec::new();
     for rule in &rules.rules {
         for (i, code) in rule.examples.pass.iter().enumerate() {
-            let file = SourceFile::new("example.tf", code.as_str());
+            let file = SourceFile::new(rule.target.example_file_name(), code.as_str());
             let report = provcheck::check_sources(vec![file.clone()], &rules);
             if !report.errors.is_empty() {
                 problems.push(format!(

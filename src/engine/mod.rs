@@ -7,7 +7,7 @@ pub mod schema;
 use rayon::prelude::*;
 
 use crate::finding::{fingerprint, Finding};
-use crate::model::{BlockKind, Resource};
+use crate::model::Resource;
 use crate::ruleset::{Check, Rule, RuleSet};
 
 use native::NativeResult;
@@ -25,7 +25,7 @@ pub struct Results {
 pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results {
     let per_resource: Vec<Results> = resources
         .par_iter()
-        .filter(|r| r.kind == BlockKind::Resource)
+        .filter(|r| r.kind.is_checked())
         .map(|resource| {
             let mut results = Results::default();
             for (index, rule) in rules.rules.iter().enumerate() {
@@ -40,6 +40,30 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
     for mut results in per_resource {
         all.findings.append(&mut results.findings);
         all.undecided.append(&mut results.undecided);
+    }
+    // Checks over the whole set of resources (topology, co-location).
+    for (index, rule) in rules.rules.iter().enumerate() {
+        let Check::Native(native) = &rule.check else {
+            continue;
+        };
+        if !native.is_global() {
+            continue;
+        }
+        for (at, result) in native.run_global(resources) {
+            let Some(resource) = resources.get(at) else {
+                continue;
+            };
+            let (pointer, detail, decided) = match result {
+                NativeResult::Fail { pointer, detail } => (pointer, detail, true),
+                NativeResult::Undecided { pointer, detail } => (pointer, detail, false),
+            };
+            let finding = finding(index, rule, resource, paths, pointer, Some(detail));
+            if decided {
+                all.findings.push(finding);
+            } else {
+                all.undecided.push(finding);
+            }
+        }
     }
     all
 }
@@ -66,6 +90,7 @@ pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], o
         }
     };
     match &rule.check {
+        Check::Native(native) if native.is_global() => {}
         Check::Schema(validator) => match schema::evaluate(validator, resource) {
             Outcome::Pass => {}
             Outcome::Fail(errors) => {

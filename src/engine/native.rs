@@ -38,6 +38,19 @@ impl Native {
         }
     }
 
+    /// Whether the check looks at all resources at once (topology,
+    /// co-location) rather than one at a time.
+    pub fn is_global(&self) -> bool {
+        false
+    }
+
+    /// Runs a global check: each result names the resource (by index) it
+    /// is reported on.
+    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
+        let _ = resources;
+        Vec::new()
+    }
+
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         match self {
             Native::OpenIngressToPorts(check) => check.run(resource),

@@ -14,7 +14,6 @@ use std::fmt::Write;
 
 use super::{error_path, locate, range, RenderOptions};
 use crate::finding::Finding;
-use crate::model::BlockKind;
 use crate::ruleset::{Rule, RuleSet};
 use crate::suppress::Suppressed;
 use crate::Report;
@@ -100,7 +99,7 @@ fn cases<'r>(
     // Each managed resource's place in the listing and its first line.
     let mut listed: HashMap<(usize, &str), (usize, Option<usize>)> = HashMap::new();
     for (position, resource) in report.resources.iter().enumerate() {
-        if resource.kind != BlockKind::Resource {
+        if !resource.kind.is_checked() {
             continue;
         }
         let line = report

@@ -1,5 +1,7 @@
 //! One front-end per syntax. Each keeps byte spans for every block,
 //! attribute and value.
 
+pub mod dockerfile;
 pub mod hcl;
+pub mod manifest;
 pub mod yaml;

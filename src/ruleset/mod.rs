@@ -31,6 +31,22 @@ const TYPE_SET_DIR: &str = "type-sets";
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     Terraform,
+    Kubernetes,
+    Compose,
+    Dockerfile,
+}
+
+impl Target {
+    /// The file name a rule's examples are checked under, which decides
+    /// how they are parsed.
+    pub fn example_file_name(self) -> &'static str {
+        match self {
+            Target::Terraform => "example.tf",
+            Target::Kubernetes => "example.yaml",
+            Target::Compose => "compose.yaml",
+            Target::Dockerfile => "Dockerfile",
+        }
+    }
 }
 
 /// A fail example: the code, and the line its finding must start on.
