@@ -49,6 +49,122 @@ fn main() {
     });
     report("whole check", &check, files, bytes);
     println!("({resources} blocks, {findings} findings per check)");
+
+    // A multi-module tree: roots calling a shared module with for_each,
+    // which calls a nested one, as live/<env>/<stack> repositories do.
+    let modules_dir = tempfile::tempdir().expect("temporary folder");
+    let (module_files, module_bytes) = generate_modules(modules_dir.path(), files / 10);
+    let paths = vec![modules_dir.path().to_path_buf()];
+    let mut instances = 0;
+    let modules = time(|| {
+        let report = provcheck::check(&paths, &rules);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        instances = report.resource_count();
+    });
+    println!(
+        "modules tree: {module_files} files, {:.1} MB, {} roots",
+        module_bytes as f64 / 1e6,
+        files / 10
+    );
+    report("modules", &modules, module_files, module_bytes);
+    println!("({instances} resource instances after expansion)");
+}
+
+/// `roots` root modules, each calling `modules/service` for five
+/// services, which calls `modules/database` once per service.
+fn generate_modules(root: &Path, roots: usize) -> (usize, usize) {
+    let mut total = 0;
+    let mut count = 0;
+    let mut write = |path: PathBuf, text: String| {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        total += text.len();
+        count += 1;
+        std::fs::write(path, text).expect("write file");
+    };
+    write(
+        root.join("modules/database/main.tf"),
+        r#"variable "name" { type = string }
+variable "backup_days" { type = number }
+variable "encrypted" {
+  type    = bool
+  default = true
+}
+variable "tags" { type = map(string) }
+
+resource "aws_db_instance" "this" {
+  identifier                      = var.name
+  engine                          = "postgres"
+  instance_class                  = "db.t3.medium"
+  storage_encrypted               = var.encrypted
+  backup_retention_period         = var.backup_days
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  tags                            = var.tags
+}
+
+output "endpoint" { value = aws_db_instance.this.endpoint }
+"#
+        .to_string(),
+    );
+    write(
+        root.join("modules/service/main.tf"),
+        r#"variable "env" { type = string }
+variable "services" { type = map(object({ backups = number, encrypted = bool })) }
+
+locals {
+  tags = {
+    change_request = "OPS-7"
+    approved_by    = "cto"
+    owner          = "team-${var.env}"
+  }
+}
+
+module "db" {
+  source      = "../database"
+  for_each    = var.services
+  name        = "${var.env}-${each.key}"
+  backup_days = each.value.backups
+  encrypted   = each.value.encrypted
+  tags        = merge(local.tags, { service = each.key })
+}
+
+resource "aws_security_group" "svc" {
+  for_each = var.services
+  name     = "${var.env}-${each.key}"
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  tags = local.tags
+}
+
+output "endpoints" { value = { for k, m in module.db : k => m.endpoint } }
+"#
+        .to_string(),
+    );
+    for i in 0..roots {
+        write(
+            root.join(format!("live/env{i}/main.tf")),
+            format!(
+                r#"module "stack" {{
+  source = "../../modules/service"
+  env    = "env{i}"
+  services = {{
+    api     = {{ backups = 14, encrypted = true }}
+    billing = {{ backups = {b}, encrypted = true }}
+    search  = {{ backups = 7, encrypted = {e} }}
+    queue   = {{ backups = 30, encrypted = true }}
+    reports = {{ backups = 10, encrypted = true }}
+  }}
+}}
+"#,
+                b = if i % 4 == 0 { 3 } else { 14 },
+                e = i % 3 != 0,
+            ),
+        );
+    }
+    (count, total)
 }
 
 fn time(mut run: impl FnMut()) -> Vec<Duration> {

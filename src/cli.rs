@@ -78,6 +78,15 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_inline_suppressions: bool,
 
+    /// Set a Terraform root module variable, as `terraform -var` does.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    /// Read Terraform variables from a .tfvars (or .tfvars.json) file, as
+    /// `terraform -var-file` does.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+
     #[command(flatten)]
     pub rules: RuleArgs,
 }
@@ -200,4 +209,14 @@ pub enum ColorArg {
     Auto,
     Always,
     Never,
+}
+
+/// `NAME=VALUE` for `--var`.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
 }

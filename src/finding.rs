@@ -19,6 +19,19 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// This severity raised by `levels`, at most critical.
+    pub fn raised(self, levels: u8) -> Severity {
+        let order = [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ];
+        let at = order.iter().position(|s| *s == self).unwrap_or(0);
+        order[(at + levels as usize).min(order.len() - 1)]
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -107,6 +120,9 @@ pub struct Finding {
     pub pointer: String,
     pub message: String,
     pub fingerprint: String,
+    /// Where the offending value was written, when elsewhere: a variable
+    /// default, a tfvars file, a module argument, a local.
+    pub related: Vec<crate::model::Origin>,
 }
 
 /// A fingerprint that survives moved lines and unrelated edits: it hashes

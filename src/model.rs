@@ -10,8 +10,9 @@ use crate::source::Span;
 /// What a resource came from: a top-level Terraform block, or a container
 /// manifest object. Rules check managed resources and manifests; the other
 /// Terraform blocks are kept for the evaluator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum BlockKind {
+    #[default]
     Resource,
     Data,
     Provider,
@@ -45,7 +46,7 @@ impl BlockKind {
 }
 
 /// One lowered block.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Resource {
     pub kind: BlockKind,
     /// Terraform's address: `aws_db_instance.records`, `data.aws_vpc.main`,
@@ -68,6 +69,23 @@ pub struct Resource {
     /// Pointers whose value is not known statically. Their JSON value is
     /// `null`.
     pub unknown: BTreeSet<String>,
+    /// Where the values of some attributes were written, when that is not
+    /// the attribute itself: a variable default, a tfvars file, a module
+    /// argument, a local, a provider's default tags.
+    pub related: BTreeMap<String, Vec<Origin>>,
+    /// Addresses of the resources and data sources this one refers to
+    /// (`aws_s3_bucket.logs`, `module.db.aws_db_instance.this`), without
+    /// instance keys.
+    pub references: Vec<String>,
+}
+
+/// A place a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Index into the checked files.
+    pub file: usize,
+    pub span: Span,
+    pub message: String,
 }
 
 impl Resource {
@@ -88,6 +106,20 @@ impl Resource {
 
     /// Whether the value at `pointer` is unknown, or sits inside an
     /// unknown value.
+    /// Where the value at `pointer` (or an enclosing value) came from.
+    pub fn origins(&self, pointer: &str) -> &[Origin] {
+        let mut pointer = pointer;
+        loop {
+            if let Some(origins) = self.related.get(pointer) {
+                return origins;
+            }
+            if pointer.is_empty() {
+                return &[];
+            }
+            pointer = parent_pointer(pointer);
+        }
+    }
+
     pub fn is_unknown(&self, pointer: &str) -> bool {
         let mut pointer = pointer;
         while !pointer.is_empty() {

@@ -76,6 +76,17 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         }
     }
     audit(report, &mut out);
+    for note in &report.notes {
+        let path = error_path(note);
+        let at = match (report.file_for(note), note.span) {
+            (Some(file), Some(span)) => {
+                let p = file.position(span.start);
+                format!("{path}:{}:{}", p.line, p.column)
+            }
+            _ => path,
+        };
+        let _ = writeln!(out, "note: {at}: {}", note.message);
+    }
     summary(report, options, &mut out);
     out
 }
@@ -148,13 +159,26 @@ fn finding_diagnostic(
     } else {
         finding.severity.to_string()
     };
-    let help = format!(
+    let mut help = format!(
         "{}\npolicy: {} · category: {} · `provcheck explain {}`",
         rule.remediation.trim(),
         rule.controls.join(", "),
         finding.category,
         finding.rule_id,
     );
+    for origin in &finding.related {
+        if let Some(source) = report.files.get(origin.file) {
+            let at = source.position(origin.span.start);
+            let _ = write!(
+                help,
+                "\nvalue from {}:{}:{} ({})",
+                source.display_path(),
+                at.line,
+                at.column,
+                origin.message
+            );
+        }
+    }
     let diagnostic = MietteDiagnostic::new(format!(
         "{status} [{}] {} — {}",
         finding.rule_id, rule.title, finding.resource

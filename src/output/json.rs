@@ -20,6 +20,8 @@ struct Document<'r> {
     undecided: Option<Vec<JsonFinding<'r>>>,
     suppressed: Vec<JsonSuppressed<'r>>,
     errors: Vec<JsonError<'r>>,
+    /// Modules not scanned, reference cycles: not errors.
+    notes: Vec<JsonError<'r>>,
     summary: Summary,
 }
 
@@ -53,6 +55,15 @@ struct JsonFinding<'r> {
     message: &'r str,
     fingerprint: &'r str,
     span: Option<JsonSpan>,
+    /// Where the offending value was written, when elsewhere.
+    related: Vec<JsonRelated>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated {
+    file: String,
+    span: Option<JsonSpan>,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -96,6 +107,21 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
                 let (start, end) = range(s, f.span);
                 JsonSpan { start, end }
             }),
+            related: f
+                .related
+                .iter()
+                .map(|origin| {
+                    let file = report.files.get(origin.file);
+                    JsonRelated {
+                        file: file.map(|f| f.display_path()).unwrap_or_default(),
+                        span: file.map(|f| {
+                            let (start, end) = range(f, origin.span);
+                            JsonSpan { start, end }
+                        }),
+                        message: origin.message.clone(),
+                    }
+                })
+                .collect(),
         }
     };
     let document = Document {
@@ -124,18 +150,9 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
         errors: report
             .errors
             .iter()
-            .map(|e| JsonError {
-                file: error_path(e),
-                span: match (report.file_for(e), e.span) {
-                    (Some(file), Some(span)) => {
-                        let (start, end) = range(file, span);
-                        Some(JsonSpan { start, end })
-                    }
-                    _ => None,
-                },
-                message: &e.message,
-            })
+            .map(|e| json_error(report, e))
             .collect(),
+        notes: report.notes.iter().map(|e| json_error(report, e)).collect(),
         summary: Summary {
             files: report.files_read,
             resources: report.resource_count(),
@@ -147,4 +164,18 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
+}
+
+fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonError<'r> {
+    JsonError {
+        file: error_path(e),
+        span: match (report.file_for(e), e.span) {
+            (Some(file), Some(span)) => {
+                let (start, end) = range(file, span);
+                Some(JsonSpan { start, end })
+            }
+            _ => None,
+        },
+        message: &e.message,
+    }
 }

@@ -159,6 +159,27 @@ fn result(report: &Report, rules: &RuleSet, finding: &Finding, undecided: bool) 
             "kind": "resource",
         }],
     }]);
+    // Where the offending value was written, when elsewhere: a variable
+    // default, a tfvars line, a module argument.
+    let related: Vec<Value> = finding
+        .related
+        .iter()
+        .enumerate()
+        .filter_map(|(i, origin)| {
+            let file = report.files.get(origin.file)?;
+            let mut physical = physical_location(&file.display_path(), &file.path);
+            let (start, end) = range(file, origin.span);
+            physical["region"] = region(start, end);
+            Some(json!({
+                "id": i,
+                "physicalLocation": physical,
+                "message": { "text": origin.message },
+            }))
+        })
+        .collect();
+    if !related.is_empty() {
+        value["relatedLocations"] = Value::Array(related);
+    }
     value["partialFingerprints"] = json!({ FINGERPRINT_KEY: finding.fingerprint });
     value["properties"] = json!({
         "severity": finding.severity.as_str(),

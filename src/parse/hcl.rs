@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::error::FileError;
 use crate::model::{push_pointer, BlockKind, Resource};
 use crate::source::{SourceFile, Span};
+use crate::terraform::value::Value as TfValue;
 
 /// What one Terraform file lowers to.
 #[derive(Debug, Default)]
@@ -27,10 +28,20 @@ pub struct Lowered {
     pub errors: Vec<FileError>,
 }
 
-/// Parses one `.tf` file and lowers its blocks. A syntax error is returned
-/// as the file's only error, with the span where parsing stopped.
-pub fn lower_file(file_index: usize, source: &SourceFile) -> Result<Lowered, FileError> {
-    let body = hcl_edit::parser::parse_body(&source.text).map_err(|err| {
+/// What lowering asks of the Terraform evaluator: the value of each
+/// expression that is not a literal, and evaluators with an iterator bound
+/// for the contents of `dynamic` blocks. Without one, every non-literal
+/// expression is unknown.
+pub trait Evaluate {
+    fn evaluate(&self, expr: &Expression) -> TfValue;
+    /// The same evaluator with `name` bound to `{ key, value }`.
+    fn bind(&self, name: &str, key: TfValue, value: TfValue) -> Box<dyn Evaluate + '_>;
+}
+
+/// Parses one `.tf` file. A syntax error carries the span where parsing
+/// stopped.
+pub fn parse(source: &SourceFile) -> Result<Body, FileError> {
+    hcl_edit::parser::parse_body(&source.text).map_err(|err| {
         let location = err.location();
         let start = source.lines.offset(
             &source.text,
@@ -44,8 +55,27 @@ pub fn lower_file(file_index: usize, source: &SourceFile) -> Result<Lowered, Fil
             Some(Span::new(start, end)),
             format!("HCL syntax error: {}", err.message()),
         )
-    })?;
-    Ok(lower_body(file_index, source, &body))
+    })
+}
+
+/// Parses one `.tf` file and lowers its blocks with literal values only.
+pub fn lower_file(file_index: usize, source: &SourceFile) -> Result<Lowered, FileError> {
+    let body = parse(source)?;
+    let mut lowered = Lowered::default();
+    for block in body.blocks() {
+        match classify(block) {
+            Ok(Some(header)) => lowered
+                .resources
+                .push(lower_block(file_index, block, header, None)),
+            Ok(None) => {}
+            Err(message) => lowered.errors.push(FileError::new(
+                source.path(),
+                Some(header_span(block)),
+                message,
+            )),
+        }
+    }
+    Ok(lowered)
 }
 
 fn next_char_end(text: &str, start: usize) -> usize {
@@ -55,59 +85,77 @@ fn next_char_end(text: &str, start: usize) -> usize {
         .map_or(start, |c| start + c.len_utf8())
 }
 
-fn lower_body(file_index: usize, source: &SourceFile, body: &Body) -> Lowered {
-    let mut lowered = Lowered::default();
-    for block in body.blocks() {
-        let Some(kind) = BlockKind::from_keyword(block.ident.as_str()) else {
-            continue;
-        };
-        let labels: Vec<&str> = block.labels.iter().map(BlockLabel::as_str).collect();
-        let header = header_span(block);
-        let (address, resource_type) = match (kind, labels.as_slice()) {
-            (BlockKind::Resource, [ty, name]) => (format!("{ty}.{name}"), ty.to_string()),
-            (BlockKind::Data, [ty, name]) => (format!("data.{ty}.{name}"), ty.to_string()),
-            (BlockKind::Provider, [name]) => (format!("provider.{name}"), "provider".into()),
-            (BlockKind::Variable, [name]) => (format!("var.{name}"), "variable".into()),
-            (BlockKind::Module, [name]) => (format!("module.{name}"), "module".into()),
-            (BlockKind::Output, [name]) => (format!("output.{name}"), "output".into()),
-            (BlockKind::Locals, []) => ("locals".into(), "locals".into()),
-            _ => {
-                let expected = match kind {
-                    BlockKind::Resource | BlockKind::Data => "two labels (type and name)",
-                    BlockKind::Locals => "no labels",
-                    _ => "one label",
-                };
-                lowered.errors.push(FileError::new(
-                    source.path(),
-                    Some(header),
-                    format!(
-                        "a `{}` block needs {expected}; this one has {}",
-                        block.ident.as_str(),
-                        labels.len()
-                    ),
-                ));
-                continue;
-            }
-        };
-        let mut lowerer = Lowerer::default();
-        let attributes = lowerer.body(&block.body, "");
-        lowered.resources.push(Resource {
-            kind,
-            address,
-            resource_type,
-            file: file_index,
-            header,
-            span: block.span().map_or(header, Span::from),
-            attributes,
-            spans: lowerer.spans,
-            unknown: lowerer.unknown,
-        });
+/// What a top-level block is: its kind, Terraform address and type.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub kind: BlockKind,
+    pub address: String,
+    pub resource_type: String,
+}
+
+/// The kind, address and type of a top-level block; `None` for blocks
+/// provcheck does not model (`terraform`, `moved` ...), an error for
+/// blocks with the wrong number of labels.
+pub fn classify(block: &Block) -> Result<Option<Header>, String> {
+    let Some(kind) = BlockKind::from_keyword(block.ident.as_str()) else {
+        return Ok(None);
+    };
+    let labels: Vec<&str> = block.labels.iter().map(BlockLabel::as_str).collect();
+    let (address, resource_type) = match (kind, labels.as_slice()) {
+        (BlockKind::Resource, [ty, name]) => (format!("{ty}.{name}"), ty.to_string()),
+        (BlockKind::Data, [ty, name]) => (format!("data.{ty}.{name}"), ty.to_string()),
+        (BlockKind::Provider, [name]) => (format!("provider.{name}"), "provider".into()),
+        (BlockKind::Variable, [name]) => (format!("var.{name}"), "variable".into()),
+        (BlockKind::Module, [name]) => (format!("module.{name}"), "module".into()),
+        (BlockKind::Output, [name]) => (format!("output.{name}"), "output".into()),
+        (BlockKind::Locals, []) => ("locals".into(), "locals".into()),
+        _ => {
+            let expected = match kind {
+                BlockKind::Resource | BlockKind::Data => "two labels (type and name)",
+                BlockKind::Locals => "no labels",
+                _ => "one label",
+            };
+            return Err(format!(
+                "a `{}` block needs {expected}; this one has {}",
+                block.ident.as_str(),
+                labels.len()
+            ));
+        }
+    };
+    Ok(Some(Header {
+        kind,
+        address,
+        resource_type,
+    }))
+}
+
+/// Lowers one top-level block, evaluating what is not literal with `eval`.
+pub fn lower_block(
+    file_index: usize,
+    block: &Block,
+    header: Header,
+    eval: Option<&dyn Evaluate>,
+) -> Resource {
+    let span = header_span(block);
+    let mut lowerer = Lowerer::default();
+    let attributes = lowerer.body(&block.body, "", eval);
+    Resource {
+        kind: header.kind,
+        address: header.address,
+        resource_type: header.resource_type,
+        file: file_index,
+        header: span,
+        span: block.span().map_or(span, Span::from),
+        attributes,
+        spans: lowerer.spans,
+        unknown: lowerer.unknown,
+        related: Default::default(),
+        references: Vec::new(),
     }
-    lowered
 }
 
 /// From the block keyword to the end of its last label.
-fn header_span(block: &Block) -> Span {
+pub fn header_span(block: &Block) -> Span {
     let start = block.ident.span().map_or(0, |r| r.start);
     let end = block
         .labels
@@ -130,7 +178,7 @@ struct Lowerer {
 }
 
 impl Lowerer {
-    fn body(&mut self, body: &Body, pointer: &str) -> Value {
+    fn body(&mut self, body: &Body, pointer: &str, eval: Option<&dyn Evaluate>) -> Value {
         let mut object = Map::new();
         for structure in body.iter() {
             match structure {
@@ -140,27 +188,36 @@ impl Lowerer {
                     if let Some(span) = attribute.span() {
                         self.spans.insert(path.clone(), span.into());
                     }
-                    let value = self.expression(&attribute.value, &path);
+                    let value = self.expression(&attribute.value, &path, eval);
                     object.insert(key.to_string(), value);
                 }
-                Structure::Block(block) => self.nested_block(block, pointer, &mut object),
+                Structure::Block(block) => self.nested_block(block, pointer, &mut object, eval),
             }
         }
         Value::Object(object)
     }
 
-    fn nested_block(&mut self, block: &Block, pointer: &str, object: &mut Map<String, Value>) {
+    fn nested_block(
+        &mut self,
+        block: &Block,
+        pointer: &str,
+        object: &mut Map<String, Value>,
+        eval: Option<&dyn Evaluate>,
+    ) {
         let header = header_span(block);
         // A `dynamic "ingress"` block generates `ingress` blocks from a
-        // collection only the evaluator can expand: the generated blocks
-        // are unknown until then.
+        // collection: expanded when the evaluator knows it, unknown
+        // otherwise.
         if block.ident.as_str() == "dynamic" {
             if let Some(label) = block.labels.first() {
                 let name = label.as_str();
                 let path = push_pointer(pointer, name);
                 self.spans.entry(path.clone()).or_insert(header);
+                if !self.unknown.contains(&path) && self.dynamic(block, name, &path, object, eval) {
+                    return;
+                }
                 self.unknown.insert(path);
-                object.entry(name.to_string()).or_insert(Value::Null);
+                object.insert(name.to_string(), Value::Null);
             }
             return;
         }
@@ -179,15 +236,79 @@ impl Lowerer {
         let item_path = push_pointer(&path, &items.len().to_string());
         self.spans.entry(path).or_insert(header);
         self.spans.insert(item_path.clone(), header);
-        let value = self.body(&block.body, &item_path);
+        let value = self.body(&block.body, &item_path, eval);
         items.push(value);
     }
 
-    fn expression(&mut self, expr: &Expression, pointer: &str) -> Value {
+    /// Expands a `dynamic` block over a known collection; false when the
+    /// collection (or the block's shape) is not known.
+    fn dynamic(
+        &mut self,
+        block: &Block,
+        name: &str,
+        path: &str,
+        object: &mut Map<String, Value>,
+        eval: Option<&dyn Evaluate>,
+    ) -> bool {
+        let Some(eval) = eval else {
+            return false;
+        };
+        let Some(for_each) = block.body.get_attribute("for_each") else {
+            return false;
+        };
+        let iterator = block
+            .body
+            .get_attribute("iterator")
+            .and_then(|a| match &a.value {
+                Expression::Variable(v) => Some(v.as_str().to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| name.to_string());
+        let Some(content) = block.body.get_blocks("content").next() else {
+            return false;
+        };
+        let pairs: Vec<(TfValue, TfValue)> = match eval.evaluate(&for_each.value) {
+            TfValue::List(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (TfValue::from(i as i64), v))
+                .collect(),
+            TfValue::Map(map) => map
+                .into_iter()
+                .map(|(k, v)| (TfValue::String(k), v))
+                .collect(),
+            TfValue::Null => Vec::new(),
+            _ => return false,
+        };
+        let header = header_span(block);
+        let entry = object
+            .entry(name.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Value::Array(items) = entry else {
+            return false;
+        };
+        for (key, value) in pairs {
+            let item_path = push_pointer(path, &items.len().to_string());
+            self.spans.insert(item_path.clone(), header);
+            let bound = eval.bind(&iterator, key, value);
+            let lowered = self.body(&content.body, &item_path, Some(bound.as_ref()));
+            items.push(lowered);
+        }
+        true
+    }
+
+    fn expression(
+        &mut self,
+        expr: &Expression,
+        pointer: &str,
+        eval: Option<&dyn Evaluate>,
+    ) -> Value {
         match expr {
             Expression::Null(_) => Value::Null,
             Expression::Bool(b) => Value::Bool(*b.value()),
-            Expression::Number(n) => number(n.value()).unwrap_or_else(|| self.unknown(pointer)),
+            Expression::Number(n) => {
+                number(n.value()).unwrap_or_else(|| self.unknown(pointer, expr, eval))
+            }
             Expression::String(s) => Value::String(s.value().clone()),
             Expression::Array(array) => {
                 let mut items = Vec::with_capacity(array.len());
@@ -196,7 +317,7 @@ impl Lowerer {
                     if let Some(span) = item.span() {
                         self.spans.insert(path.clone(), span.into());
                     }
-                    items.push(self.expression(item, &path));
+                    items.push(self.expression(item, &path, eval));
                 }
                 Value::Array(items)
             }
@@ -204,8 +325,8 @@ impl Lowerer {
                 let mut map = Map::new();
                 for (key, value) in object.iter() {
                     let Some(name) = object_key(key) else {
-                        // A computed key: the object's shape is unknown.
-                        return self.unknown(pointer);
+                        // A computed key: only the evaluator knows the shape.
+                        return self.unknown(pointer, expr, eval);
                     };
                     let path = push_pointer(pointer, &name);
                     let key_span = match key {
@@ -215,31 +336,39 @@ impl Lowerer {
                     if let (Some(k), Some(v)) = (key_span, value.expr().span()) {
                         self.spans.insert(path.clone(), Span::new(k.start, v.end));
                     }
-                    let lowered = self.expression(value.expr(), &path);
+                    let lowered = self.expression(value.expr(), &path, eval);
                     map.insert(name, lowered);
                 }
                 Value::Object(map)
             }
-            Expression::StringTemplate(template) => {
-                literal_template(template).map_or_else(|| self.unknown(pointer), Value::String)
-            }
+            Expression::StringTemplate(template) => literal_template(template)
+                .map_or_else(|| self.unknown(pointer, expr, eval), Value::String),
             Expression::HeredocTemplate(heredoc) => literal_template(&heredoc.template)
-                .map_or_else(|| self.unknown(pointer), Value::String),
-            Expression::Parenthesis(inner) => self.expression(inner.inner(), pointer),
+                .map_or_else(|| self.unknown(pointer, expr, eval), Value::String),
+            Expression::Parenthesis(inner) => self.expression(inner.inner(), pointer, eval),
             Expression::UnaryOp(op) => match (op.operator.value(), &op.expr) {
                 (UnaryOperator::Neg, Expression::Number(n)) => n
                     .value()
                     .as_f64()
                     .and_then(|f| number(&hcl_edit::Number::from_f64(-f)?))
-                    .unwrap_or_else(|| self.unknown(pointer)),
+                    .unwrap_or_else(|| self.unknown(pointer, expr, eval)),
                 (UnaryOperator::Not, Expression::Bool(b)) => Value::Bool(!*b.value()),
-                _ => self.unknown(pointer),
+                _ => self.unknown(pointer, expr, eval),
             },
-            _ => self.unknown(pointer),
+            _ => self.unknown(pointer, expr, eval),
         }
     }
 
-    fn unknown(&mut self, pointer: &str) -> Value {
+    /// The value of a non-literal expression: the evaluator's, with the
+    /// pointers of what it cannot know recorded; unknown without one.
+    fn unknown(&mut self, pointer: &str, expr: &Expression, eval: Option<&dyn Evaluate>) -> Value {
+        if let Some(eval) = eval {
+            let (value, unknown) = eval.evaluate(expr).to_json();
+            for relative in unknown {
+                self.unknown.insert(format!("{pointer}{relative}"));
+            }
+            return value;
+        }
         self.unknown.insert(pointer.to_string());
         Value::Null
     }

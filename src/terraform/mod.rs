@@ -1,5 +1,7 @@
 //! Terraform evaluation: values, functions, variables, locals, modules.
 //! (Being built: today the value model and the function library.)
 
+pub mod eval;
 pub mod functions;
+pub mod module;
 pub mod value;

@@ -1,0 +1,305 @@
+//! Terraform evaluation end to end: variables from defaults, tfvars, the
+//! command line and the environment; locals; modules with for_each;
+//! default_tags; provenance; unknowns never turned into guesses.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use provcheck::ruleset::RuleSet;
+
+fn rules() -> RuleSet {
+    let (rules, errors) = RuleSet::load(&[]);
+    assert!(errors.is_empty());
+    rules
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// (address, rule id) of every finding.
+fn findings(report: &provcheck::Report) -> Vec<(String, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.resource.clone(), f.rule_id.to_string()))
+        .collect()
+}
+
+const TAGS: &str = r#"tags = { change_request = "OPS-1", approved_by = "cto", owner = "team-a" }"#;
+
+#[test]
+fn module_fixture_reports_each_instance_with_provenance() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/modules");
+    let report = provcheck::check(&[root], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let mut found = findings(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (
+                r#"module.app.module.db["audit"].aws_db_instance.this"#.to_string(),
+                "aws-rds-backup-retention-short".to_string()
+            ),
+            (
+                r#"module.app.module.db["audit"].aws_db_instance.this"#.to_string(),
+                "aws-rds-storage-unencrypted".to_string()
+            ),
+            (
+                r#"module.app.module.db["ledger"].aws_db_instance.this"#.to_string(),
+                "aws-rds-backup-retention-short".to_string()
+            ),
+        ],
+        "default_tags satisfy the approval rules; only the seeded problems remain"
+    );
+    // The short retention comes from the root's terraform.tfvars, through
+    // two module arguments.
+    let backup = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id.as_str() == "aws-rds-backup-retention-short")
+        .unwrap();
+    let origins: Vec<String> = backup
+        .related
+        .iter()
+        .map(|o| {
+            let file = &report.files[o.file];
+            let line = file.position(o.span.start).line;
+            format!(
+                "{}:{line} {}",
+                file.path.file_name().unwrap().to_string_lossy(),
+                o.message
+            )
+        })
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            "main.tf:25 argument backup_days of module.db",
+            "main.tf:28 argument backup_days of module.app",
+            "terraform.tfvars:2 var.backup_days set in fixtures/modules/live/production/terraform.tfvars",
+        ],
+        "{origins:#?}"
+    );
+}
+
+#[test]
+fn variables_follow_terraforms_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = format!(
+        "variable \"days\" {{\n  type = number\n  default = 1\n}}\nresource \"aws_db_instance\" \"db\" {{\n  storage_encrypted = true\n  backup_retention_period = var.days\n  enabled_cloudwatch_logs_exports = [\"postgresql\"]\n  engine = \"postgres\"\n  {TAGS}\n}}\n"
+    );
+    write(dir.path(), "main.tf", &module);
+    let check = |vars: Vec<(String, String)>, env: Vec<(String, String)>| {
+        let settings = provcheck::Settings {
+            inputs: provcheck::terraform::module::Inputs {
+                vars,
+                var_files: Vec::new(),
+                env,
+            },
+            ..Default::default()
+        };
+        let report = provcheck::check_with(&[dir.path().to_path_buf()], &rules(), &settings);
+        findings(&report)
+            .into_iter()
+            .filter(|(_, r)| r == "aws-rds-backup-retention-short")
+            .count()
+    };
+    // The default (1) is too short.
+    assert_eq!(check(vec![], vec![]), 1);
+    // The environment sets 10, a number given as text.
+    assert_eq!(check(vec![], vec![("days".into(), "10".into())]), 0);
+    // A tfvars file wins over the environment...
+    write(dir.path(), "terraform.tfvars", "days = 2\n");
+    assert_eq!(check(vec![], vec![("days".into(), "10".into())]), 1);
+    // ...an auto.tfvars over terraform.tfvars, and --var over both.
+    write(dir.path(), "z.auto.tfvars", "days = 9\n");
+    assert_eq!(check(vec![], vec![]), 0);
+    assert_eq!(check(vec![("days".into(), "3".into())], vec![]), 1);
+}
+
+#[test]
+fn unset_variables_stay_unknown_and_are_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        &format!("variable \"encrypted\" {{}}\nresource \"aws_efs_file_system\" \"fs\" {{\n  encrypted = var.encrypted\n  {TAGS}\n}}\n"),
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert!(findings(&report).is_empty(), "{:?}", findings(&report));
+    assert_eq!(report.undecided.len(), 1);
+}
+
+#[test]
+fn locals_count_and_dynamic_blocks_are_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        &format!(
+            r#"locals {{
+  ports   = [443, local.db_port]
+  db_port = 5432
+  tags    = merge({{ owner = "team-a" }}, {{ change_request = "OPS-2", approved_by = "cto" }})
+}}
+
+resource "aws_security_group" "web" {{
+  dynamic "ingress" {{
+    for_each = local.ports
+    content {{
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = ["0.0.0.0/0"]
+    }}
+  }}
+  tags = local.tags
+}}
+
+resource "aws_ebs_volume" "disk" {{
+  count     = 3
+  encrypted = count.index != 1
+  {TAGS}
+}}
+
+resource "aws_ebs_volume" "none" {{
+  count = 0
+}}
+"#
+        ),
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    let mut found = findings(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (
+                "aws_ebs_volume.disk[1]".to_string(),
+                "aws-ebs-volume-unencrypted".to_string()
+            ),
+            (
+                "aws_security_group.web".to_string(),
+                "aws-security-group-open-database-port".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_command_line_takes_var_and_var_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        &format!("variable \"enc\" {{\n  type = bool\n}}\nresource \"aws_efs_file_system\" \"fs\" {{\n  encrypted = var.enc\n  {TAGS}\n}}\n"),
+    );
+    write(dir.path(), "prod.tfvars", "enc = false\n");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_provcheck"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--var-file",
+        "prod.tfvars",
+        ".",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"][0]["rule_id"], "aws-efs-unencrypted");
+    assert_eq!(json["findings"][0]["related"][0]["file"], "prod.tfvars");
+    assert_eq!(
+        json["findings"][0]["related"][0]["span"]["start"]["line"],
+        1
+    );
+    let out = run(&["check", "--format", "compact", "--var", "enc=true", "."]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn self_calling_modules_and_local_cycles_end() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        "module \"again\" {\n  source = \"./\"\n}\nlocals {\n  a = local.b\n  b = local.a\n}\n",
+    );
+    let report = provcheck::check(&[PathBuf::from(dir.path())], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+}
+
+#[test]
+fn installed_remote_modules_are_read_from_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        "module \"storage\" {\n  source  = \"acme/storage/aws\"\n  version = \"1.2.0\"\n  encrypted = false\n}\nmodule \"missing\" {\n  source = \"git::https://example.com/x.git\"\n}\n",
+    );
+    write(
+        dir.path(),
+        ".terraform/modules/modules.json",
+        r#"{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"storage","Source":"registry.terraform.io/acme/storage/aws","Version":"1.2.0","Dir":".terraform/modules/storage"}]}"#,
+    );
+    write(
+        dir.path(),
+        ".terraform/modules/storage/main.tf",
+        &format!("variable \"encrypted\" {{\n  type = bool\n}}\nresource \"aws_ebs_volume\" \"data\" {{\n  encrypted = var.encrypted\n  {TAGS}\n}}\n"),
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert_eq!(
+        findings(&report),
+        [(
+            "module.storage.aws_ebs_volume.data".to_string(),
+            "aws-ebs-volume-unencrypted".to_string()
+        )]
+    );
+    let finding = &report.findings[0];
+    assert!(report.files[finding.file]
+        .path
+        .ends_with(".terraform/modules/storage/main.tf"));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.message.contains("module \"missing\"") && n.message.contains("not scanned")),
+        "{:#?}",
+        report.notes
+    );
+}
+
+#[test]
+fn sarif_carries_provenance_as_related_locations() {
+    let out = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(["check", "--format", "sarif", "fixtures/modules"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let backup = results
+        .iter()
+        .find(|r| r["ruleId"] == "aws-rds-backup-retention-short")
+        .unwrap();
+    let related = backup["relatedLocations"].as_array().unwrap();
+    assert_eq!(related.len(), 3);
+    assert_eq!(
+        related[2]["physicalLocation"]["artifactLocation"]["uri"],
+        "fixtures/modules/live/production/terraform.tfvars"
+    );
+    assert_eq!(related[2]["physicalLocation"]["region"]["startLine"], 2);
+}
