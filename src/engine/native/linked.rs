@@ -1,0 +1,174 @@
+//! `linked`: a resource passes when another resource that refers to it
+//! satisfies a schema — an S3 bucket and its separate public-access-block
+//! or encryption resource, an environment and its log drain. Optionally
+//! the resource passes on its own (the deprecated inline blocks).
+//!
+//! A related resource refers to the subject through `attribute`: by a
+//! reference to the subject's address (`aws_s3_bucket.logs.id`), or by a
+//! literal equal to one of the subject's `match_by` attributes (the bucket
+//! name). A related resource whose link is unknown makes the verdict
+//! undecided, never a guess.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::NativeResult;
+use crate::engine::schema::{self, CompiledSchema, Outcome};
+use crate::model::{BlockKind, Resource};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    /// The resource types checked.
+    subjects: Vec<String>,
+    /// Types of the resources that refer to a subject.
+    related: Vec<String>,
+    /// The related resource's attribute naming the subject.
+    attribute: String,
+    /// Subject attributes a literal link may equal (a bucket's `bucket`).
+    #[serde(default)]
+    match_by: Vec<String>,
+    /// What a related resource must satisfy (any related one does, when
+    /// absent).
+    require: Option<Value>,
+    /// What makes a subject pass on its own.
+    inline: Option<Value>,
+    /// Types of resources that, satisfying `require`, cover every subject
+    /// (an account-wide public access block).
+    #[serde(default)]
+    account_wide: Vec<String>,
+    /// Said when no related resource refers to the subject.
+    missing: String,
+    /// Said when related resources exist but none satisfies `require`.
+    insufficient: String,
+}
+
+#[derive(Debug)]
+pub struct Linked {
+    params: Params,
+    require: Option<CompiledSchema>,
+    inline: Option<CompiledSchema>,
+}
+
+impl Linked {
+    pub fn new(params: &Value) -> Result<Linked, String> {
+        let params: Params = serde_json::from_value(params.clone())
+            .map_err(|e| format!("invalid params for `linked`: {e}"))?;
+        let compile = |schema: &Option<Value>| schema.as_ref().map(schema::compile).transpose();
+        Ok(Linked {
+            require: compile(&params.require)
+                .map_err(|e| format!("invalid `require` schema: {e}"))?,
+            inline: compile(&params.inline).map_err(|e| format!("invalid `inline` schema: {e}"))?,
+            params,
+        })
+    }
+
+    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
+        let related: Vec<&Resource> = resources
+            .iter()
+            .filter(|r| r.kind.is_checked() && self.params.related.contains(&r.resource_type))
+            .collect();
+        let covered_everywhere = resources.iter().any(|r| {
+            r.kind == BlockKind::Resource
+                && self.params.account_wide.contains(&r.resource_type)
+                && self
+                    .require
+                    .as_ref()
+                    .is_none_or(|s| schema::evaluate(s, r) == Outcome::Pass)
+        });
+        if covered_everywhere {
+            return Vec::new();
+        }
+        let mut results = Vec::new();
+        for (index, subject) in resources.iter().enumerate() {
+            if subject.kind != BlockKind::Resource
+                || !self.params.subjects.contains(&subject.resource_type)
+            {
+                continue;
+            }
+            if let Some(inline) = &self.inline {
+                if schema::evaluate(inline, subject) == Outcome::Pass {
+                    continue;
+                }
+            }
+            let mut linked = Vec::new();
+            let mut maybe = false;
+            for r in &related {
+                match self.links(r, subject) {
+                    Some(true) => linked.push(*r),
+                    Some(false) => {}
+                    None => maybe = true,
+                }
+            }
+            let outcomes: Vec<Outcome> = linked
+                .iter()
+                .map(|r| match &self.require {
+                    Some(require) => schema::evaluate(require, r),
+                    None => Outcome::Pass,
+                })
+                .collect();
+            if outcomes.contains(&Outcome::Pass) {
+                continue;
+            }
+            let undecided = maybe || outcomes.iter().any(|o| matches!(o, Outcome::Undecided(_)));
+            let detail = if linked.is_empty() {
+                self.params.missing.clone()
+            } else {
+                self.params.insufficient.clone()
+            };
+            let result = if undecided {
+                NativeResult::Undecided {
+                    pointer: String::new(),
+                    detail: format!("{detail}, as far as known"),
+                }
+            } else {
+                NativeResult::Fail {
+                    pointer: String::new(),
+                    detail,
+                }
+            };
+            results.push((index, result));
+        }
+        results
+    }
+
+    /// Whether `related` refers to `subject`: `None` when it cannot be
+    /// told (the link is unknown).
+    fn links(&self, related: &Resource, subject: &Resource) -> Option<bool> {
+        let pointer = crate::model::push_pointer("", &self.params.attribute);
+        if related
+            .references
+            .iter()
+            .any(|a| same_resource(a, &subject.address))
+        {
+            return Some(true);
+        }
+        if related.is_unknown(&pointer) {
+            // Unknown and referring to nothing we know of: it may be this one.
+            return if related.references.is_empty() {
+                None
+            } else {
+                Some(false)
+            };
+        }
+        let Some(Value::String(link)) = related.attributes.pointer(&pointer) else {
+            return Some(false);
+        };
+        Some(self.params.match_by.iter().any(|attribute| {
+            subject
+                .attributes
+                .get(attribute)
+                .and_then(Value::as_str)
+                .is_some_and(|name| name == link)
+        }))
+    }
+}
+
+/// `aws_s3_bucket.logs` names `aws_s3_bucket.logs`, `aws_s3_bucket.logs[0]`
+/// and `aws_s3_bucket.logs["a"]`.
+fn same_resource(reference: &str, address: &str) -> bool {
+    address == reference
+        || address
+            .strip_prefix(reference)
+            .is_some_and(|rest| rest.starts_with('['))
+}
