@@ -14,7 +14,8 @@ use crate::engine::native::Native;
 use crate::error::FileError;
 use crate::finding::Severity;
 use crate::parse::yaml;
-use crate::ruleset::{Check, RuleSet};
+use crate::roles::{Classifier, RoleData};
+use crate::ruleset::{Check, RuleSet, Target};
 use crate::source::SourceFile;
 
 /// The published schema of the configuration file.
@@ -68,6 +69,53 @@ struct ConfigFile {
     inline_suppressions: Option<bool>,
     waivers: Option<String>,
     baseline: Option<String>,
+    roles: Option<RoleData>,
+    production: Option<ProductionFile>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ProductionFile {
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    raise_severity: u8,
+}
+
+/// What marks production: paths and tag or label values.
+#[derive(Debug, Clone)]
+pub struct Production {
+    root: PathBuf,
+    paths: GlobSet,
+    tags: BTreeMap<String, Vec<String>>,
+    /// Severity levels added to findings on production resources.
+    pub raise_severity: u8,
+}
+
+impl Production {
+    /// Whether a resource, read from `path`, is in production.
+    pub fn contains(&self, resource: &crate::model::Resource, path: &Path) -> bool {
+        let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let relative = absolute.strip_prefix(&self.root).unwrap_or(path);
+        if self.paths.is_match(relative) {
+            return true;
+        }
+        let labels = [
+            resource.attributes.get("tags"),
+            resource.attributes.pointer("/metadata/labels"),
+            resource.attributes.get("labels"),
+        ];
+        labels.into_iter().flatten().any(|labels| {
+            self.tags.iter().any(|(key, values)| {
+                labels
+                    .get(key)
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|v| values.iter().any(|w| w == v))
+            })
+        })
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -105,6 +153,10 @@ pub struct Config {
     ignore: Vec<String>,
     severity: BTreeMap<String, Severity>,
     approval: ApprovalTags,
+    /// Additions to the built-in role lists (`data/roles.yaml`).
+    roles: Option<RoleData>,
+    /// What marks production, when the file says.
+    pub production: Option<Production>,
     /// Where each top-level key was written, for errors found later.
     spans: Option<(SourceFile, yaml::Document)>,
 }
@@ -242,6 +294,33 @@ impl Config {
             }
         }
         let exclude = exclude.build().ok().filter(|set| !set.is_empty());
+        let production = match &parsed.production {
+            Some(p) => {
+                let mut globs = GlobSetBuilder::new();
+                for (i, pattern) in p.paths.iter().enumerate() {
+                    match Glob::new(pattern) {
+                        Ok(glob) => {
+                            globs.add(glob);
+                        }
+                        Err(e) => {
+                            let span = document.locate(&format!("/production/paths/{i}"));
+                            return Err(vec![FileError::new(
+                                &file,
+                                Some(span),
+                                format!("invalid glob `{pattern}`: {e}"),
+                            )]);
+                        }
+                    }
+                }
+                Some(Production {
+                    root: root.clone(),
+                    paths: globs.build().unwrap_or_else(|_| GlobSet::empty()),
+                    tags: p.tags.clone(),
+                    raise_severity: p.raise_severity,
+                })
+            }
+            None => None,
+        };
         let resolve = |p: &str| presentable(root.join(p));
         let waivers = match &parsed.waivers {
             Some(p) => Some(resolve(p)),
@@ -260,6 +339,8 @@ impl Config {
             ignore: parsed.ignore,
             severity: parsed.severity,
             approval: parsed.approval_tags.unwrap_or_default(),
+            roles: parsed.roles,
+            production,
             spans: Some((source, document)),
             root,
         })
@@ -284,11 +365,27 @@ impl Config {
         exclude.is_match(relative)
     }
 
-    /// Selects, drops and re-grades rules, and renames approval tags, as
-    /// the file says. Names that match no rule, category or pack are
-    /// errors: a typo must not silently turn a rule off.
+    /// Selects, drops and re-grades rules, renames approval tags and
+    /// extends the role lists, as the file says. Names that match no rule,
+    /// category or pack are errors: a typo must not silently turn a rule
+    /// off.
     pub fn apply(&self, rules: &mut RuleSet) -> Vec<FileError> {
         let mut errors = Vec::new();
+        // The role classifier: built once, handed to every check that
+        // classifies containers.
+        if let Some(additions) = &self.roles {
+            match Classifier::with_additions(additions) {
+                Ok(classifier) => {
+                    let classifier = std::sync::Arc::new(classifier);
+                    for rule in &mut rules.rules {
+                        if let Check::Native(native) = &mut rule.check {
+                            native.set_classifier(&classifier);
+                        }
+                    }
+                }
+                Err(message) => errors.push(self.error_at("/roles", message)),
+            }
+        }
         let matches = |name: &str, rule: &crate::ruleset::Rule| {
             rule.id.as_str() == name || rule.category.as_str() == name || rule.pack == name
         };
@@ -344,7 +441,14 @@ impl Config {
                     );
                 }
             }
-            if let Some(types) = &self.approval.resource_types {
+            // The list replaces the taggable Terraform types; Kubernetes and
+            // compose approval rules keep theirs.
+            if let Some(types) = self
+                .approval
+                .resource_types
+                .as_ref()
+                .filter(|_| rule.target == Target::Terraform)
+            {
                 rule.resource_types = types.iter().cloned().collect();
                 rule.declared_types = types.clone();
             }

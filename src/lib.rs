@@ -15,6 +15,7 @@ pub mod finding;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod roles;
 pub mod ruleset;
 pub mod source;
 pub mod suppress;
@@ -50,6 +51,9 @@ pub struct Report {
     /// Findings silenced by an inline suppression, a waiver or the
     /// baseline: not violations, but listed for audit.
     pub suppressed: Vec<suppress::Suppressed>,
+    /// Things a reader should know that are not errors: modules that were
+    /// not scanned, reference cycles.
+    pub notes: Vec<FileError>,
     /// Files (and rule files) that could not be read or parsed.
     pub errors: Vec<FileError>,
 }
@@ -92,6 +96,10 @@ pub struct Settings<'a> {
     /// Paths to leave out.
     pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
     pub suppress: suppress::Options,
+    /// Terraform variable values from the command line and environment.
+    pub inputs: terraform::module::Inputs,
+    /// What marks production, and how much to raise its findings.
+    pub production: Option<config::Production>,
 }
 
 /// Discovers and reads (in parallel) the files under `paths`.
@@ -193,8 +201,12 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         &sources.formats,
         rules,
         settings.root.as_deref(),
+        &settings.inputs,
     );
     report.errors.append(&mut sources.errors);
+    if let Some(production) = &settings.production {
+        raise_production(&mut report, production);
+    }
     suppress::apply(&mut report, rules, &settings.suppress);
     if !named.is_empty() {
         let mut only: std::collections::HashSet<PathBuf> =
@@ -216,6 +228,30 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     report
 }
 
+/// Raises the severity of findings on production resources, as the
+/// configuration's `production.raise-severity` says.
+fn raise_production(report: &mut Report, production: &config::Production) {
+    if production.raise_severity == 0 {
+        return;
+    }
+    let resources: std::collections::HashMap<(usize, &str), &Resource> = report
+        .resources
+        .iter()
+        .map(|r| ((r.file, r.address.as_str()), r))
+        .collect();
+    for finding in &mut report.findings {
+        let (Some(resource), Some(file)) = (
+            resources.get(&(finding.file, finding.resource.as_str())),
+            report.files.get(finding.file),
+        ) else {
+            continue;
+        };
+        if production.contains(resource, &file.path) {
+            finding.severity = finding.severity.raised(production.raise_severity);
+        }
+    }
+}
+
 /// Keeps only what is located in `only` (canonical paths).
 fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
     let keep: Vec<bool> = report
@@ -228,6 +264,7 @@ fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
     report.undecided.retain(|f| kept(f.file));
     report.suppressed.retain(|s| kept(s.finding.file));
     report.errors.retain(|e| only.contains(&canonical(&e.path)));
+    report.notes.retain(|e| only.contains(&canonical(&e.path)));
     report.files_read = keep.iter().filter(|k| **k).count();
 }
 
@@ -241,58 +278,104 @@ fn canonical(path: &std::path::Path) -> PathBuf {
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
     let files_read = files.len();
-    let mut report = check_parsed(files, &formats, rules, None);
+    let mut report = check_parsed(files, &formats, rules, None, &Default::default());
     report.files_read = files_read;
     suppress::apply(&mut report, rules, &suppress::Options::default());
     sort(&mut report);
     report
 }
 
-/// Parses and lowers every file in parallel, without running rules.
-pub fn parse_all(
+/// What parsing, evaluating and lowering the files produced.
+#[derive(Debug, Default)]
+pub struct Lowered {
+    pub resources: Vec<Resource>,
+    pub errors: Vec<FileError>,
+    /// Files read for evaluation (tfvars), indexed after the checked ones.
+    pub extra_files: Vec<SourceFile>,
+    /// Modules not scanned, reference cycles and the like.
+    pub notes: Vec<FileError>,
+}
+
+/// Parses every file (in parallel), evaluates the Terraform modules they
+/// form, and lowers everything to resources, without running rules.
+pub fn lower_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
-) -> (Vec<Resource>, Vec<FileError>) {
-    let lowered: Vec<(Vec<Resource>, Vec<FileError>)> = files
+    root: &std::path::Path,
+    inputs: &terraform::module::Inputs,
+) -> Lowered {
+    let parsed: Vec<(
+        Option<hcl_edit::structure::Body>,
+        Vec<Resource>,
+        Vec<FileError>,
+    )> = files
         .par_iter()
         .zip(formats.par_iter())
         .enumerate()
         .map(|(index, (file, format))| match format {
-            Some(Format::Terraform) => match parse::hcl::lower_file(index, file) {
-                Ok(lowered) => (lowered.resources, lowered.errors),
-                Err(err) => (Vec::new(), vec![err]),
+            Some(Format::Terraform) => match parse::hcl::parse(file) {
+                Ok(body) => (Some(body), Vec::new(), Vec::new()),
+                Err(err) => (None, Vec::new(), vec![err]),
             },
-            Some(Format::Yaml) => parse::manifest::lower_yaml(index, file),
-            Some(Format::Dockerfile) => parse::dockerfile::lower(index, file),
-            None => (Vec::new(), Vec::new()),
+            Some(Format::Yaml) => {
+                let (r, e) = parse::manifest::lower_yaml(index, file);
+                (None, r, e)
+            }
+            Some(Format::Dockerfile) => {
+                let (r, e) = parse::dockerfile::lower(index, file);
+                (None, r, e)
+            }
+            None => (None, Vec::new(), Vec::new()),
         })
         .collect();
-    let mut resources = Vec::new();
-    let mut errors = Vec::new();
-    for (mut r, mut e) in lowered {
-        resources.append(&mut r);
-        errors.append(&mut e);
+    let mut lowered = Lowered::default();
+    let mut bodies = Vec::with_capacity(parsed.len());
+    for (body, mut resources, mut errors) in parsed {
+        bodies.push(body);
+        lowered.resources.append(&mut resources);
+        lowered.errors.append(&mut errors);
     }
-    (resources, errors)
+    let evaluated = terraform::module::evaluate(files, &bodies, root, inputs);
+    let mut resources = evaluated.resources;
+    resources.append(&mut lowered.resources);
+    lowered.resources = resources;
+    lowered.errors.extend(evaluated.errors);
+    lowered.extra_files = evaluated.extra_files;
+    lowered.notes = evaluated.notes;
+    lowered
+}
+
+/// Parses and lowers every file, as [`lower_all`] does with default inputs.
+pub fn parse_all(
+    files: &[SourceFile],
+    formats: &[Option<Format>],
+) -> (Vec<Resource>, Vec<FileError>) {
+    let root = std::env::current_dir().unwrap_or_default();
+    let lowered = lower_all(files, formats, &root, &Default::default());
+    (lowered.resources, lowered.errors)
 }
 
 fn check_parsed(
-    files: Vec<SourceFile>,
+    mut files: Vec<SourceFile>,
     formats: &[Option<Format>],
     rules: &RuleSet,
     root: Option<&std::path::Path>,
+    inputs: &terraform::module::Inputs,
 ) -> Report {
-    let (resources, errors) = parse_all(&files, formats);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let lowered = lower_all(&files, formats, root.unwrap_or(&cwd), inputs);
+    files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
-    let results = engine::run(rules, &resources, &keys);
+    let results = engine::run(rules, &lowered.resources, &keys);
     Report {
         files,
         files_read: 0,
-        resources,
+        resources: lowered.resources,
         findings: results.findings,
         undecided: results.undecided,
         suppressed: Vec::new(),
-        errors,
+        notes: lowered.notes,
+        errors: lowered.errors,
     }
 }
 

@@ -130,6 +130,14 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
                 .or_else(|| config.baseline.clone()),
             today: suppress::today(),
         },
+        production: config.production.clone(),
+        inputs: provcheck::terraform::module::Inputs {
+            vars: scan.vars.clone(),
+            var_files: scan.var_files.clone(),
+            env: std::env::vars()
+                .filter_map(|(k, v)| k.strip_prefix("TF_VAR_").map(|n| (n.to_string(), v)))
+                .collect(),
+        },
     };
     provcheck::check_with(&scan.paths, &prepared.rules, &settings)
 }

@@ -596,8 +596,12 @@ fn markdown_tables_every_finding() {
     assert!(text.starts_with("## provcheck\n"));
     let findings = table_rows(&text, "| Severity | Rule | Resource | Location | Message |");
     assert_eq!(findings.len(), expected.findings.len());
-    // Most severe first: the public database leads the table.
+    // Most severe first: the exposed databases lead the table.
     assert!(findings[0].starts_with(
+        "| critical | `kubernetes-database-service-exposed` | `Service/legacy/records` \
+         | `fixtures/kubernetes/legacy/records-service.yaml:9` | "
+    ));
+    assert!(findings[1].starts_with(
         "| critical | `aws-rds-publicly-accessible` | `aws_db_instance.legacy` \
          | `fixtures/terraform/app/database.tf:69` | "
     ));

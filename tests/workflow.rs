@@ -121,7 +121,7 @@ fn approval_tags_can_be_renamed_in_the_config() {
     write(
         dir.path(),
         "main.tf",
-        "resource \"aws_s3_bucket\" \"b\" {\n  tags = { cr = \"ops-7\", approved_by = \"cto\", owner = \"a\" }\n}\n",
+        "resource \"aws_sns_topic\" \"b\" {\n  tags = { cr = \"ops-7\", approved_by = \"cto\", owner = \"a\" }\n}\n",
     );
     write(
         dir.path(),
@@ -305,4 +305,40 @@ fn named_files_are_checked_in_context_but_only_their_findings_reported() {
     write(dir.path(), "mod/c.tf", "resource {");
     let (code, _) = compact(dir.path(), &["mod/a.tf"]);
     assert_eq!(code, 1);
+}
+
+#[test]
+fn production_findings_are_raised_in_severity() {
+    let dir = repo();
+    write(
+        dir.path(),
+        "envs/production/main.tf",
+        &volume("prod", false).replace(
+            "owner = \"team-a\"",
+            "owner = \"team-a\", environment = \"staging\"",
+        ),
+    );
+    write(
+        dir.path(),
+        "app/tagged.tf",
+        "resource \"aws_efs_file_system\" \"prod\" {\n  tags = { change_request = \"OPS-1\", approved_by = \"cto\", owner = \"a\", environment = \"production\" }\n}\n",
+    );
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "exclude: [\"vendor/**\"]\nproduction:\n  paths: [\"envs/production/**\"]\n  tags: { environment: [production, prod] }\n  raise-severity: 1\n",
+    );
+    let (_, out) = compact(dir.path(), &["."]);
+    assert!(
+        out.contains("envs/production/main.tf:3:3: critical aws-ebs-volume-unencrypted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("app/tagged.tf:1:1: critical aws-efs-unencrypted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("db/main.tf:3:3: high aws-ebs-volume-unencrypted"),
+        "{out}"
+    );
 }

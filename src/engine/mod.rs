@@ -49,7 +49,7 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
         if !native.is_global() {
             continue;
         }
-        for (at, result) in native.run_global(resources) {
+        for (at, result) in native.run_global(resources, paths) {
             let Some(resource) = resources.get(at) else {
                 continue;
             };
@@ -65,7 +65,84 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
             }
         }
     }
+    dedupe_overlays(&mut all.findings, resources, paths);
+    dedupe_overlays(&mut all.undecided, resources, paths);
     all
+}
+
+/// One object described by several files of a folder — a compose service
+/// in `compose.yaml` and `compose.override.yaml` — is lowered once per
+/// file, each with the same merged attributes but only the spans of the
+/// values that file wrote. A finding on it is kept once: in the file that
+/// wrote the offending value (the deepest span at or above its pointer),
+/// on a tie the file the object is defined in (its span at ``).
+fn dedupe_overlays(findings: &mut Vec<Finding>, resources: &[Resource], paths: &[String]) {
+    use std::collections::HashMap;
+    let folder = |file: usize| {
+        let path = paths.get(file).map(String::as_str).unwrap_or("");
+        path.rsplit_once('/').map_or("", |(dir, _)| dir)
+    };
+    let mut groups: HashMap<(usize, &str, &str, &str, &str), Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let key = (
+            f.rule,
+            f.resource.as_str(),
+            f.pointer.as_str(),
+            f.message.as_str(),
+            folder(f.file),
+        );
+        groups.entry(key).or_default().push(i);
+    }
+    let by_file: HashMap<(usize, &str), &Resource> = resources
+        .iter()
+        .filter(|r| r.kind == crate::model::BlockKind::Manifest)
+        .map(|r| ((r.file, r.address.as_str()), r))
+        .collect();
+    let mut drop = vec![false; findings.len()];
+    for members in groups.values().filter(|m| m.len() > 1) {
+        let resource = |i: usize| by_file.get(&(findings[i].file, findings[i].resource.as_str()));
+        let Some(first) = resource(members[0]) else {
+            continue;
+        };
+        let same: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| findings[i].file != findings[members[0]].file || i == members[0])
+            .filter(|&i| resource(i).is_some_and(|r| r.attributes == first.attributes))
+            .collect();
+        if same.len() < 2 {
+            continue;
+        }
+        let score = |i: usize| {
+            let r = resource(i)?;
+            let mut pointer = findings[i].pointer.as_str();
+            while !pointer.is_empty() && !r.spans.contains_key(pointer) {
+                pointer = crate::model::parent_pointer(pointer);
+            }
+            let depth = pointer.matches('/').count();
+            Some((
+                depth,
+                r.spans.contains_key(""),
+                std::cmp::Reverse(findings[i].file),
+            ))
+        };
+        let best = same
+            .iter()
+            .copied()
+            .max_by_key(|&i| score(i))
+            .unwrap_or(same[0]);
+        for &i in &same {
+            if i != best {
+                drop[i] = true;
+            }
+        }
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        let keep = !drop[index];
+        index += 1;
+        keep
+    });
 }
 
 /// Runs one rule on one resource.
@@ -167,6 +244,7 @@ fn finding(
         resource: resource.address.clone(),
         file: resource.file,
         span: resource.locate(&pointer),
+        related: resource.origins(&pointer).to_vec(),
         fingerprint: fingerprint(rule.id.as_str(), path, &resource.address, &pointer),
         pointer,
         message,

@@ -2,6 +2,11 @@
 //! Each is named in rule files (`native: <name>`) with its parameters;
 //! the metadata and examples stay in the rule's YAML.
 
+pub mod container;
+mod linked;
+
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -11,10 +16,14 @@ use crate::model::{push_pointer, Resource};
 #[derive(Debug, Clone)]
 pub enum Native {
     OpenIngressToPorts(OpenIngress),
+    /// A resource passes through another that refers to it.
+    Linked(Arc<linked::Linked>),
     RequiredTag(RequiredTag),
     /// Findings about `provcheck:ignore` comments and waivers; produced by
     /// the suppression pass, not per resource.
     SuppressionAudit,
+    /// Checks over container manifests (`src/engine/native/container.rs`).
+    Container(container::Check),
 }
 
 impl Native {
@@ -34,6 +43,10 @@ impl Native {
                 .and_then(RequiredTag::new)
                 .map(Native::RequiredTag),
             "suppression-audit" => Ok(Native::SuppressionAudit),
+            "linked" => linked::Linked::new(&params).map(|l| Native::Linked(Arc::new(l))),
+            name if container::NAMES.contains(&name) => {
+                container::Check::new(name, &params).map(Native::Container)
+            }
             _ => Err(format!("unknown native check `{name}`")),
         }
     }
@@ -41,21 +54,42 @@ impl Native {
     /// Whether the check looks at all resources at once (topology,
     /// co-location) rather than one at a time.
     pub fn is_global(&self) -> bool {
-        false
+        match self {
+            Native::Container(check) => check.is_global(),
+            other => matches!(other, Native::Linked(_)),
+        }
     }
 
     /// Runs a global check: each result names the resource (by index) it
-    /// is reported on.
-    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
-        let _ = resources;
-        Vec::new()
+    /// is reported on. `paths` holds each file's path (compose files are
+    /// grouped into projects by folder).
+    pub fn run_global(
+        &self,
+        resources: &[Resource],
+        paths: &[String],
+    ) -> Vec<(usize, NativeResult)> {
+        match self {
+            Native::Linked(check) => check.run_global(resources),
+            Native::Container(check) => check.run_global(resources, paths),
+            _ => Vec::new(),
+        }
     }
 
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         match self {
             Native::OpenIngressToPorts(check) => check.run(resource),
             Native::RequiredTag(check) => check.run(resource),
-            Native::SuppressionAudit => Vec::new(),
+            Native::Container(check) => check.run(resource),
+            Native::SuppressionAudit | Native::Linked(_) => Vec::new(),
+        }
+    }
+
+    /// Hands the check the role classifier the configuration built (the
+    /// built-in lists plus its `roles` section); checks that do not
+    /// classify containers ignore it.
+    pub fn set_classifier(&mut self, classifier: &Arc<crate::roles::Classifier>) {
+        if let Native::Container(check) = self {
+            check.set_classifier(classifier);
         }
     }
 }
@@ -85,23 +119,35 @@ struct RequiredTagParams {
     slot: Option<String>,
     tag: String,
     pattern: Option<String>,
+    /// The maps the tag may be in, by JSON pointer, looked at in order:
+    /// `[/tags]` (the default) for Terraform, `[/metadata/annotations,
+    /// /metadata/labels]` for Kubernetes objects, `[/labels]` for compose
+    /// services.
+    at: Option<Vec<String>>,
 }
 
-/// A tag every resource must carry in `tags`, with a value matching
-/// `pattern` (any non-blank value when there is none).
+/// A tag every resource must carry in one of the maps `at` (`tags` by
+/// default), with a value matching `pattern` (any non-blank value when
+/// there is none).
 #[derive(Debug, Clone)]
 pub struct RequiredTag {
     pub slot: Option<String>,
     pub tag: String,
     pub pattern: Option<regex::Regex>,
+    pub at: Vec<String>,
 }
 
 impl RequiredTag {
     fn new(params: RequiredTagParams) -> Result<RequiredTag, String> {
+        let at = params.at.unwrap_or_else(|| vec!["/tags".to_string()]);
+        if at.is_empty() || at.iter().any(|p| !p.starts_with('/')) {
+            return Err("`at` lists JSON pointers such as `/tags`".to_string());
+        }
         let mut check = RequiredTag {
             slot: params.slot,
             tag: String::new(),
             pattern: None,
+            at,
         };
         check.configure(Some(params.tag), params.pattern)?;
         Ok(check)
@@ -124,25 +170,72 @@ impl RequiredTag {
         Ok(())
     }
 
+    /// The singular noun for the maps the tag is looked for in: `tag`,
+    /// `annotation or label`.
+    fn noun(&self) -> String {
+        let nouns: Vec<&str> = self
+            .at
+            .iter()
+            .map(|p| {
+                let last = p.rsplit('/').next().unwrap_or(p);
+                last.strip_suffix('s').unwrap_or(last)
+            })
+            .collect();
+        nouns.join(" or ")
+    }
+
+    /// `tags`, `annotations or labels`.
+    fn plural(&self) -> String {
+        let names: Vec<&str> = self
+            .at
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .collect();
+        names.join(" or ")
+    }
+
     fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         let tag = &self.tag;
-        let tags_pointer = "/tags";
-        if resource.is_unknown(tags_pointer) {
-            return vec![NativeResult::Undecided {
-                pointer: tags_pointer.into(),
-                detail: format!("`{tag}` may come from the unknown tags"),
-            }];
+        let noun = self.noun();
+        let mut unknown_place = None;
+        let mut present_place = None;
+        let mut found = None;
+        for place in &self.at {
+            if resource.is_unknown(place) {
+                unknown_place.get_or_insert(place);
+                continue;
+            }
+            let Some(map) = resource.attributes.pointer(place) else {
+                continue;
+            };
+            present_place.get_or_insert(place);
+            if let Some(value) = map.as_object().and_then(|m| m.get(tag.as_str())) {
+                found = Some((place, value));
+                break;
+            }
         }
-        let Some(tags) = resource.attributes.get("tags") else {
-            return vec![NativeResult::Fail {
-                pointer: String::new(),
-                detail: format!("no tags, so no `{tag}` tag"),
-            }];
-        };
-        let Some(value) = tags.as_object().and_then(|t| t.get(tag.as_str())) else {
-            return vec![NativeResult::Fail {
-                pointer: tags_pointer.into(),
-                detail: format!("no `{tag}` tag"),
+        let Some((tags_pointer, value)) = found else {
+            if let Some(place) = unknown_place {
+                return vec![NativeResult::Undecided {
+                    pointer: place.clone(),
+                    detail: format!("`{tag}` may come from the unknown {}", self.plural()),
+                }];
+            }
+            return vec![match present_place {
+                Some(place) => NativeResult::Fail {
+                    pointer: place.clone(),
+                    detail: format!("no `{tag}` {noun}"),
+                },
+                // Reported at the object that lacks the map: the resource
+                // itself for `/tags`.
+                None => NativeResult::Fail {
+                    pointer: self
+                        .at
+                        .first()
+                        .map(|p| crate::model::parent_pointer(p).to_string())
+                        .unwrap_or_default(),
+                    detail: format!("no {}, so no `{tag}` {noun}", self.plural()),
+                },
             }];
         };
         let pointer = push_pointer(tags_pointer, tag);

@@ -1,13 +1,156 @@
-//! Container manifests in YAML: Kubernetes objects and docker-compose
-//! files, lowered to resources. (Being written.)
+//! Container manifests in YAML: every `.yaml`/`.yml` file is parsed once
+//! and handed to the front-end that recognises it — a compose file
+//! (`compose.rs`) or Kubernetes objects (`kubernetes.rs`). Other YAML (CI
+//! configurations, rule files, Helm values) yields nothing and no error.
+//!
+//! Not YAML until rendered, so skipped without a word: Helm chart
+//! templates (`templates/` below a folder holding `Chart.yaml`), and files
+//! that do not parse but carry template markers (`{{`, `{%`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
 
 use crate::error::FileError;
 use crate::model::Resource;
-use crate::source::SourceFile;
+use crate::parse::{compose, kubernetes, yaml};
+use crate::source::{SourceFile, Span};
 
 /// Lowers a YAML file: Kubernetes objects (recognised by `apiVersion` and
-/// `kind`) or a compose file's services. Anything else yields nothing.
+/// `kind`) or a compose file's services and networks. Anything else
+/// yields nothing. A syntax error is reported with its position; the
+/// documents before it are still lowered.
 pub fn lower_yaml(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec<FileError>) {
-    let _ = (file_index, source);
-    (Vec::new(), Vec::new())
+    if is_helm_template(source.path()) {
+        return (Vec::new(), Vec::new());
+    }
+    let (documents, error) = yaml::parse_partial(source);
+    let mut errors = Vec::new();
+    if let Some(error) = error {
+        if !is_template_text(&source.text) {
+            errors.push(error);
+        }
+    }
+    if compose::is_compose(source.path(), &documents) {
+        let (resources, mut more) = compose::lower(file_index, source, &documents[0]);
+        errors.append(&mut more);
+        return (resources, errors);
+    }
+    let resources = documents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, document)| kubernetes::lower(file_index, source, document, i + 1))
+        .collect();
+    (resources, errors)
+}
+
+/// A Helm chart template: below a `templates/` folder whose parent holds
+/// the chart's `Chart.yaml`.
+pub fn is_helm_template(path: &Path) -> bool {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d.file_name().is_some_and(|n| n == "templates") {
+            let chart = d.parent().unwrap_or(Path::new(""));
+            let chart = if chart.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                chart
+            };
+            if chart.join("Chart.yaml").is_file() || chart.join("Chart.yml").is_file() {
+                return true;
+            }
+        }
+        dir = d.parent();
+    }
+    false
+}
+
+/// Text with Go or Jinja template markers, which is not YAML until a tool
+/// renders it.
+fn is_template_text(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%")
+}
+
+/// The value at `base` of a document, and the spans below it with `base`
+/// cut off their pointers (the span of `base` itself at ``).
+pub(crate) fn subtree(
+    document: &yaml::Document,
+    base: &str,
+) -> Option<(Value, BTreeMap<String, Span>)> {
+    let value = document.value.pointer(base)?.clone();
+    let spans = rebase(&document.spans, base, "");
+    Some((value, spans))
+}
+
+/// The spans at and below `from`, moved under `to`.
+pub(crate) fn rebase(
+    spans: &BTreeMap<String, Span>,
+    from: &str,
+    to: &str,
+) -> BTreeMap<String, Span> {
+    spans
+        .range(from.to_string()..)
+        .take_while(|(p, _)| p.starts_with(from))
+        .filter(|(p, _)| p.len() == from.len() || p.as_bytes()[from.len()] == b'/')
+        .map(|(p, s)| (format!("{to}{}", &p[from.len()..]), *s))
+        .collect()
+}
+
+/// The first line of `span`: where a finding about a missing attribute
+/// points, and where a comment above an object applies.
+pub(crate) fn first_line(source: &SourceFile, span: Span) -> Span {
+    let text = &source.text;
+    let start = span.start.min(text.len());
+    let end = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i)
+        .min(span.end.max(start));
+    let line = &text[start..end];
+    // Not a trailing comment (`db:  # the database`).
+    let line = match line.find(" #") {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    let line = line.trim_end();
+    Span::new(start, start + line.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower(name: &str, text: &str) -> (Vec<Resource>, Vec<FileError>) {
+        lower_yaml(0, &SourceFile::new(name, text))
+    }
+
+    #[test]
+    fn other_yaml_yields_nothing_and_no_error() {
+        let (resources, errors) = lower(
+            "ci.yml",
+            "on: push\njobs:\n  test:\n    services:\n      db: {image: postgres}\n",
+        );
+        assert!(resources.is_empty() && errors.is_empty());
+        let (resources, errors) = lower(".pre-commit-hooks.yaml", "- id: x\n  entry: y\n");
+        assert!(resources.is_empty() && errors.is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_keep_the_documents_before_them() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\nkey: [1, 2\n";
+        let (resources, errors) = lower("app.yaml", text);
+        assert_eq!(resources.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].span.is_some());
+        // A template is not YAML until rendered.
+        let (_, errors) = lower("t.yaml", "metadata:\n  name: {{ .Values.name }}\n  x: [\n");
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn complex_keys_and_tags_are_valid_yaml() {
+        let text = "? [a, b]\n: 1\nx: !Ref y\n";
+        let (_, errors) = lower("cfn.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+    }
 }

@@ -3,7 +3,9 @@
 //!
 //! Built on saphyr-parser's event stream so that spans are exact, anchors,
 //! aliases and `<<` merge keys resolve, and hostile input (alias bombs,
-//! deep nesting) is refused with an error instead of exhausting memory.
+//! deep nesting, huge scalars) is refused with an error instead of
+//! exhausting memory. Complex mapping keys (`? [a, b]`) are valid YAML that
+//! JSON cannot hold: they become their JSON text.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +20,17 @@ use crate::source::{SourceFile, Span};
 pub const MAX_DEPTH: usize = 128;
 /// Values produced, aliases expanded, beyond which a document is refused.
 pub const MAX_NODES: usize = 1_000_000;
+/// A single scalar longer than this is refused (Kubernetes caps a whole
+/// ConfigMap at 1 MiB; nothing legitimate comes close).
+pub const MAX_SCALAR_BYTES: usize = 4 * 1024 * 1024;
+/// Scalar text produced per document, aliases expanded, beyond which the
+/// document is refused: an alias bomb built from long strings stays
+/// under [`MAX_NODES`] but not under this.
+pub const MAX_SCALAR_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
+/// Pointers below this one belong to a complex mapping key, not to the
+/// document's values: no span is recorded for them.
+const KEY_POINTER: &str = "\u{0}key";
 
 /// One YAML document.
 #[derive(Debug, Clone)]
@@ -72,6 +85,16 @@ impl Document {
 
 /// Parses every document of a YAML stream.
 pub fn parse(source: &SourceFile) -> Result<Vec<Document>, FileError> {
+    match parse_partial(source) {
+        (documents, None) => Ok(documents),
+        (_, Some(err)) => Err(err),
+    }
+}
+
+/// Parses a YAML stream as far as it goes: the documents completed before
+/// the first error, and that error. A manifest file whose third document
+/// is broken still has its first two checked.
+pub fn parse_partial(source: &SourceFile) -> (Vec<Document>, Option<FileError>) {
     let mut builder = Builder {
         source,
         documents: Vec::new(),
@@ -79,13 +102,18 @@ pub fn parse(source: &SourceFile) -> Result<Vec<Document>, FileError> {
         anchors: HashMap::new(),
         spans: BTreeMap::new(),
         nodes: 0,
+        scalar_bytes: 0,
     };
     let mut parser = Parser::new_from_str(&source.text);
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|err| scan_error(source, &err))?;
-        builder.event(event, span)?;
+        let result = next
+            .map_err(|err| scan_error(source, &err))
+            .and_then(|(event, span)| builder.event(event, span));
+        if let Err(err) = result {
+            return (builder.documents, Some(err));
+        }
     }
-    Ok(builder.documents)
+    (builder.documents, None)
 }
 
 fn scan_error(source: &SourceFile, err: &ScanError) -> FileError {
@@ -128,6 +156,7 @@ struct Builder<'s> {
     anchors: HashMap<usize, Value>,
     spans: BTreeMap<String, Span>,
     nodes: usize,
+    scalar_bytes: usize,
 }
 
 impl Builder<'_> {
@@ -140,6 +169,29 @@ impl Builder<'_> {
     fn span(&self, span: YamlSpan) -> Span {
         let start = self.offset(&span.start);
         Span::new(start, self.offset(&span.end).max(start))
+    }
+
+    /// A quoted scalar ends at its closing quote (the parser's end marker
+    /// may sit past a comment that follows it).
+    fn quoted_span(&self, span: Span) -> Span {
+        let text = &self.source.text;
+        let Some(&quote) = text.as_bytes().get(span.start) else {
+            return span;
+        };
+        if quote != b'"' && quote != b'\'' {
+            return span;
+        }
+        let bytes = text.as_bytes();
+        let mut i = span.start + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if quote == b'"' => i += 2,
+                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                c if c == quote => return Span::new(span.start, i + 1),
+                _ => i += 1,
+            }
+        }
+        span
     }
 
     fn error(&self, span: Span, message: impl Into<String>) -> FileError {
@@ -160,12 +212,22 @@ impl Builder<'_> {
         }
     }
 
-    fn count(&mut self, nodes: usize, span: Span) -> Result<(), FileError> {
+    fn count(&mut self, nodes: usize, bytes: usize, span: Span) -> Result<(), FileError> {
         self.nodes = self.nodes.saturating_add(nodes);
         if self.nodes > MAX_NODES {
             return Err(self.error(
                 span,
                 format!("YAML document expands to more than {MAX_NODES} values (alias bomb?)"),
+            ));
+        }
+        self.scalar_bytes = self.scalar_bytes.saturating_add(bytes);
+        if self.scalar_bytes > MAX_SCALAR_TOTAL_BYTES {
+            return Err(self.error(
+                span,
+                format!(
+                    "YAML document expands to more than {} MiB of text (alias bomb?)",
+                    MAX_SCALAR_TOTAL_BYTES / 1024 / 1024
+                ),
             ));
         }
         Ok(())
@@ -178,17 +240,33 @@ impl Builder<'_> {
                 self.anchors.clear();
                 self.spans.clear();
                 self.nodes = 0;
+                self.scalar_bytes = 0;
             }
             Event::DocumentEnd => {}
             Event::Scalar(text, style, anchor, tag) => {
+                let span = match style {
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => self.quoted_span(span),
+                    _ => span,
+                };
+                if text.len() > MAX_SCALAR_BYTES {
+                    return Err(self.error(
+                        span,
+                        format!(
+                            "YAML scalar of {} bytes is longer than the {} MiB allowed",
+                            text.len(),
+                            MAX_SCALAR_BYTES / 1024 / 1024
+                        ),
+                    ));
+                }
                 let is_key = matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }));
+                let bytes = text.len();
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style == ScalarStyle::Plain && !forced_string {
                     resolve_plain(&text)
                 } else {
                     Value::String(text.into_owned())
                 };
-                self.count(1, span)?;
+                self.count(1, bytes, span)?;
                 if anchor > 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
@@ -208,7 +286,7 @@ impl Builder<'_> {
                 let Some(value) = self.anchors.get(&anchor).cloned() else {
                     return Err(self.error(span, "YAML alias refers to an unknown anchor"));
                 };
-                self.count(value_size(&value), span)?;
+                self.count(value_size(&value), value_bytes(&value), span)?;
                 if let Some(Frame::Mapping {
                     key: key @ None, ..
                 }) = self.stack.last_mut()
@@ -223,17 +301,18 @@ impl Builder<'_> {
                 }
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. })) {
-                    return Err(self.error(span, "complex YAML mapping keys are not supported"));
-                }
                 if self.stack.len() >= MAX_DEPTH {
                     return Err(self.error(
                         span,
                         format!("YAML nesting is deeper than {MAX_DEPTH} levels"),
                     ));
                 }
-                self.count(1, span)?;
-                let pointer = self.next_pointer().unwrap_or_default();
+                self.count(1, 0, span)?;
+                // A collection where a key is expected is a complex key:
+                // built like any value, then turned into its JSON text.
+                let pointer = self
+                    .next_pointer()
+                    .unwrap_or_else(|| KEY_POINTER.to_string());
                 let frame = if matches!(event, Event::SequenceStart(..)) {
                     Frame::Sequence {
                         items: Vec::new(),
@@ -301,7 +380,7 @@ impl Builder<'_> {
                 });
             }
             Some(Frame::Sequence { items, end, .. }) => {
-                if let Some(pointer) = pointer {
+                if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
                     self.spans.insert(pointer, span);
                 }
                 *end = (*end).max(span.end);
@@ -315,6 +394,8 @@ impl Builder<'_> {
                 ..
             }) => {
                 let Some((name, key_start)) = key.take() else {
+                    // A complex key just completed.
+                    *key = Some((value.to_string(), span.start));
                     return Ok(());
                 };
                 *end = (*end).max(span.end);
@@ -322,7 +403,7 @@ impl Builder<'_> {
                     merge_into(map, explicit, value);
                     return Ok(());
                 }
-                if let Some(pointer) = pointer {
+                if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
                     self.spans.insert(pointer, Span::new(key_start, span.end));
                 }
                 explicit.push(name.clone());
@@ -349,6 +430,15 @@ fn merge_into(map: &mut Map<String, Value>, explicit: &[String], value: Value) {
                 map.entry(k).or_insert(v);
             }
         }
+    }
+}
+
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items.iter().map(value_bytes).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + value_bytes(v)).sum(),
+        Value::String(s) => s.len(),
+        _ => 1,
     }
 }
 
@@ -450,6 +540,44 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = docs(&deep).unwrap_err();
         assert!(err.message.contains("deeper"), "{}", err.message);
+    }
+
+    #[test]
+    fn huge_scalars_and_long_string_bombs_are_refused() {
+        let huge = format!("a: {}\n", "x".repeat(MAX_SCALAR_BYTES + 1));
+        let err = docs(&huge).unwrap_err();
+        assert!(err.message.contains("longer than"), "{}", err.message);
+        // Few values, but each alias repeats a megabyte of text.
+        let mut bomb = format!("a: &a {}\nb: [", "y".repeat(1024 * 1024));
+        bomb.push_str(&vec!["*a"; 100].join(", "));
+        bomb.push_str("]\n");
+        let err = docs(&bomb).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{}", err.message);
+    }
+
+    #[test]
+    fn complex_keys_become_their_json_text() {
+        let d = &docs("? [a, b]\n: 1\nc: 2\n").unwrap()[0];
+        assert_eq!(d.value, json!({"[\"a\",\"b\"]": 1, "c": 2}));
+        assert!(d.spans.keys().all(|k| !k.contains('\u{0}')));
+    }
+
+    #[test]
+    fn partial_parses_keep_the_documents_before_an_error() {
+        let source = SourceFile::new("x.yaml", "a: 1\n---\nb: [\n");
+        let (documents, error) = parse_partial(&source);
+        assert_eq!(documents.len(), 1);
+        assert!(error.is_some());
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_quote() {
+        let text =
+            "a:\n  - \"5432:5432\"  # a comment\n  - 'it''s'  # another\nb: \"x\\\"y\" # c\n";
+        let d = &docs(text).unwrap()[0];
+        assert_eq!(slice(text, d, "/a/0"), "\"5432:5432\"");
+        assert_eq!(slice(text, d, "/a/1"), "'it''s'");
+        assert_eq!(slice(text, d, "/b"), "b: \"x\\\"y\"");
     }
 
     #[test]

@@ -146,10 +146,15 @@ pub fn parse_date(text: &str) -> Option<time::Date> {
 /// expired or unused as findings of their own.
 pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
     let comments: Vec<Comment> = if options.inline {
+        // Only infrastructure files hold suppressions: a YAML file that is
+        // no manifest (a rule file quoting an example) holds none.
+        let sources: std::collections::HashSet<usize> =
+            report.resources.iter().map(|r| r.file).collect();
         report
             .files
             .iter()
             .enumerate()
+            .filter(|(i, _)| sources.contains(i))
             .flat_map(|(i, f)| inline::scan(i, f))
             .collect()
     } else {
@@ -460,5 +465,6 @@ fn audit_finding(
         span: at.span,
         pointer: String::new(),
         message: format!("{} ({detail})", rule.message.trim_end_matches('.')),
+        related: Vec::new(),
     })
 }
