@@ -187,6 +187,39 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// Compiles the globs written at `pointer`; an invalid one is an error at
+/// its line.
+fn globs(
+    patterns: &[String],
+    pointer: &str,
+    document: &yaml::Document,
+    file: &Path,
+) -> Result<GlobSet, Vec<FileError>> {
+    let mut set = GlobSetBuilder::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        match Glob::new(pattern) {
+            Ok(glob) => {
+                set.add(glob);
+            }
+            Err(e) => {
+                let span = document.locate(&format!("{pointer}/{i}"));
+                return Err(vec![FileError::new(
+                    file,
+                    Some(span),
+                    format!("invalid glob `{pattern}`: {e}"),
+                )]);
+            }
+        }
+    }
+    set.build().map_err(|e| {
+        vec![FileError::new(
+            file,
+            Some(document.locate(pointer)),
+            format!("invalid globs: {e}"),
+        )]
+    })
+}
+
 /// A path found from the project root, shown relative to the current
 /// folder when it is below it (as users name files).
 fn presentable(path: PathBuf) -> PathBuf {
@@ -277,48 +310,16 @@ impl Config {
             .ok()
             .and_then(|f| f.parent().map(Path::to_path_buf))
             .unwrap_or(cwd);
-        let mut exclude = GlobSetBuilder::new();
-        for (i, pattern) in parsed.exclude.iter().enumerate() {
-            match Glob::new(pattern) {
-                Ok(glob) => {
-                    exclude.add(glob);
-                }
-                Err(e) => {
-                    let span = document.locate(&format!("/exclude/{i}"));
-                    return Err(vec![FileError::new(
-                        &file,
-                        Some(span),
-                        format!("invalid glob `{pattern}`: {e}"),
-                    )]);
-                }
-            }
-        }
-        let exclude = exclude.build().ok().filter(|set| !set.is_empty());
+        let exclude = Some(globs(&parsed.exclude, "/exclude", &document, &file)?)
+            .filter(|set| !set.is_empty());
+
         let production = match &parsed.production {
-            Some(p) => {
-                let mut globs = GlobSetBuilder::new();
-                for (i, pattern) in p.paths.iter().enumerate() {
-                    match Glob::new(pattern) {
-                        Ok(glob) => {
-                            globs.add(glob);
-                        }
-                        Err(e) => {
-                            let span = document.locate(&format!("/production/paths/{i}"));
-                            return Err(vec![FileError::new(
-                                &file,
-                                Some(span),
-                                format!("invalid glob `{pattern}`: {e}"),
-                            )]);
-                        }
-                    }
-                }
-                Some(Production {
-                    root: root.clone(),
-                    paths: globs.build().unwrap_or_else(|_| GlobSet::empty()),
-                    tags: p.tags.clone(),
-                    raise_severity: p.raise_severity,
-                })
-            }
+            Some(p) => Some(Production {
+                root: root.clone(),
+                paths: globs(&p.paths, "/production/paths", &document, &file)?,
+                tags: p.tags.clone(),
+                raise_severity: p.raise_severity,
+            }),
             None => None,
         };
         let resolve = |p: &str| presentable(root.join(p));

@@ -815,42 +815,44 @@ impl<'a> Instance<'a> {
 
     fn local(&self, name: &str) -> Option<Value> {
         let (file, attribute) = *self.def.locals.get(name)?;
-        match self.locals.borrow().get(name) {
-            Some(Slot::Done(value)) => return Some(value.clone()),
-            Some(Slot::Evaluating) => {
-                self.program.note(
-                    file,
-                    span_of(attribute),
-                    format!("local.{name} refers to itself (a cycle); its value is unknown"),
-                );
-                return Some(Value::Unknown);
-            }
-            None => {}
-        }
-        self.locals
-            .borrow_mut()
-            .insert(name.to_string(), Slot::Evaluating);
-        let value = self.ctx().evaluate(&attribute.value);
-        self.locals
-            .borrow_mut()
-            .insert(name.to_string(), Slot::Done(value.clone()));
-        Some(value)
+        Some(self.memo(&self.locals, name, attribute, || {
+            self.program.note(
+                file,
+                span_of(attribute),
+                format!("local.{name} refers to itself (a cycle); its value is unknown"),
+            );
+        }))
     }
 
     fn output(&self, name: &str) -> Value {
-        let Some(&(_, attribute)) = self.def.outputs.get(name) else {
-            return Value::Unknown;
-        };
-        match self.outputs.borrow().get(name) {
+        match self.def.outputs.get(name) {
+            Some(&(_, attribute)) => self.memo(&self.outputs, name, attribute, || {}),
+            None => Value::Unknown,
+        }
+    }
+
+    /// Evaluates `attribute` once per name; a name met again while it is
+    /// being evaluated is a cycle: `on_cycle` runs and the value is unknown.
+    fn memo(
+        &self,
+        slots: &RefCell<HashMap<String, Slot>>,
+        name: &str,
+        attribute: &Attribute,
+        on_cycle: impl FnOnce(),
+    ) -> Value {
+        match slots.borrow().get(name) {
             Some(Slot::Done(value)) => return value.clone(),
-            Some(Slot::Evaluating) => return Value::Unknown,
+            Some(Slot::Evaluating) => {
+                on_cycle();
+                return Value::Unknown;
+            }
             None => {}
         }
-        self.outputs
+        slots
             .borrow_mut()
             .insert(name.to_string(), Slot::Evaluating);
         let value = self.ctx().evaluate(&attribute.value);
-        self.outputs
+        slots
             .borrow_mut()
             .insert(name.to_string(), Slot::Done(value.clone()));
         value
@@ -950,26 +952,44 @@ impl<'a> Instance<'a> {
             return Children::Opaque;
         }
         let base = format!("{}module.{}", self.prefix, call.name);
-        match expansion(&self.ctx(), &call.block.body) {
-            Expansion::Single => Children::One(Rc::new(self.child(
-                call,
-                def,
-                &manifest_key,
-                base,
-                &self.ctx(),
-            ))),
-            Expansion::Count(n) => Children::Counted(
+        let expanded = self.expand(&call.block.body);
+        let mut children = expanded.instances.into_iter().map(|(suffix, key, ctx)| {
+            (
+                key,
+                Rc::new(self.child(call, def, &manifest_key, format!("{base}{suffix}"), &ctx)),
+            )
+        });
+        match expanded.shape {
+            Shape::Single | Shape::Unknown => children
+                .next()
+                .map_or(Children::Opaque, |(_, c)| Children::One(c)),
+            Shape::Counted => Children::Counted(children.map(|(_, c)| c).collect()),
+            Shape::Keyed => {
+                Children::Keyed(children.map(|(k, c)| (k.unwrap_or_default(), c)).collect())
+            }
+        }
+    }
+
+    /// The instances a block with `count` or `for_each` expands to: the
+    /// address suffix, the `for_each` key, and the scope of each.
+    fn expand(&self, body: &Body) -> Expanded<'_, 'a> {
+        let base = self.ctx();
+        let (shape, instances) = match expansion(&base, body) {
+            Expansion::Single => (Shape::Single, vec![(String::new(), None, base)]),
+            Expansion::Count(n) => (
+                Shape::Counted,
                 (0..n)
                     .map(|i| {
                         let ctx = Ctx {
                             count: Some(Value::from(i as i64)),
                             ..self.ctx()
                         };
-                        Rc::new(self.child(call, def, &manifest_key, format!("{base}[{i}]"), &ctx))
+                        (format!("[{i}]"), None, ctx)
                     })
                     .collect(),
             ),
-            Expansion::Keys(entries) => Children::Keyed(
+            Expansion::Keys(entries) => (
+                Shape::Keyed,
                 entries
                     .into_iter()
                     .map(|(key, value)| {
@@ -977,14 +997,7 @@ impl<'a> Instance<'a> {
                             each: Some((Value::String(key.clone()), value)),
                             ..self.ctx()
                         };
-                        let child = Rc::new(self.child(
-                            call,
-                            def,
-                            &manifest_key,
-                            format!("{base}[{key:?}]"),
-                            &ctx,
-                        ));
-                        (key, child)
+                        (format!("[{key:?}]"), Some(key), ctx)
                     })
                     .collect(),
             ),
@@ -999,15 +1012,10 @@ impl<'a> Instance<'a> {
                         ..self.ctx()
                     },
                 };
-                Children::One(Rc::new(self.child(
-                    call,
-                    def,
-                    &manifest_key,
-                    format!("{base}[*]"),
-                    &ctx,
-                )))
+                (Shape::Unknown, vec![("[*]".to_string(), None, ctx)])
             }
-        }
+        };
+        Expanded { shape, instances }
     }
 
     /// One instance of a called module, its arguments evaluated in `ctx`.
@@ -1099,39 +1107,8 @@ impl<'a> Instance<'a> {
                 }
                 out.push(resource);
             };
-            match expansion(&self.ctx(), &block.body) {
-                Expansion::Single => lower_one(base, &self.ctx()),
-                Expansion::Count(n) => {
-                    for i in 0..n {
-                        let ctx = Ctx {
-                            count: Some(Value::from(i as i64)),
-                            ..self.ctx()
-                        };
-                        lower_one(format!("{base}[{i}]"), &ctx);
-                    }
-                }
-                Expansion::Keys(entries) => {
-                    for (key, value) in entries {
-                        let ctx = Ctx {
-                            each: Some((Value::String(key.clone()), value)),
-                            ..self.ctx()
-                        };
-                        lower_one(format!("{base}[{key:?}]"), &ctx);
-                    }
-                }
-                Expansion::Unknown(kind) => {
-                    let ctx = match kind {
-                        UnknownKind::Count => Ctx {
-                            count: Some(Value::Unknown),
-                            ..self.ctx()
-                        },
-                        UnknownKind::Each => Ctx {
-                            each: Some((Value::Unknown, Value::Unknown)),
-                            ..self.ctx()
-                        },
-                    };
-                    lower_one(format!("{base}[*]"), &ctx);
-                }
+            for (suffix, _, ctx) in self.expand(&block.body).instances {
+                lower_one(format!("{base}{suffix}"), &ctx);
             }
         }
         for call in &self.def.calls {
@@ -1305,6 +1282,20 @@ fn traversal_name(expr: &Expression) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// What [`Instance::expand`] gives.
+struct Expanded<'i, 'a> {
+    shape: Shape,
+    instances: Vec<(String, Option<String>, Ctx<'i, 'a>)>,
+}
+
+/// How a block expanded.
+enum Shape {
+    Single,
+    Counted,
+    Keyed,
+    Unknown,
 }
 
 /// How a block with `count` or `for_each` expands.
