@@ -23,8 +23,15 @@ struct Params {
     subjects: Vec<String>,
     /// Types of the resources that refer to a subject.
     related: Vec<String>,
-    /// The related resource's attribute naming the subject.
+    /// The related resource's attribute naming the subject (the
+    /// subject's attribute naming the related one, with `from_subject`).
     attribute: String,
+    /// The link goes from the subject to the related resource (a
+    /// database naming its parameter group), not the other way.
+    #[serde(default)]
+    from_subject: bool,
+    /// Which subjects are checked (all, when absent).
+    when: Option<Value>,
     /// Subject attributes a literal link may equal (a bucket's `bucket`).
     #[serde(default)]
     match_by: Vec<String>,
@@ -48,6 +55,7 @@ pub struct Linked {
     params: Params,
     require: Option<CompiledSchema>,
     inline: Option<CompiledSchema>,
+    when: Option<CompiledSchema>,
 }
 
 impl Linked {
@@ -59,6 +67,7 @@ impl Linked {
             require: compile(&params.require)
                 .map_err(|e| format!("invalid `require` schema: {e}"))?,
             inline: compile(&params.inline).map_err(|e| format!("invalid `inline` schema: {e}"))?,
+            when: compile(&params.when).map_err(|e| format!("invalid `when` schema: {e}"))?,
             params,
         })
     }
@@ -86,6 +95,13 @@ impl Linked {
             {
                 continue;
             }
+            let selected = self
+                .when
+                .as_ref()
+                .map_or(Outcome::Pass, |w| schema::evaluate(w, subject));
+            if matches!(selected, Outcome::Fail(_)) {
+                continue;
+            }
             if let Some(inline) = &self.inline {
                 if schema::evaluate(inline, subject) == Outcome::Pass {
                     continue;
@@ -110,7 +126,9 @@ impl Linked {
             if outcomes.contains(&Outcome::Pass) {
                 continue;
             }
-            let undecided = maybe || outcomes.iter().any(|o| matches!(o, Outcome::Undecided(_)));
+            let undecided = maybe
+                || matches!(selected, Outcome::Undecided(_))
+                || outcomes.iter().any(|o| matches!(o, Outcome::Undecided(_)));
             let detail = if linked.is_empty() {
                 self.params.missing.clone()
             } else {
@@ -135,6 +153,11 @@ impl Linked {
     /// Whether `related` refers to `subject`: `None` when it cannot be
     /// told (the link is unknown).
     fn links(&self, related: &Resource, subject: &Resource) -> Option<bool> {
+        let (related, subject) = if self.params.from_subject {
+            (subject, related)
+        } else {
+            (related, subject)
+        };
         let pointer = crate::model::push_pointer("", &self.params.attribute);
         if related
             .references
