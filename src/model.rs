@@ -132,6 +132,16 @@ impl Resource {
     }
 }
 
+/// Whether a reference (`aws_s3_bucket.logs`, recorded without instance
+/// keys) names the resource at `address`, or one of its instances
+/// (`aws_s3_bucket.logs[0]`, `aws_s3_bucket.logs["a"]`).
+pub fn same_resource(reference: &str, address: &str) -> bool {
+    address == reference
+        || address
+            .strip_prefix(reference)
+            .is_some_and(|rest| rest.starts_with('['))
+}
+
 /// `/a/b/0` -> `/a/b`; `/a` -> ``.
 pub fn parent_pointer(pointer: &str) -> &str {
     pointer.rfind('/').map_or("", |i| &pointer[..i])

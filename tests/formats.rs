@@ -602,8 +602,9 @@ fn markdown_tables_every_finding() {
          | `fixtures/kubernetes/legacy/records-service.yaml:9` | "
     ));
     assert!(findings[1].starts_with(
-        "| critical | `aws-rds-publicly-accessible` | `aws_db_instance.legacy` \
-         | `fixtures/terraform/app/database.tf:69` | "
+        "| critical | `aws-database-reachable-from-internet` \
+         | `aws_elasticache_replication_group.sessions` \
+         | `fixtures/terraform/app/cache.tf:19` | "
     ));
     let errors = table_rows(&text, "| Location | Message |");
     assert_eq!(errors.len(), expected.errors.len());

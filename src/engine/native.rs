@@ -4,6 +4,7 @@
 
 pub mod container;
 mod linked;
+mod reachable;
 
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ pub enum Native {
     OpenIngressToPorts(OpenIngress),
     /// A resource passes through another that refers to it.
     Linked(Arc<linked::Linked>),
+    /// A database whose security groups admit the internet.
+    Reachable(Arc<reachable::Reachable>),
     RequiredTag(RequiredTag),
     /// Findings about `provcheck:ignore` comments and waivers; produced by
     /// the suppression pass, not per resource.
@@ -44,6 +47,9 @@ impl Native {
                 .map(Native::RequiredTag),
             "suppression-audit" => Ok(Native::SuppressionAudit),
             "linked" => linked::Linked::new(&params).map(|l| Native::Linked(Arc::new(l))),
+            "database-reachable-from-internet" => {
+                reachable::Reachable::new(&params).map(|r| Native::Reachable(Arc::new(r)))
+            }
             name if container::NAMES.contains(&name) => {
                 container::Check::new(name, &params).map(Native::Container)
             }
@@ -56,7 +62,7 @@ impl Native {
     pub fn is_global(&self) -> bool {
         match self {
             Native::Container(check) => check.is_global(),
-            other => matches!(other, Native::Linked(_)),
+            other => matches!(other, Native::Linked(_) | Native::Reachable(_)),
         }
     }
 
@@ -70,6 +76,7 @@ impl Native {
     ) -> Vec<(usize, NativeResult)> {
         match self {
             Native::Linked(check) => check.run_global(resources),
+            Native::Reachable(check) => check.run_global(resources),
             Native::Container(check) => check.run_global(resources, paths),
             _ => Vec::new(),
         }
@@ -80,7 +87,7 @@ impl Native {
             Native::OpenIngressToPorts(check) => check.run(resource),
             Native::RequiredTag(check) => check.run(resource),
             Native::Container(check) => check.run(resource),
-            Native::SuppressionAudit | Native::Linked(_) => Vec::new(),
+            Native::SuppressionAudit | Native::Linked(_) | Native::Reachable(_) => Vec::new(),
         }
     }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::NativeResult;
 use crate::engine::schema::{self, CompiledSchema, Outcome};
-use crate::model::{BlockKind, Resource};
+use crate::model::{same_resource, BlockKind, Resource};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,13 +185,4 @@ impl Linked {
                 .is_some_and(|name| name == link)
         }))
     }
-}
-
-/// `aws_s3_bucket.logs` names `aws_s3_bucket.logs`, `aws_s3_bucket.logs[0]`
-/// and `aws_s3_bucket.logs["a"]`.
-fn same_resource(reference: &str, address: &str) -> bool {
-    address == reference
-        || address
-            .strip_prefix(reference)
-            .is_some_and(|rest| rest.starts_with('['))
 }
