@@ -253,7 +253,7 @@ fn sarif_is_valid_and_lists_every_rule_and_result() {
         .expect("the public database is reported");
     let location = &public["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
-    assert_eq!(location["region"]["startLine"], 69);
+    assert_eq!(location["region"]["startLine"], 70);
     assert_eq!(location["region"]["startColumn"], 3);
     assert_eq!(public["level"], "error");
     assert_eq!(
@@ -534,7 +534,7 @@ fn github_annotates_each_finding_at_its_line() {
         .expect("the public database is annotated");
     assert!(
         public.starts_with(
-            "::error file=fixtures/terraform/app/database.tf,line=69,col=3,endLine=69,endColumn="
+            "::error file=fixtures/terraform/app/database.tf,line=70,col=3,endLine=70,endColumn="
         ),
         "{public}"
     );

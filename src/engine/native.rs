@@ -4,6 +4,7 @@
 
 pub mod container;
 mod linked;
+mod public_subnet;
 mod reachable;
 
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub enum Native {
     Linked(Arc<linked::Linked>),
     /// A database whose security groups admit the internet.
     Reachable(Arc<reachable::Reachable>),
+    /// A database in a public subnet.
+    PublicSubnet(Arc<public_subnet::PublicSubnet>),
     RequiredTag(RequiredTag),
     /// Findings about `provcheck:ignore` comments and waivers; produced by
     /// the suppression pass, not per resource.
@@ -50,6 +53,9 @@ impl Native {
             "database-reachable-from-internet" => {
                 reachable::Reachable::new(&params).map(|r| Native::Reachable(Arc::new(r)))
             }
+            "database-in-public-subnet" => {
+                public_subnet::PublicSubnet::new(&params).map(|p| Native::PublicSubnet(Arc::new(p)))
+            }
             name if container::NAMES.contains(&name) => {
                 container::Check::new(name, &params).map(Native::Container)
             }
@@ -62,7 +68,10 @@ impl Native {
     pub fn is_global(&self) -> bool {
         match self {
             Native::Container(check) => check.is_global(),
-            other => matches!(other, Native::Linked(_) | Native::Reachable(_)),
+            other => matches!(
+                other,
+                Native::Linked(_) | Native::Reachable(_) | Native::PublicSubnet(_)
+            ),
         }
     }
 
@@ -77,6 +86,7 @@ impl Native {
         match self {
             Native::Linked(check) => check.run_global(resources),
             Native::Reachable(check) => check.run_global(resources),
+            Native::PublicSubnet(check) => check.run_global(resources),
             Native::Container(check) => check.run_global(resources, paths),
             _ => Vec::new(),
         }
@@ -87,7 +97,10 @@ impl Native {
             Native::OpenIngressToPorts(check) => check.run(resource),
             Native::RequiredTag(check) => check.run(resource),
             Native::Container(check) => check.run(resource),
-            Native::SuppressionAudit | Native::Linked(_) | Native::Reachable(_) => Vec::new(),
+            Native::SuppressionAudit
+            | Native::Linked(_)
+            | Native::Reachable(_)
+            | Native::PublicSubnet(_) => Vec::new(),
         }
     }
 

@@ -1,0 +1,184 @@
+//! `database-in-public-subnet`: a database whose subnet group holds a
+//! public subnet — one that gives instances public addresses
+//! (`map_public_ip_on_launch = true`) or whose route table sends
+//! `0.0.0.0/0` (or `::/0`) to an internet gateway, through an inline
+//! `route` block or a separate `aws_route`. The links are followed through
+//! references (or literal names, for subnet groups): database → subnet
+//! group → subnets ← route table associations → route tables ← routes.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::NativeResult;
+use crate::model::{same_resource, BlockKind, Resource};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    databases: Vec<Database>,
+}
+
+/// A database type, the attribute naming its subnet group, and the subnet
+/// group's type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Database {
+    #[serde(rename = "type")]
+    resource_type: String,
+    attribute: String,
+    subnet_group: String,
+}
+
+#[derive(Debug)]
+pub struct PublicSubnet {
+    params: Params,
+}
+
+const WORLD: &[&str] = &["0.0.0.0/0", "::/0"];
+
+impl PublicSubnet {
+    pub fn new(params: &Value) -> Result<PublicSubnet, String> {
+        let params: Params = serde_json::from_value(params.clone())
+            .map_err(|e| format!("invalid params for `database-in-public-subnet`: {e}"))?;
+        Ok(PublicSubnet { params })
+    }
+
+    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
+        let mut results = Vec::new();
+        for (index, database) in resources.iter().enumerate() {
+            if database.kind != BlockKind::Resource {
+                continue;
+            }
+            let Some(spec) = self
+                .params
+                .databases
+                .iter()
+                .find(|d| d.resource_type == database.resource_type)
+            else {
+                continue;
+            };
+            let pointer = crate::model::push_pointer("", &spec.attribute);
+            let literal = database
+                .attributes
+                .get(&spec.attribute)
+                .and_then(Value::as_str);
+            let groups: Vec<&Resource> = managed(resources, &spec.subnet_group)
+                .filter(|g| {
+                    database
+                        .references
+                        .iter()
+                        .any(|a| same_resource(a, &g.address))
+                        || literal.is_some_and(|name| {
+                            g.attributes.get("name").and_then(Value::as_str) == Some(name)
+                        })
+                })
+                .collect();
+            let public = groups.iter().find_map(|group| {
+                managed(resources, "aws_subnet")
+                    .filter(|s| {
+                        group
+                            .references
+                            .iter()
+                            .any(|a| same_resource(a, &s.address))
+                    })
+                    .find_map(|subnet| {
+                        public_reason(subnet, resources).map(|why| (group, subnet, why))
+                    })
+            });
+            if let Some((group, subnet, why)) = public {
+                results.push((
+                    index,
+                    NativeResult::Fail {
+                        pointer,
+                        detail: format!(
+                            "subnet group {} holds {}, {why}",
+                            group.address, subnet.address
+                        ),
+                    },
+                ));
+            }
+        }
+        results
+    }
+}
+
+/// Why a subnet is public, if it is.
+fn public_reason(subnet: &Resource, resources: &[Resource]) -> Option<String> {
+    if subnet.attributes.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
+        return Some(
+            "which gives instances public addresses (map_public_ip_on_launch = true)".into(),
+        );
+    }
+    for association in managed(resources, "aws_route_table_association") {
+        if !association
+            .references
+            .iter()
+            .any(|a| same_resource(a, &subnet.address))
+        {
+            continue;
+        }
+        for table in managed(resources, "aws_route_table") {
+            if !association
+                .references
+                .iter()
+                .any(|a| same_resource(a, &table.address))
+            {
+                continue;
+            }
+            let inline = table
+                .attributes
+                .get("route")
+                .and_then(Value::as_array)
+                .is_some_and(|routes| routes.iter().any(to_world))
+                && refers_to_gateway(table);
+            let separate = managed(resources, "aws_route").any(|route| {
+                route
+                    .references
+                    .iter()
+                    .any(|a| same_resource(a, &table.address))
+                    && to_world(&route.attributes)
+                    && refers_to_gateway(route)
+            });
+            if inline || separate {
+                return Some(format!(
+                    "routed to an internet gateway by {}",
+                    table.address
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The managed resources of one type.
+fn managed<'r>(resources: &'r [Resource], ty: &'r str) -> impl Iterator<Item = &'r Resource> + 'r {
+    resources
+        .iter()
+        .filter(move |r| r.kind == BlockKind::Resource && r.resource_type == ty)
+}
+
+/// A route (inline block or `aws_route`) for the whole internet.
+fn to_world(route: &Value) -> bool {
+    [
+        "cidr_block",
+        "destination_cidr_block",
+        "ipv6_cidr_block",
+        "destination_ipv6_cidr_block",
+    ]
+    .iter()
+    .any(|key| {
+        route
+            .get(*key)
+            .and_then(Value::as_str)
+            .is_some_and(|c| WORLD.contains(&c))
+    })
+}
+
+/// Whether the resource refers to an internet gateway (NAT gateways keep
+/// a subnet private).
+fn refers_to_gateway(resource: &Resource) -> bool {
+    resource.references.iter().any(|a| {
+        a.rsplit_once('.')
+            .is_some_and(|(ty, _)| ty.ends_with("aws_internet_gateway"))
+    })
+}
