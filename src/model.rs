@@ -132,14 +132,65 @@ impl Resource {
     }
 }
 
-/// Whether a reference (`aws_s3_bucket.logs`, recorded without instance
-/// keys) names the resource at `address`, or one of its instances
-/// (`aws_s3_bucket.logs[0]`, `aws_s3_bucket.logs["a"]`).
-pub fn same_resource(reference: &str, address: &str) -> bool {
-    address == reference
-        || address
-            .strip_prefix(reference)
-            .is_some_and(|rest| rest.starts_with('['))
+/// The address without its instance key: `aws_s3_bucket.logs[0]` ->
+/// `aws_s3_bucket.logs`, as references name resources.
+pub fn base_address(address: &str) -> &str {
+    if address.ends_with(']') {
+        if let Some(open) = address.rfind('[') {
+            return &address[..open];
+        }
+    }
+    address
+}
+
+/// Resources of some types, found by address and by what they refer to,
+/// so that checks over relations need not compare every pair.
+#[derive(Debug, Default)]
+pub struct Index<'r> {
+    by_address: std::collections::HashMap<&'r str, Vec<&'r Resource>>,
+    by_reference: std::collections::HashMap<&'r str, Vec<&'r Resource>>,
+}
+
+impl<'r> Index<'r> {
+    /// The managed resources among `resources` whose type is in `types`.
+    pub fn of(resources: &'r [Resource], types: &[&str]) -> Index<'r> {
+        let mut index = Index::default();
+        for r in resources {
+            if r.kind != BlockKind::Resource || !types.contains(&r.resource_type.as_str()) {
+                continue;
+            }
+            index
+                .by_address
+                .entry(base_address(&r.address))
+                .or_default()
+                .push(r);
+            for reference in &r.references {
+                index
+                    .by_reference
+                    .entry(reference.as_str())
+                    .or_default()
+                    .push(r);
+            }
+        }
+        index
+    }
+
+    /// The resources a reference names.
+    pub fn named(&self, reference: &str) -> &[&'r Resource] {
+        self.by_address.get(reference).map_or(&[], Vec::as_slice)
+    }
+
+    /// The resources that refer to `address` (any instance of it).
+    pub fn referring_to(&self, address: &str) -> &[&'r Resource] {
+        self.by_reference
+            .get(base_address(address))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every indexed resource.
+    pub fn all(&self) -> impl Iterator<Item = &'r Resource> + '_ {
+        self.by_address.values().flatten().copied()
+    }
 }
 
 /// `/a/b/0` -> `/a/b`; `/a` -> ``.

@@ -13,6 +13,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body};
@@ -90,8 +93,8 @@ struct Program<'a> {
     manifests: Manifests,
     files: Vec<&'a SourceFile>,
     root: PathBuf,
-    notes: RefCell<Vec<FileError>>,
-    errors: RefCell<Vec<FileError>>,
+    notes: Mutex<Vec<FileError>>,
+    errors: Mutex<Vec<FileError>>,
 }
 
 /// Evaluates every module under the checked files and lowers their
@@ -146,38 +149,72 @@ pub fn evaluate(
 
     let mut program = Program::build(&all_files, &all_bodies, &all_dirs, root);
     program.manifests = manifests;
-    for dir in roots(&program, dirs.keys()) {
-        let dir = &dir;
-        let Some(def) = program.defs.get(dir) else {
-            continue;
-        };
-        let mut values = Vec::new();
-        for (i, (var_dir, file)) in tfvars.iter().enumerate() {
-            // A folder's own tfvars files, then --var-file ones (no folder).
-            if var_dir == dir || var_dir.as_os_str().is_empty() {
-                values.extend(read_tfvars(files.len() + i, file, &program));
-            }
-        }
-        let vars = root_variables(def, &values, inputs, &program);
-        let instance = Rc::new(Instance::new(
-            &program,
-            def,
-            Place {
-                prefix: String::new(),
-                key: String::new(),
-                root: dir.clone(),
-            },
-            vars,
-            vec![dir.clone()],
-            Providers::default(),
-        ));
-        instance.lower(&mut out.resources);
+    // Roots are independent: each is evaluated on its own thread, its
+    // module instances (Rc, RefCell) never leaving it.
+    let per_root: Vec<Vec<Resource>> = roots(&program, dirs.keys())
+        .par_iter()
+        .map(|dir| evaluate_root(&program, dir, files.len(), &tfvars, inputs))
+        .collect();
+    for mut resources in per_root {
+        out.resources.append(&mut resources);
     }
-    out.errors.extend(program.errors.into_inner());
-    out.notes = program.notes.into_inner();
+    out.errors
+        .extend(program.errors.into_inner().unwrap_or_default());
+    out.notes = program.notes.into_inner().unwrap_or_default();
+    // Threads finish in any order; reports must not.
+    out.notes.sort_by(|a, b| {
+        (&a.path, a.span.map(|s| s.start), &a.message).cmp(&(
+            &b.path,
+            b.span.map(|s| s.start),
+            &b.message,
+        ))
+    });
+    out.notes.dedup();
     out.extra_files = tfvars.into_iter().map(|(_, f)| f).collect();
     out.extra_files.extend(module_files);
     out
+}
+
+/// Evaluates one root module and lowers its resources and its children's.
+fn evaluate_root(
+    program: &Program<'_>,
+    dir: &PathBuf,
+    first_tfvars: usize,
+    tfvars: &[(PathBuf, SourceFile)],
+    inputs: &Inputs,
+) -> Vec<Resource> {
+    let mut out = Vec::new();
+    let Some(def) = program.defs.get(dir) else {
+        return out;
+    };
+    let mut values = Vec::new();
+    for (i, (var_dir, file)) in tfvars.iter().enumerate() {
+        // A folder's own tfvars files, then --var-file ones (no folder).
+        if var_dir == dir || var_dir.as_os_str().is_empty() {
+            values.extend(read_tfvars(first_tfvars + i, file, program));
+        }
+    }
+    let vars = root_variables(def, &values, inputs, program);
+    let instance = Rc::new(Instance::new(
+        program,
+        def,
+        Place {
+            prefix: String::new(),
+            key: String::new(),
+            root: dir.clone(),
+        },
+        vars,
+        vec![dir.clone()],
+        Providers::default(),
+    ));
+    instance.lower(&mut out);
+    out
+}
+
+fn push(list: &Mutex<Vec<FileError>>, error: FileError) {
+    if let Ok(mut list) = list.lock() {
+        list.push(error);
+    }
 }
 
 /// Module folders by manifest key (`app`, `app.db`), per root folder.
@@ -383,11 +420,14 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                 })
                 .collect(),
             _ => {
-                program.errors.borrow_mut().push(FileError::new(
-                    file.path(),
-                    None,
-                    "a .tfvars.json file must hold one JSON object",
-                ));
+                push(
+                    &program.errors,
+                    FileError::new(
+                        file.path(),
+                        None,
+                        "a .tfvars.json file must hold one JSON object",
+                    ),
+                );
                 Vec::new()
             }
         };
@@ -395,7 +435,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
     let body = match hcl_front::parse(file) {
         Ok(body) => body,
         Err(err) => {
-            program.errors.borrow_mut().push(err);
+            push(&program.errors, err);
             return Vec::new();
         }
     };
@@ -669,8 +709,8 @@ impl<'a> Program<'a> {
             manifests: Manifests::new(),
             files: files.to_vec(),
             root: root.to_path_buf(),
-            notes: RefCell::new(Vec::new()),
-            errors: RefCell::new(errors),
+            notes: Mutex::new(Vec::new()),
+            errors: Mutex::new(errors),
         }
     }
 
@@ -683,9 +723,10 @@ impl<'a> Program<'a> {
 
     fn note(&self, file: usize, span: Span, message: String) {
         if let Some(source) = self.files.get(file) {
-            self.notes
-                .borrow_mut()
-                .push(FileError::new(source.path(), Some(span), message));
+            push(
+                &self.notes,
+                FileError::new(source.path(), Some(span), message),
+            );
         }
     }
 }

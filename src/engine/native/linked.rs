@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::NativeResult;
 use crate::engine::schema::{self, CompiledSchema, Outcome};
-use crate::model::{same_resource, BlockKind, Resource};
+use std::collections::HashMap;
+
+use crate::model::{BlockKind, Index, Resource};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,10 +75,9 @@ impl Linked {
     }
 
     pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
-        let related: Vec<&Resource> = resources
-            .iter()
-            .filter(|r| r.kind.is_checked() && self.params.related.contains(&r.resource_type))
-            .collect();
+        let types: Vec<&str> = self.params.related.iter().map(String::as_str).collect();
+        let related = Index::of(resources, &types);
+        let links = Links::new(&self.params, &related);
         let covered_everywhere = resources.iter().any(|r| {
             r.kind == BlockKind::Resource
                 && self.params.account_wide.contains(&r.resource_type)
@@ -107,15 +108,7 @@ impl Linked {
                     continue;
                 }
             }
-            let mut linked = Vec::new();
-            let mut maybe = false;
-            for r in &related {
-                match self.links(r, subject) {
-                    Some(true) => linked.push(*r),
-                    Some(false) => {}
-                    None => maybe = true,
-                }
-            }
+            let (linked, maybe) = links.of(subject, &related);
             let outcomes: Vec<Outcome> = linked
                 .iter()
                 .map(|r| match &self.require {
@@ -149,40 +142,69 @@ impl Linked {
         }
         results
     }
+}
 
-    /// Whether `related` refers to `subject`: `None` when it cannot be
-    /// told (the link is unknown).
-    fn links(&self, related: &Resource, subject: &Resource) -> Option<bool> {
-        let (related, subject) = if self.params.from_subject {
-            (subject, related)
+/// What links related resources to subjects, indexed once per run.
+struct Links<'p, 'r> {
+    params: &'p Params,
+    /// Related resources by the literal value of their `attribute` (or,
+    /// with `from_subject`, of their `match_by` attributes).
+    literal: HashMap<&'r str, Vec<&'r Resource>>,
+    /// Some related resource's link is unknown and refers to nothing.
+    unknown: bool,
+}
+
+impl<'p, 'r> Links<'p, 'r> {
+    fn new(params: &'p Params, related: &Index<'r>) -> Links<'p, 'r> {
+        let mut literal: HashMap<&'r str, Vec<&'r Resource>> = HashMap::new();
+        let mut unknown = false;
+        let keys: Vec<&str> = if params.from_subject {
+            params.match_by.iter().map(String::as_str).collect()
         } else {
-            (related, subject)
+            vec![params.attribute.as_str()]
         };
-        let pointer = crate::model::push_pointer("", &self.params.attribute);
-        if related
-            .references
-            .iter()
-            .any(|a| same_resource(a, &subject.address))
-        {
-            return Some(true);
+        for r in related.all() {
+            for key in &keys {
+                if let Some(Value::String(text)) = r.attributes.get(*key) {
+                    literal.entry(text.as_str()).or_default().push(r);
+                }
+            }
+            let pointer = crate::model::push_pointer("", &params.attribute);
+            if !params.from_subject && r.is_unknown(&pointer) && r.references.is_empty() {
+                unknown = true;
+            }
         }
-        if related.is_unknown(&pointer) {
-            // Unknown and referring to nothing we know of: it may be this one.
-            return if related.references.is_empty() {
-                None
-            } else {
-                Some(false)
-            };
+        Links {
+            params,
+            literal,
+            unknown,
         }
-        let Some(Value::String(link)) = related.attributes.pointer(&pointer) else {
-            return Some(false);
+    }
+
+    /// The related resources linked to `subject`, and whether an unknown
+    /// link may add one.
+    fn of(&self, subject: &Resource, related: &Index<'r>) -> (Vec<&'r Resource>, bool) {
+        let mut linked: Vec<&'r Resource> = Vec::new();
+        let maybe = if self.params.from_subject {
+            for reference in &subject.references {
+                linked.extend(related.named(reference));
+            }
+            if let Some(Value::String(name)) = subject.attributes.get(&self.params.attribute) {
+                linked.extend(self.literal.get(name.as_str()).into_iter().flatten());
+            }
+            let pointer = crate::model::push_pointer("", &self.params.attribute);
+            linked.is_empty() && subject.is_unknown(&pointer)
+        } else {
+            linked.extend(related.referring_to(&subject.address));
+            for key in &self.params.match_by {
+                if let Some(Value::String(name)) = subject.attributes.get(key) {
+                    linked.extend(self.literal.get(name.as_str()).into_iter().flatten());
+                }
+            }
+            self.unknown
         };
-        Some(self.params.match_by.iter().any(|attribute| {
-            subject
-                .attributes
-                .get(attribute)
-                .and_then(Value::as_str)
-                .is_some_and(|name| name == link)
-        }))
+        linked.sort_by(|a, b| a.address.cmp(&b.address));
+        linked.dedup_by(|a, b| a.address == b.address);
+        (linked, maybe)
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::NativeResult;
-use crate::model::{same_resource, BlockKind, Resource};
+use crate::model::{BlockKind, Index, Resource};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +44,19 @@ impl PublicSubnet {
     }
 
     pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
+        let group_types: Vec<&str> = self
+            .params
+            .databases
+            .iter()
+            .map(|d| d.subnet_group.as_str())
+            .collect();
+        let network = Network {
+            groups: Index::of(resources, &group_types),
+            subnets: Index::of(resources, &["aws_subnet"]),
+            associations: Index::of(resources, &["aws_route_table_association"]),
+            tables: Index::of(resources, &["aws_route_table"]),
+            routes: Index::of(resources, &["aws_route"]),
+        };
         let mut results = Vec::new();
         for (index, database) in resources.iter().enumerate() {
             if database.kind != BlockKind::Resource {
@@ -62,27 +75,28 @@ impl PublicSubnet {
                 .attributes
                 .get(&spec.attribute)
                 .and_then(Value::as_str);
-            let groups: Vec<&Resource> = managed(resources, &spec.subnet_group)
-                .filter(|g| {
-                    database
-                        .references
-                        .iter()
-                        .any(|a| same_resource(a, &g.address))
-                        || literal.is_some_and(|name| {
-                            g.attributes.get("name").and_then(Value::as_str) == Some(name)
-                        })
-                })
+            let mut groups: Vec<&Resource> = database
+                .references
+                .iter()
+                .flat_map(|r| network.groups.named(r))
+                .copied()
+                .filter(|g| g.resource_type == spec.subnet_group)
                 .collect();
+            if let Some(name) = literal {
+                groups.extend(network.groups.all().filter(|g| {
+                    g.resource_type == spec.subnet_group
+                        && g.attributes.get("name").and_then(Value::as_str) == Some(name)
+                }));
+            }
             let public = groups.iter().find_map(|group| {
-                managed(resources, "aws_subnet")
-                    .filter(|s| {
-                        group
-                            .references
-                            .iter()
-                            .any(|a| same_resource(a, &s.address))
-                    })
+                group
+                    .references
+                    .iter()
+                    .flat_map(|r| network.subnets.named(r))
                     .find_map(|subnet| {
-                        public_reason(subnet, resources).map(|why| (group, subnet, why))
+                        network
+                            .public_reason(subnet)
+                            .map(|why| (group, subnet, why))
                     })
             });
             if let Some((group, subnet, why)) = public {
@@ -102,59 +116,50 @@ impl PublicSubnet {
     }
 }
 
-/// Why a subnet is public, if it is.
-fn public_reason(subnet: &Resource, resources: &[Resource]) -> Option<String> {
-    if subnet.attributes.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
-        return Some(
-            "which gives instances public addresses (map_public_ip_on_launch = true)".into(),
-        );
-    }
-    for association in managed(resources, "aws_route_table_association") {
-        if !association
-            .references
-            .iter()
-            .any(|a| same_resource(a, &subnet.address))
-        {
-            continue;
-        }
-        for table in managed(resources, "aws_route_table") {
-            if !association
-                .references
-                .iter()
-                .any(|a| same_resource(a, &table.address))
-            {
-                continue;
-            }
-            let inline = table
-                .attributes
-                .get("route")
-                .and_then(Value::as_array)
-                .is_some_and(|routes| routes.iter().any(to_world))
-                && refers_to_gateway(table);
-            let separate = managed(resources, "aws_route").any(|route| {
-                route
-                    .references
-                    .iter()
-                    .any(|a| same_resource(a, &table.address))
-                    && to_world(&route.attributes)
-                    && refers_to_gateway(route)
-            });
-            if inline || separate {
-                return Some(format!(
-                    "routed to an internet gateway by {}",
-                    table.address
-                ));
-            }
-        }
-    }
-    None
+/// The network resources, indexed.
+struct Network<'r> {
+    groups: Index<'r>,
+    subnets: Index<'r>,
+    associations: Index<'r>,
+    tables: Index<'r>,
+    routes: Index<'r>,
 }
 
-/// The managed resources of one type.
-fn managed<'r>(resources: &'r [Resource], ty: &'r str) -> impl Iterator<Item = &'r Resource> + 'r {
-    resources
-        .iter()
-        .filter(move |r| r.kind == BlockKind::Resource && r.resource_type == ty)
+impl Network<'_> {
+    /// Why a subnet is public, if it is.
+    fn public_reason(&self, subnet: &Resource) -> Option<String> {
+        if subnet.attributes.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
+            return Some(
+                "which gives instances public addresses (map_public_ip_on_launch = true)".into(),
+            );
+        }
+        for association in self.associations.referring_to(&subnet.address) {
+            for table in association
+                .references
+                .iter()
+                .flat_map(|r| self.tables.named(r))
+            {
+                let inline = table
+                    .attributes
+                    .get("route")
+                    .and_then(Value::as_array)
+                    .is_some_and(|routes| routes.iter().any(to_world))
+                    && refers_to_gateway(table);
+                let separate = self
+                    .routes
+                    .referring_to(&table.address)
+                    .iter()
+                    .any(|route| to_world(&route.attributes) && refers_to_gateway(route));
+                if inline || separate {
+                    return Some(format!(
+                        "routed to an internet gateway by {}",
+                        table.address
+                    ));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// A route (inline block or `aws_route`) for the whole internet.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{NativeResult, OpenIngress};
-use crate::model::{same_resource, BlockKind, Resource};
+use crate::model::{BlockKind, Index, Resource};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,17 +47,9 @@ impl Reachable {
     }
 
     pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
-        let groups: Vec<&Resource> = resources
-            .iter()
-            .filter(|r| r.kind == BlockKind::Resource && r.resource_type == "aws_security_group")
-            .collect();
-        let rules: Vec<&Resource> = resources
-            .iter()
-            .filter(|r| {
-                r.kind == BlockKind::Resource
-                    && RULE_TYPES.iter().any(|(t, _)| *t == r.resource_type)
-            })
-            .collect();
+        let groups = Index::of(resources, &["aws_security_group"]);
+        let rule_types: Vec<&str> = RULE_TYPES.iter().map(|(t, _)| *t).collect();
+        let rules = Index::of(resources, &rule_types);
         let mut results = Vec::new();
         for (index, database) in resources.iter().enumerate() {
             let Some(spec) = self.params.databases.iter().find(|d| {
@@ -71,25 +63,18 @@ impl Reachable {
                 None => self.params.default_ports.clone(),
             };
             let check = OpenIngress { ports };
-            let attached: Vec<&&Resource> = groups
+            let mut attached: Vec<&Resource> = database
+                .references
                 .iter()
-                .filter(|g| {
-                    database
-                        .references
-                        .iter()
-                        .any(|a| same_resource(a, &g.address))
-                })
+                .flat_map(|r| groups.named(r))
+                .copied()
                 .collect();
+            attached.dedup_by(|a, b| a.address == b.address);
             let mut found = None;
             let mut undecided = None;
             for group in &attached {
                 let mut outcomes = check.run(group);
-                let attached_rules = rules.iter().filter(|r| {
-                    r.references
-                        .iter()
-                        .any(|a| same_resource(a, &group.address))
-                });
-                for rule in attached_rules {
+                for rule in rules.referring_to(&group.address) {
                     for outcome in check.run(rule) {
                         outcomes.push(match outcome {
                             NativeResult::Fail { pointer, detail } => NativeResult::Fail {
