@@ -48,6 +48,13 @@ fn main() {
         findings = report.findings.len();
     });
     report("whole check", &check, files, bytes);
+
+    let inspect = time(|| {
+        let report = provcheck::check(&paths, &rules);
+        let model = provcheck::inspect::build(&report, &rules, "bench");
+        assert!(!model.inventory.is_empty());
+    });
+    report("inspect (check + model)", &inspect, files, bytes);
     println!("({resources} blocks, {findings} findings per check)");
 
     // A multi-module tree: roots calling a shared module with for_each,

@@ -46,6 +46,9 @@ pub enum Command {
     /// Write today's findings to a baseline file, so that `check
     /// --baseline` reports only new ones.
     Baseline(BaselineArgs),
+    /// Write the security officer's inspection report: inventory,
+    /// data-store protection matrix, exposure, policy clauses, checklist.
+    Inspect(InspectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +140,38 @@ pub struct BaselineArgs {
         default_value = ".provcheck-baseline.json"
     )]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Json)]
+    pub format: InspectFormat,
+
+    /// The report file (default: provcheck-report.json or .md in the
+    /// current folder).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The report's title.
+    #[arg(long, default_value = "Provisioning inspection report")]
+    pub title: String,
+
+    /// The lowest severity that makes the run exit 1 (default: low, or the
+    /// configuration's fail-on).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOnArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// JSON (`version: 1`).
+    Json,
+    /// GitHub-flavoured Markdown.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod finding;
+pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod parse;

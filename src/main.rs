@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use provcheck::cli::{
-    BaselineArgs, CheckArgs, Cli, ColorArg, Command, ExplainArgs, FormatArg, RuleArgs, ScanArgs,
+    BaselineArgs, CheckArgs, Cli, ColorArg, Command, ExplainArgs, FormatArg, InspectArgs,
+    InspectFormat, RuleArgs, ScanArgs,
 };
 use provcheck::config::{Config, FailOn};
 use provcheck::error::FileError;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
             check(&args, &order)
         }
         Command::Baseline(args) => baseline(&args),
+        Command::Inspect(args) => inspect(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain(args) => explain_rule(&args),
     }
@@ -223,8 +225,17 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
             failed_write = true;
         }
     }
-    let fail_on = args
-        .fail_on
+    exit_code(&report, &prepared, args.fail_on, failed_write)
+}
+
+/// The exit code of a checking run, `check`'s scheme.
+fn exit_code(
+    report: &Report,
+    prepared: &Prepared,
+    fail_on: Option<provcheck::cli::FailOnArg>,
+    failed_write: bool,
+) -> ExitCode {
+    let fail_on = fail_on
         .map(FailOn::from)
         .or(prepared.config.fail_on)
         .unwrap_or(FailOn::Low);
@@ -235,6 +246,48 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
     } else {
         ExitCode::from(EXIT_CLEAN)
     }
+}
+
+fn inspect(args: &InspectArgs) -> ExitCode {
+    let prepared = match prepare(&args.scan) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let report = run(&args.scan, &prepared, None);
+    let model = provcheck::inspect::build(&report, &prepared.rules, &args.title);
+    let (text, default) = match args.format {
+        InspectFormat::Json => (
+            provcheck::inspect::json::render(&model),
+            "provcheck-report.json",
+        ),
+        InspectFormat::Markdown => (
+            provcheck::inspect::markdown::render(&model),
+            "provcheck-report.md",
+        ),
+    };
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default));
+    let failed_write = match std::fs::write(&path, text) {
+        Ok(()) => false,
+        Err(err) => {
+            eprintln!("provcheck: cannot write {}: {err}", path.display());
+            true
+        }
+    };
+    if !report.errors.is_empty() {
+        let text = output::render(
+            &report,
+            &prepared.rules,
+            OutputFormat::Compact,
+            RenderOptions::default(),
+        );
+        for line in text.lines().filter(|l| l.contains(": error ")) {
+            eprintln!("{line}");
+        }
+    }
+    exit_code(&report, &prepared, args.fail_on, failed_write)
 }
 
 fn baseline(args: &BaselineArgs) -> ExitCode {

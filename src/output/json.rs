@@ -26,50 +26,50 @@ struct Document<'r> {
 }
 
 #[derive(Serialize)]
-struct JsonSuppressed<'r> {
+pub(crate) struct JsonSuppressed<'r> {
     #[serde(flatten)]
-    finding: JsonFinding<'r>,
-    suppression: JsonSuppression<'r>,
+    pub(crate) finding: JsonFinding<'r>,
+    pub(crate) suppression: JsonSuppression<'r>,
 }
 
 #[derive(Serialize)]
-struct JsonSuppression<'r> {
-    source: &'static str,
-    status: Option<&'static str>,
-    reason: Option<&'r str>,
-    approver: Option<&'r str>,
-    ticket: Option<&'r str>,
-    expires: Option<&'r str>,
-    file: String,
-    line: Option<usize>,
+pub(crate) struct JsonSuppression<'r> {
+    pub(crate) source: &'static str,
+    pub(crate) status: Option<&'static str>,
+    pub(crate) reason: Option<&'r str>,
+    pub(crate) approver: Option<&'r str>,
+    pub(crate) ticket: Option<&'r str>,
+    pub(crate) expires: Option<&'r str>,
+    pub(crate) file: String,
+    pub(crate) line: Option<usize>,
 }
 
 #[derive(Serialize)]
-struct JsonFinding<'r> {
-    rule_id: &'r str,
-    severity: &'static str,
-    category: &'static str,
-    controls: &'r [String],
-    resource: &'r str,
-    file: String,
-    message: &'r str,
-    fingerprint: &'r str,
-    span: Option<JsonSpan>,
+pub(crate) struct JsonFinding<'r> {
+    pub(crate) rule_id: &'r str,
+    pub(crate) severity: &'static str,
+    pub(crate) category: &'static str,
+    pub(crate) controls: &'r [String],
+    pub(crate) resource: &'r str,
+    pub(crate) file: String,
+    pub(crate) message: &'r str,
+    pub(crate) fingerprint: &'r str,
+    pub(crate) span: Option<JsonSpan>,
     /// Where the offending value was written, when elsewhere.
-    related: Vec<JsonRelated>,
+    pub(crate) related: Vec<JsonRelated>,
 }
 
 #[derive(Serialize)]
-struct JsonRelated {
+pub(crate) struct JsonRelated {
     file: String,
     span: Option<JsonSpan>,
     message: String,
 }
 
 #[derive(Serialize)]
-struct JsonSpan {
-    start: Position,
-    end: Position,
+pub(crate) struct JsonSpan {
+    pub(crate) start: Position,
+    pub(crate) end: Position,
 }
 
 #[derive(Serialize)]
@@ -89,41 +89,7 @@ struct Summary {
 }
 
 pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions) -> String {
-    let finding = |f: &'r Finding| {
-        let (file, source) = locate(report, f);
-        JsonFinding {
-            rule_id: f.rule_id.as_str(),
-            severity: f.severity.as_str(),
-            category: f.category.as_str(),
-            controls: rules
-                .rules
-                .get(f.rule)
-                .map_or(&[], |r| r.controls.as_slice()),
-            resource: &f.resource,
-            file,
-            message: &f.message,
-            fingerprint: &f.fingerprint,
-            span: source.map(|s| {
-                let (start, end) = range(s, f.span);
-                JsonSpan { start, end }
-            }),
-            related: f
-                .related
-                .iter()
-                .map(|origin| {
-                    let file = report.files.get(origin.file);
-                    JsonRelated {
-                        file: file.map(|f| f.display_path()).unwrap_or_default(),
-                        span: file.map(|f| {
-                            let (start, end) = range(f, origin.span);
-                            JsonSpan { start, end }
-                        }),
-                        message: origin.message.clone(),
-                    }
-                })
-                .collect(),
-        }
-    };
+    let finding = |f: &'r Finding| finding_entry(report, rules, f);
     let document = Document {
         version: VERSION,
         findings: report.findings.iter().map(finding).collect(),
@@ -133,19 +99,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
         suppressed: report
             .suppressed
             .iter()
-            .map(|s| JsonSuppressed {
-                finding: finding(&s.finding),
-                suppression: JsonSuppression {
-                    source: s.by.source.as_str(),
-                    status: s.by.status.map(|st| st.as_str()),
-                    reason: s.by.reason.as_deref(),
-                    approver: s.by.approver.as_deref(),
-                    ticket: s.by.ticket.as_deref(),
-                    expires: s.by.expires.as_deref(),
-                    file: crate::source::display_path(&s.by.file),
-                    line: s.by.line,
-                },
-            })
+            .map(|s| suppressed_entry(report, rules, s))
             .collect(),
         errors: report
             .errors
@@ -177,5 +131,67 @@ fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonErr
             _ => None,
         },
         message: &e.message,
+    }
+}
+
+/// One finding as `check --format json` writes it.
+pub(crate) fn finding_entry<'r>(
+    report: &'r Report,
+    rules: &'r RuleSet,
+    f: &'r Finding,
+) -> JsonFinding<'r> {
+    let (file, source) = locate(report, f);
+    JsonFinding {
+        rule_id: f.rule_id.as_str(),
+        severity: f.severity.as_str(),
+        category: f.category.as_str(),
+        controls: rules
+            .rules
+            .get(f.rule)
+            .map_or(&[], |r| r.controls.as_slice()),
+        resource: &f.resource,
+        file,
+        message: &f.message,
+        fingerprint: &f.fingerprint,
+        span: source.map(|s| {
+            let (start, end) = range(s, f.span);
+            JsonSpan { start, end }
+        }),
+        related: f
+            .related
+            .iter()
+            .map(|origin| {
+                let file = report.files.get(origin.file);
+                JsonRelated {
+                    file: file.map(|f| f.display_path()).unwrap_or_default(),
+                    span: file.map(|f| {
+                        let (start, end) = range(f, origin.span);
+                        JsonSpan { start, end }
+                    }),
+                    message: origin.message.clone(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// One suppressed finding as `check --format json` writes it.
+pub(crate) fn suppressed_entry<'r>(
+    report: &'r Report,
+    rules: &'r RuleSet,
+    s: &'r crate::suppress::Suppressed,
+) -> JsonSuppressed<'r> {
+    JsonSuppressed {
+        finding: finding_entry(report, rules, &s.finding),
+        suppression: JsonSuppression {
+            source: s.by.source.as_str(),
+            status: s.by.status.map(|st| st.as_str()),
+            reason: s.by.reason.as_deref(),
+            approver: s.by.approver.as_deref(),
+            ticket: s.by.ticket.as_deref(),
+            expires: s.by.expires.as_deref(),
+            file: crate::source::display_path(&s.by.file),
+            line: s.by.line,
+        },
     }
 }
