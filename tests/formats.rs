@@ -1,5 +1,6 @@
-//! The CI-facing formats — SARIF, JUnit XML, GitHub workflow commands and
-//! Markdown — checked the way their consumers read them: SARIF against the
+//! Every output format over `fixtures/`: golden snapshots of human,
+//! compact and JSON, and the CI-facing formats — SARIF, JUnit XML, GitHub
+//! workflow commands and Markdown — checked the way their consumers read them: SARIF against the
 //! 2.1.0 schema, JUnit with an XML parser, GitHub lines and Markdown rows
 //! against the findings.
 //!
@@ -634,4 +635,21 @@ fn markdown_lists_suppressed_findings_for_audit() {
         assert!([2, 4, 5, 9].contains(&cells), "{line}");
     }
     insta::assert_snapshot!("markdown_suppressed", text);
+}
+
+// Golden snapshots of the first three formats -------------------------------
+
+#[test]
+fn compact_golden() {
+    insta::assert_snapshot!("golden_compact", check("compact"));
+}
+
+#[test]
+fn json_golden() {
+    insta::assert_snapshot!("golden_json", check("json"));
+}
+
+#[test]
+fn human_golden() {
+    insta::assert_snapshot!("golden_human", check("human"));
 }
