@@ -51,7 +51,7 @@ fn main() {
 
     let inspect = time(|| {
         let report = provcheck::check(&paths, &rules);
-        let model = provcheck::inspect::build(&report, &rules, "bench");
+        let model = provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
         assert!(!model.inventory.is_empty());
     });
     report("inspect (check + model)", &inspect, files, bytes);

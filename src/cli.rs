@@ -148,11 +148,11 @@ pub struct InspectArgs {
     pub scan: ScanArgs,
 
     /// Report format.
-    #[arg(long, value_enum, default_value_t = InspectFormat::Json)]
+    #[arg(long, value_enum, default_value_t = InspectFormat::Html)]
     pub format: InspectFormat,
 
-    /// The report file (default: provcheck-report.json or .md in the
-    /// current folder).
+    /// The report file (default: provcheck-report.html, .md or .json in
+    /// the current folder, never inside the scanned tree).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -164,10 +164,21 @@ pub struct InspectArgs {
     /// configuration's fail-on).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOnArg>,
+
+    /// Treat the findings recorded in FILE (from `provcheck baseline`) as
+    /// accepted: they are listed with the suppressed ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// List the results that depend on values unknown statically.
+    #[arg(long)]
+    pub show_undecided: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InspectFormat {
+    /// One self-contained HTML page (default).
+    Html,
     /// JSON (`version: 1`).
     Json,
     /// GitHub-flavoured Markdown.

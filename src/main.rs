@@ -253,9 +253,17 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let report = run(&args.scan, &prepared, None);
-    let model = provcheck::inspect::build(&report, &prepared.rules, &args.title);
+    let report = run(&args.scan, &prepared, args.baseline.as_deref());
+    let options = provcheck::inspect::Options {
+        title: args.title.clone(),
+        show_undecided: args.show_undecided,
+    };
+    let model = provcheck::inspect::build(&report, &prepared.rules, &options);
     let (text, default) = match args.format {
+        InspectFormat::Html => (
+            provcheck::inspect::html::render(&model, &report),
+            "provcheck-report.html",
+        ),
         InspectFormat::Json => (
             provcheck::inspect::json::render(&model),
             "provcheck-report.json",

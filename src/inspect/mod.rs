@@ -3,6 +3,8 @@
 //! clauses and a provisioning checklist, all built from a [`Report`] and
 //! the rules that produced it — never a second implementation of a rule.
 
+pub mod exposure;
+pub mod html;
 pub mod json;
 pub mod markdown;
 
@@ -53,6 +55,29 @@ impl Kind {
             Kind::Other => "other",
         }
     }
+}
+
+/// What the report is asked for, beside the scan.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub title: String,
+    /// List the undecided results, not only count them.
+    pub show_undecided: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            title: "Provisioning inspection report".to_string(),
+            show_undecided: false,
+        }
+    }
+}
+
+/// The kind of a resource type, from `data/resource-kinds.yaml`; `None`
+/// for types the table does not name (reported as `other`).
+pub fn kind_of(resource_type: &str) -> Option<Kind> {
+    kinds().get(resource_type).map(|e| e.kind)
 }
 
 struct KindEntry {
@@ -133,13 +158,7 @@ pub struct Cell {
     pub findings: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Exposure {
-    pub address: String,
-    pub file: String,
-    pub line: usize,
-    pub how: String,
-}
+pub use exposure::Exposure;
 
 #[derive(Debug, Serialize)]
 pub struct Clause {
@@ -293,7 +312,8 @@ fn cell(on: Option<&OnResource<'_>>, rules: &RuleSet, r: &Resource, category: Ca
 }
 
 /// Builds the inspection model from a finished check.
-pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, title: &str) -> Model<'r> {
+pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> Model<'r> {
+    let title = options.title.as_str();
     let classifier = Classifier::builtin();
     let table = kinds();
     let checked: Vec<&Resource> = report
@@ -370,17 +390,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, title: &str) -> Model<'
         });
     }
 
-    let exposure = report
-        .findings
-        .iter()
-        .filter(|f| f.category == Category::PrivateNetwork)
-        .map(|f| Exposure {
-            address: f.resource.clone(),
-            file: path(f.file),
-            line: line(f.file, f.span.start),
-            how: f.message.clone(),
-        })
-        .collect();
+    let exposure = exposure::collect(report);
 
     Model {
         version: VERSION,
