@@ -109,7 +109,7 @@ fn clause_counts_add_up() {
     let (rules, errors) = provcheck::ruleset::RuleSet::load(&[]);
     assert!(errors.is_empty());
     let report = provcheck::check(&paths, &rules);
-    let model = provcheck::inspect::build(&report, &rules, "t");
+    let model = provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
     for clause in &model.clauses {
         let checked: usize = clause
             .rules
