@@ -73,6 +73,11 @@ pub struct Resource {
     /// the attribute itself: a variable default, a tfvars file, a module
     /// argument, a local, a provider's default tags.
     pub related: BTreeMap<String, Vec<Origin>>,
+    /// The module calls from the root module down to this resource, one
+    /// per level: the `module` block's header, with the instance address
+    /// (`module.app`, `module.app.module.db["audit"]`) as the message.
+    /// Empty for resources of a root module and for manifests.
+    pub module: Vec<Origin>,
     /// Addresses of the resources and data sources this one refers to
     /// (`aws_s3_bucket.logs`, `module.db.aws_db_instance.this`), without
     /// instance keys.

@@ -150,6 +150,7 @@ pub fn lower_block(
         spans: lowerer.spans,
         unknown: lowerer.unknown,
         related: Default::default(),
+        module: Vec::new(),
         references: Vec::new(),
     }
 }

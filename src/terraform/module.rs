@@ -202,6 +202,7 @@ fn evaluate_root(
             prefix: String::new(),
             key: String::new(),
             root: dir.clone(),
+            calls: Vec::new(),
         },
         vars,
         vec![dir.clone()],
@@ -769,6 +770,8 @@ struct Place {
     key: String,
     /// The root module's folder.
     root: PathBuf,
+    /// The module calls from the root to this instance.
+    calls: Vec<Origin>,
 }
 
 /// One instance of a module: its definition with variable values.
@@ -779,6 +782,7 @@ struct Instance<'a> {
     prefix: String,
     key: String,
     root: PathBuf,
+    calls: Vec<Origin>,
     vars: HashMap<String, Assigned>,
     locals: RefCell<HashMap<String, Slot>>,
     outputs: RefCell<HashMap<String, Slot>>,
@@ -803,6 +807,7 @@ impl<'a> Instance<'a> {
             prefix: place.prefix,
             key: place.key,
             root: place.root,
+            calls: place.calls,
             vars,
             locals: RefCell::new(HashMap::new()),
             outputs: RefCell::new(HashMap::new()),
@@ -1121,10 +1126,17 @@ impl<'a> Instance<'a> {
         }
         let mut path = self.path.clone();
         path.push(def.dir.clone());
+        let mut calls = self.calls.clone();
+        calls.push(Origin {
+            file: call.file,
+            span: hcl_front::header_span(call.block),
+            message: prefix.clone(),
+        });
         let place = Place {
             prefix: format!("{prefix}."),
             key: key.to_string(),
             root: self.root.clone(),
+            calls,
         };
         Instance::new(self.program, def, place, vars, path, providers)
     }
@@ -1142,6 +1154,7 @@ impl<'a> Instance<'a> {
                 };
                 let mut resource = hcl_front::lower_block(*file, block, header, Some(ctx));
                 self.provenance(block, &mut resource);
+                resource.module.clone_from(&self.calls);
                 resource.references = self.references(&block.body);
                 if header_is_aws(&resource) && resource.kind == BlockKind::Resource {
                     self.apply_default_tags(block, &mut resource);
