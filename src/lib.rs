@@ -52,6 +52,9 @@ pub struct Report {
     /// Findings silenced by an inline suppression, a waiver or the
     /// baseline: not violations, but listed for audit.
     pub suppressed: Vec<suppress::Suppressed>,
+    /// Suppressions past their expiry date, for the audit of accepted
+    /// risks; the findings they covered are in `findings` again.
+    pub lapsed: Vec<suppress::Lapsed>,
     /// Things a reader should know that are not errors: modules that were
     /// not scanned, reference cycles.
     pub notes: Vec<FileError>,
@@ -375,6 +378,7 @@ fn check_parsed(
         findings: results.findings,
         undecided: results.undecided,
         suppressed: Vec::new(),
+        lapsed: Vec::new(),
         notes: lowered.notes,
         errors: lowered.errors,
     }

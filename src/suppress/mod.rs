@@ -95,6 +95,17 @@ pub struct Suppressed {
     pub by: Suppression,
 }
 
+/// A suppression past its expiry date: it silences nothing any more, and
+/// the findings it covered are reported again.
+#[derive(Debug, Clone)]
+pub struct Lapsed {
+    pub by: Suppression,
+    /// The rule ids it names (`*` for a waiver of every rule).
+    pub rules: Vec<String>,
+    /// Fingerprints of the findings it would still cover.
+    pub findings: Vec<String>,
+}
+
 /// Rule ids of the findings this module reports about suppressions.
 pub const INVALID_RULE: &str = "provcheck-suppression-invalid";
 pub const EXPIRED_RULE: &str = "provcheck-suppression-expired";
@@ -184,8 +195,8 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
 
     let mut comment_hits = vec![false; comments.len()];
     let mut waiver_hits = vec![false; waivers.as_ref().map_or(0, |w| w.waivers.len())];
-    let mut expired_comments = vec![false; comments.len()];
-    let mut expired_waivers = vec![false; waiver_hits.len()];
+    let mut expired_comments: Vec<Vec<String>> = vec![Vec::new(); comments.len()];
+    let mut expired_waivers: Vec<Vec<String>> = vec![Vec::new(); waiver_hits.len()];
     let today = options.today;
     let expired = |expires: &Option<String>| {
         expires
@@ -215,7 +226,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
         if let Some((i, c)) = comment {
             comment_hits[i] = true;
             if expired(&c.expires) {
-                expired_comments[i] = true;
+                expired_comments[i].push(finding.fingerprint.clone());
             } else {
                 suppressed.push(Suppressed {
                     by: Suppression {
@@ -246,7 +257,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
             if let Some(v) = waiver {
                 waiver_hits[v.index] = true;
                 if expired(&v.expires) {
-                    expired_waivers[v.index] = true;
+                    expired_waivers[v.index].push(finding.fingerprint.clone());
                 } else {
                     suppressed.push(Suppressed {
                         by: Suppression {
@@ -287,6 +298,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
 
     // Findings about the suppressions themselves.
     let mut audit = Vec::new();
+    let mut lapsed = Vec::new();
     for (i, c) in comments.iter().enumerate() {
         let resource = resource_at(report, c.file, c.target);
         let (rule, detail) = if !c.problems.is_empty() {
@@ -295,7 +307,21 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
                 format!("suppresses nothing: {}", c.problems.join("; ")),
             )
         } else if expired(&c.expires) {
-            let what = if expired_comments[i] {
+            lapsed.push(Lapsed {
+                by: Suppression {
+                    source: Source::Inline,
+                    status: c.status,
+                    reason: c.reason.clone(),
+                    approver: c.approver.clone(),
+                    ticket: c.ticket.clone(),
+                    expires: c.expires.clone(),
+                    file: report.files[c.file].path.clone(),
+                    line: Some(c.line),
+                },
+                rules: c.rules.clone(),
+                findings: expired_comments[i].clone(),
+            });
+            let what = if !expired_comments[i].is_empty() {
                 "; the finding is reported again"
             } else {
                 ""
@@ -327,7 +353,21 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
         let mut any = false;
         for v in &w.waivers {
             let (rule, detail) = if expired(&v.expires) {
-                let what = if expired_waivers[v.index] {
+                lapsed.push(Lapsed {
+                    by: Suppression {
+                        source: Source::Waiver,
+                        status: Some(v.status),
+                        reason: Some(v.reason.clone()),
+                        approver: v.approver.clone(),
+                        ticket: v.ticket.clone(),
+                        expires: v.expires.clone(),
+                        file: w.source.path.clone(),
+                        line: Some(v.line),
+                    },
+                    rules: vec![v.rule.clone()],
+                    findings: expired_waivers[v.index].clone(),
+                });
+                let what = if !expired_waivers[v.index].is_empty() {
                     "; the finding is reported again"
                 } else {
                     ""
@@ -366,6 +406,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
     kept.append(&mut audit);
     report.findings = kept;
     report.suppressed = suppressed;
+    report.lapsed = lapsed;
 }
 
 /// The lines a suppression may sit above to cover this finding: the
