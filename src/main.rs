@@ -257,6 +257,7 @@ fn inspect(args: &InspectArgs) -> ExitCode {
     let options = provcheck::inspect::Options {
         title: args.title.clone(),
         show_undecided: args.show_undecided,
+        production: prepared.config.production.clone(),
     };
     let model = provcheck::inspect::build(&report, &prepared.rules, &options);
     let (text, default) = match args.format {

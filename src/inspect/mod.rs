@@ -63,6 +63,8 @@ pub struct Options {
     pub title: String,
     /// List the undecided results, not only count them.
     pub show_undecided: bool,
+    /// What the configuration marks as production.
+    pub production: Option<crate::config::Production>,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
         Options {
             title: "Provisioning inspection report".to_string(),
             show_undecided: false,
+            production: None,
         }
     }
 }
@@ -83,6 +86,19 @@ pub fn kind_of(resource_type: &str) -> Option<Kind> {
 struct KindEntry {
     kind: Kind,
     engine: Option<String>,
+    retention: Option<Retention>,
+    /// Types whose findings count for this store's cells.
+    context: Vec<String>,
+}
+
+/// Where a data store's backup retention is written.
+struct Retention {
+    /// The type of the referred resource that holds it, if not the store.
+    via: Option<String>,
+    /// A JSON pointer into the attributes.
+    pointer: String,
+    /// The provider's value when the attribute is left out.
+    default: Option<i64>,
 }
 
 /// The resource-kind table, `data/resource-kinds.yaml`, compiled once.
@@ -103,16 +119,46 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                     Some("network") => Kind::Network,
                     _ => Kind::Other,
                 };
-                let engine = entry
-                    .get("engine")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                table.insert(resource_type.clone(), KindEntry { kind, engine });
+                let text =
+                    |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+                let retention = entry.get("retention").map(|r| {
+                    let attribute = text(r, "attribute").unwrap_or_default();
+                    Retention {
+                        via: text(r, "via"),
+                        pointer: if attribute.starts_with('/') {
+                            attribute
+                        } else {
+                            crate::model::push_pointer("", &attribute)
+                        },
+                        default: r.get("default").and_then(Value::as_i64),
+                    }
+                });
+                let context = entry
+                    .get("context")
+                    .and_then(Value::as_array)
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                table.insert(
+                    resource_type.clone(),
+                    KindEntry {
+                        kind,
+                        engine: text(entry, "engine"),
+                        retention,
+                        context,
+                    },
+                );
             }
         }
         table
     })
 }
+
+pub use exposure::Exposure;
 
 #[derive(Serialize)]
 pub struct Model<'r> {
@@ -123,8 +169,22 @@ pub struct Model<'r> {
     pub exposure: Vec<Exposure>,
     pub clauses: Vec<Clause>,
     pub(crate) suppressed: Vec<JsonSuppressed<'r>>,
+    /// Every suppression and waiver, in force or lapsed (OSP 3.3).
+    pub accepted_risks: Vec<AcceptedRisk>,
     pub checklist: Vec<Step>,
     pub(crate) findings: Vec<JsonFinding<'r>>,
+    /// The undecided results, when asked for (`--show-undecided`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) undecided: Option<Vec<JsonFinding<'r>>>,
+}
+
+/// One `module` block on the way from a root module to a resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    /// The module instance's address: `module.app.module.db["audit"]`.
+    pub address: String,
+    pub file: String,
+    pub line: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,6 +197,11 @@ pub struct Item {
     pub environment: Option<String>,
     pub file: String,
     pub line: usize,
+    /// The system the resource belongs to: the root module's folder for
+    /// Terraform, the file's folder for manifests.
+    pub system: String,
+    /// The module calls from the root module down to the resource.
+    pub module: Vec<Call>,
 }
 
 #[derive(Debug, Serialize)]
@@ -148,6 +213,12 @@ pub struct DataStore {
     pub file: String,
     pub line: usize,
     pub ephi: bool,
+    pub environment: Option<String>,
+    pub system: String,
+    pub module: Vec<Call>,
+    /// Days automated backups are kept, as configured or by the provider's
+    /// default; `None` when unknown or not applicable.
+    pub backup_retention_days: Option<i64>,
     pub controls: BTreeMap<&'static str, Cell>,
 }
 
@@ -158,8 +229,6 @@ pub struct Cell {
     pub findings: Vec<String>,
 }
 
-pub use exposure::Exposure;
-
 #[derive(Debug, Serialize)]
 pub struct Clause {
     pub control: String,
@@ -167,6 +236,29 @@ pub struct Clause {
     pub pass: usize,
     pub fail: usize,
     pub undecided: usize,
+}
+
+/// A suppression or waiver: a risk someone accepted, or a finding someone
+/// judged false or irrelevant (OSP 3.3).
+#[derive(Debug, Serialize)]
+pub struct AcceptedRisk {
+    /// `inline`, `waiver` or `baseline`.
+    pub source: &'static str,
+    /// `accepted-risk`, `false-positive`, `unused`; none for the baseline.
+    pub status: Option<&'static str>,
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+    pub approver: Option<String>,
+    pub ticket: Option<String>,
+    pub expires: Option<String>,
+    /// Past its expiry date: it silences nothing any more.
+    pub expired: bool,
+    /// Where it is written.
+    pub file: String,
+    pub line: Option<usize>,
+    /// Fingerprints of the findings it covers (silenced, or reported
+    /// again when expired).
+    pub findings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -200,18 +292,67 @@ const ENVIRONMENTS: &[&str] = &[
     "development",
     "dev",
     "qa",
+    "test",
     "sandbox",
 ];
 
-fn environment(resource: &Resource, path: &str) -> Option<String> {
+/// The environment named by a word such as a namespace or a tfvars file
+/// name: `production`, `shop-prod`, `staging.tfvars`.
+fn environment_word(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    let stem = word
+        .strip_suffix(".auto.tfvars")
+        .or_else(|| word.strip_suffix(".tfvars.json"))
+        .or_else(|| word.strip_suffix(".tfvars"))
+        .unwrap_or(&word);
+    stem.split(['-', '_', '.'])
+        .find_map(|part| ENVIRONMENTS.iter().find(|e| **e == part).copied())
+}
+
+/// Where the environment of a resource is written, strongest first: the
+/// configuration's production scope, an `environment` tag or label, the
+/// Kubernetes namespace, the name of a tfvars file its values came from,
+/// folder names (`envs/production`, `live/prod`).
+fn environment(
+    report: &Report,
+    resource: &Resource,
+    path: &str,
+    system: &str,
+    production: Option<&crate::config::Production>,
+) -> Option<String> {
+    if let (Some(production), Some(file)) = (production, report.files.get(resource.file)) {
+        if production.contains(resource, &file.path) {
+            return Some("production".to_string());
+        }
+    }
     if let Some(env) = tag(resource, &["environment", "env"]) {
         return Some(env.to_string());
     }
-    let folders: Vec<&str> = path.split('/').collect();
-    let folders = &folders[..folders.len().saturating_sub(1)];
-    folders.iter().enumerate().find_map(|(i, f)| {
-        let after_envs = i > 0 && matches!(folders[i - 1], "envs" | "environments");
-        (after_envs || ENVIRONMENTS.contains(f)).then(|| f.to_string())
+    if let Some(namespace) = resource
+        .attributes
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .and_then(environment_word)
+    {
+        return Some(namespace.to_string());
+    }
+    let tfvars = resource.related.values().flatten().find_map(|origin| {
+        let name = report.files.get(origin.file)?.display_path();
+        let name = name.rsplit('/').next().unwrap_or(&name).to_string();
+        name.contains(".tfvars")
+            .then(|| environment_word(&name))
+            .flatten()
+    });
+    if let Some(env) = tfvars {
+        return Some(env.to_string());
+    }
+    [system, path].into_iter().find_map(|path| {
+        let folders: Vec<&str> = path.split('/').collect();
+        let folders = &folders[..folders.len().saturating_sub(usize::from(path != system))];
+        folders.iter().enumerate().find_map(|(i, f)| {
+            let after_envs = i > 0 && matches!(folders[i - 1], "envs" | "environments");
+            (after_envs || ENVIRONMENTS.contains(f)).then(|| f.to_string())
+        })
     })
 }
 
@@ -261,59 +402,124 @@ fn by_resource(report: &Report) -> ByResource<'_> {
     index
 }
 
+/// The results on a data store and on the resources that carry its
+/// settings (its `context`): an Aptible database's environment and
+/// endpoints, an Aurora instance's cluster.
+struct Results<'a, 'r> {
+    on: Vec<&'a OnResource<'r>>,
+    /// Resource types the cells' rules may apply to.
+    types: Vec<&'a str>,
+}
+
+impl<'r> Results<'_, 'r> {
+    fn findings(&self, category: Category) -> impl Iterator<Item = &'r Finding> + '_ {
+        self.on
+            .iter()
+            .flat_map(|o| o.findings.iter().copied())
+            .filter(move |f| f.category == category)
+    }
+
+    fn undecided(&self, category: Category) -> Option<&'r Finding> {
+        self.on
+            .iter()
+            .flat_map(|o| o.undecided.iter().copied())
+            .find(|f| f.category == category)
+    }
+
+    fn suppressed(&self, category: Category) -> Option<&'r crate::suppress::Suppressed> {
+        self.on
+            .iter()
+            .flat_map(|o| o.suppressed.iter().copied())
+            .find(|s| s.finding.category == category)
+    }
+}
+
 /// The matrix cell of one control for one data store.
-fn cell(on: Option<&OnResource<'_>>, rules: &RuleSet, r: &Resource, category: Category) -> Cell {
-    let empty = OnResource::default();
-    let on = on.unwrap_or(&empty);
-    let failing: Vec<String> = on
-        .findings
-        .iter()
-        .filter(|f| f.category == category)
+fn cell(results: &Results<'_, '_>, rules: &RuleSet, category: Category) -> Cell {
+    let failing: Vec<String> = results
+        .findings(category)
         .map(|f| f.fingerprint.clone())
         .collect();
     if !failing.is_empty() {
+        let messages: BTreeSet<&str> = results
+            .findings(category)
+            .map(|f| f.message.as_str())
+            .collect();
         return Cell {
             verdict: "fail",
-            reason: None,
+            reason: Some(messages.into_iter().collect::<Vec<_>>().join(" ")),
             findings: failing,
         };
     }
-    if let Some(f) = on.undecided.iter().find(|f| f.category == category) {
+    if let Some(f) = results.undecided(category) {
         return Cell {
             verdict: "undecided",
             reason: Some(f.message.clone()),
             findings: vec![f.fingerprint.clone()],
         };
     }
-    if let Some(s) = on
-        .suppressed
-        .iter()
-        .find(|s| s.finding.category == category)
-    {
+    if let Some(s) = results.suppressed(category) {
         let status = s.by.status.map_or("suppressed", |st| st.as_str());
         return Cell {
             verdict: "pass",
             reason: Some(format!(
-                "suppressed: {status} — {}",
+                "suppressed ({status}): {}",
                 s.by.reason.as_deref().unwrap_or("no reason given")
             )),
             findings: vec![s.finding.fingerprint.clone()],
         };
     }
-    let checked = rules
+    let checking: Vec<&str> = rules
         .rules
         .iter()
-        .any(|rule| rule.category == category && rule.applies_to(&r.resource_type));
-    Cell {
-        verdict: if checked { "pass" } else { "n/a" },
-        reason: None,
-        findings: Vec::new(),
+        .filter(|rule| {
+            rule.category == category && results.types.iter().any(|t| rule.applies_to(t))
+        })
+        .map(|rule| rule.id.as_str())
+        .collect();
+    if checking.is_empty() {
+        Cell {
+            verdict: "n/a",
+            reason: Some("no rule checks this control for this type".to_string()),
+            findings: Vec::new(),
+        }
+    } else {
+        Cell {
+            verdict: "pass",
+            reason: Some(format!("checked by {}", checking.join(", "))),
+            findings: Vec::new(),
+        }
+    }
+}
+
+/// Days automated backups are kept: the attribute's value, or the
+/// provider's default when it is left out; `None` when unknown.
+fn retention_days(
+    resource: &Resource,
+    retention: &Retention,
+    related: &crate::model::Index<'_>,
+) -> Option<i64> {
+    let holder = match &retention.via {
+        None => resource,
+        Some(via) => *resource
+            .references
+            .iter()
+            .flat_map(|r| related.named(r))
+            .find(|r| &r.resource_type == via)?,
+    };
+    if holder.is_unknown(&retention.pointer) {
+        return None;
+    }
+    match holder.attributes.pointer(&retention.pointer) {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        None | Some(Value::Null) => retention.default,
+        Some(_) => None,
     }
 }
 
 /// Builds the inspection model from a finished check.
 pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> Model<'r> {
-    let title = options.title.as_str();
     let classifier = Classifier::builtin();
     let table = kinds();
     let checked: Vec<&Resource> = report
@@ -321,21 +527,40 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         .iter()
         .filter(|r| r.kind.is_checked())
         .collect();
-    let path = |file: usize| {
-        report
-            .files
-            .get(file)
-            .map(SourceFile::display_path)
-            .unwrap_or_default()
-    };
+    let paths: Vec<String> = report.files.iter().map(SourceFile::display_path).collect();
+    let path = |file: usize| paths.get(file).cloned().unwrap_or_default();
     let line = |file: usize, offset: usize| {
         report
             .files
             .get(file)
             .map_or(0, |f| f.position(offset).line)
     };
+    let calls = |r: &Resource| -> Vec<Call> {
+        r.module
+            .iter()
+            .map(|c| Call {
+                address: c.message.clone(),
+                file: path(c.file),
+                line: line(c.file, c.span.start),
+            })
+            .collect()
+    };
+    let system = |r: &Resource| folder(&path(r.module.first().map_or(r.file, |c| c.file)));
 
     let index = by_resource(report);
+    let context_types: BTreeSet<&str> = table
+        .values()
+        .flat_map(|e| {
+            e.context
+                .iter()
+                .chain(e.retention.iter().flat_map(|r| &r.via))
+        })
+        .map(String::as_str)
+        .collect();
+    let context_types: Vec<&str> = context_types.into_iter().collect();
+    let related = crate::model::Index::of(&report.resources, &context_types);
+    let empty = OnResource::default();
+
     let mut inventory = Vec::new();
     let mut data_stores = Vec::new();
     for r in &checked {
@@ -347,6 +572,8 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         }
         let file = path(r.file);
         let at = line(r.file, r.header.start);
+        let system = system(r);
+        let environment = environment(report, r, &file, &system, options.production.as_ref());
         if kind == Kind::DataStore {
             let ephi = tag(r, &["data_classification", "data-classification"])
                 .is_some_and(|v| v.eq_ignore_ascii_case("ephi"));
@@ -363,6 +590,45 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                     .map(str::to_string),
                 None => None,
             };
+            let context: &[String] = entry.map_or(&[], |e| &e.context);
+            let mut on = vec![index.get(&(r.file, r.address.as_str())).unwrap_or(&empty)];
+            let mut types = vec![r.resource_type.as_str()];
+            if !context.is_empty() {
+                let referred = r.references.iter().flat_map(|a| related.named(a));
+                let referring = related.referring_to(&r.address).iter();
+                for other in referred.chain(referring) {
+                    if context.contains(&other.resource_type) && !std::ptr::eq(*other, *r) {
+                        on.push(
+                            index
+                                .get(&(other.file, other.address.as_str()))
+                                .unwrap_or(&empty),
+                        );
+                        types.push(other.resource_type.as_str());
+                    }
+                }
+            }
+            let results = Results { on, types };
+            let mut controls: BTreeMap<&'static str, Cell> = CONTROLS
+                .iter()
+                .map(|c| (c.as_str(), cell(&results, rules, *c)))
+                .collect();
+            let backup_retention_days = entry
+                .and_then(|e| e.retention.as_ref())
+                .and_then(|retention| retention_days(r, retention, &related));
+            if let (Some(days), Some(backup)) = (
+                backup_retention_days,
+                controls.get_mut(Category::Backup.as_str()),
+            ) {
+                let kept = format!("kept {days} days");
+                backup.reason = Some(match backup.reason.take() {
+                    Some(reason)
+                        if backup.verdict != "pass" || reason.starts_with("suppressed") =>
+                    {
+                        format!("{kept}; {reason}")
+                    }
+                    _ => kept,
+                });
+            }
             data_stores.push(DataStore {
                 address: r.address.clone(),
                 resource_type: r.resource_type.clone(),
@@ -370,13 +636,11 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 file: file.clone(),
                 line: at,
                 ephi,
-                controls: CONTROLS
-                    .iter()
-                    .map(|c| {
-                        let on = index.get(&(r.file, r.address.as_str()));
-                        (c.as_str(), cell(on, rules, r, *c))
-                    })
-                    .collect(),
+                environment: environment.clone(),
+                system: system.clone(),
+                module: calls(r),
+                backup_retention_days,
+                controls,
             });
         }
         inventory.push(Item {
@@ -384,17 +648,23 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             resource_type: r.resource_type.clone(),
             kind,
             role: role.map(Role::as_str),
-            environment: environment(r, &file),
+            environment,
             file,
             line: at,
+            system,
+            module: calls(r),
         });
     }
 
     let exposure = exposure::collect(report);
+    let systems: std::collections::HashMap<(usize, &str), String> = checked
+        .iter()
+        .map(|r| ((r.file, r.address.as_str()), system(r)))
+        .collect();
 
     Model {
         version: VERSION,
-        title: title.to_string(),
+        title: options.title.clone(),
         inventory,
         data_stores,
         exposure,
@@ -404,33 +674,95 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             .iter()
             .map(|s| suppressed_entry(report, rules, s))
             .collect(),
-        checklist: checklist(report, &checked),
+        accepted_risks: accepted_risks(report),
+        checklist: checklist(report, &checked, &systems, &paths),
         findings: report
             .findings
             .iter()
             .map(|f| finding_entry(report, rules, f))
             .collect(),
+        undecided: options.show_undecided.then(|| {
+            report
+                .undecided
+                .iter()
+                .map(|f| finding_entry(report, rules, f))
+                .collect()
+        }),
     }
+}
+
+/// Every suppression in force (one entry per suppression, with the
+/// findings it silences) and every lapsed one.
+fn accepted_risks(report: &Report) -> Vec<AcceptedRisk> {
+    let mut by_suppression: BTreeMap<(String, Option<usize>), AcceptedRisk> = BTreeMap::new();
+    let entry = |by: &crate::suppress::Suppression, expired: bool| AcceptedRisk {
+        source: by.source.as_str(),
+        status: by.status.map(|s| s.as_str()),
+        rules: Vec::new(),
+        reason: by.reason.clone(),
+        approver: by.approver.clone(),
+        ticket: by.ticket.clone(),
+        expires: by.expires.clone(),
+        expired,
+        file: crate::source::display_path(&by.file),
+        line: by.line,
+        findings: Vec::new(),
+    };
+    for s in &report.suppressed {
+        let key = (crate::source::display_path(&s.by.file), s.by.line);
+        let risk = by_suppression
+            .entry(key)
+            .or_insert_with(|| entry(&s.by, false));
+        let rule = s.finding.rule_id.as_str().to_string();
+        if !risk.rules.contains(&rule) {
+            risk.rules.push(rule);
+        }
+        risk.findings.push(s.finding.fingerprint.clone());
+    }
+    for lapsed in &report.lapsed {
+        let key = (crate::source::display_path(&lapsed.by.file), lapsed.by.line);
+        let mut risk = entry(&lapsed.by, true);
+        risk.rules.clone_from(&lapsed.rules);
+        risk.findings.clone_from(&lapsed.findings);
+        by_suppression.insert(key, risk);
+    }
+    by_suppression.into_values().collect()
 }
 
 /// Per policy clause: the rules enforcing it and their verdicts summed
 /// over the resources each rule checks.
 fn clauses(report: &Report, rules: &RuleSet, checked: &[&Resource]) -> Vec<Clause> {
     let mut by_control: BTreeMap<&str, Clause> = BTreeMap::new();
+    let mut by_type: std::collections::HashMap<&str, usize> = Default::default();
+    for r in checked {
+        *by_type.entry(r.resource_type.as_str()).or_default() += 1;
+    }
+    let mut failing: std::collections::HashMap<usize, BTreeSet<(usize, &str)>> = Default::default();
+    let mut undecided: std::collections::HashMap<usize, BTreeSet<(usize, &str)>> =
+        Default::default();
+    for f in &report.findings {
+        failing
+            .entry(f.rule)
+            .or_default()
+            .insert((f.file, f.resource.as_str()));
+    }
+    for f in &report.undecided {
+        undecided
+            .entry(f.rule)
+            .or_default()
+            .insert((f.file, f.resource.as_str()));
+    }
     for (index, rule) in rules.rules.iter().enumerate() {
-        let applicable = checked
+        let applicable: usize = by_type
             .iter()
-            .filter(|r| rule.applies_to(&r.resource_type))
-            .count();
-        let resources = |list: &[Finding]| {
-            list.iter()
-                .filter(|f| f.rule == index)
-                .map(|f| (f.file, f.resource.as_str()))
-                .collect::<BTreeSet<_>>()
-                .len()
-        };
-        let fail = resources(&report.findings).min(applicable);
-        let undecided = resources(&report.undecided).min(applicable - fail);
+            .filter(|(t, _)| rule.applies_to(t))
+            .map(|(_, n)| n)
+            .sum();
+        let fail = failing.get(&index).map_or(0, BTreeSet::len).min(applicable);
+        let undecided = undecided
+            .get(&index)
+            .map_or(0, BTreeSet::len)
+            .min(applicable - fail);
         for control in &rule.controls {
             let clause = by_control.entry(control).or_insert_with(|| Clause {
                 control: control.clone(),
@@ -467,25 +799,33 @@ fn step(scope: &str, step: &'static str, fail: usize, undecided: usize, what: &s
     }
 }
 
-/// The provisioning checklist (CMP 8.3), per folder of checked resources.
-fn checklist(report: &Report, checked: &[&Resource]) -> Vec<Step> {
-    let folders: Vec<String> = report
-        .files
+/// The provisioning checklist (CMP 8.3), per system: the root module's
+/// folder for Terraform (module resources count for the root that calls
+/// them), the file's folder for manifests.
+fn checklist(
+    report: &Report,
+    checked: &[&Resource],
+    systems: &std::collections::HashMap<(usize, &str), String>,
+    paths: &[String],
+) -> Vec<Step> {
+    let scope_of = |f: &Finding| -> String {
+        systems
+            .get(&(f.file, f.resource.as_str()))
+            .cloned()
+            .unwrap_or_else(|| folder(paths.get(f.file).map_or("", String::as_str)))
+    };
+    let mut scopes: BTreeMap<String, (Vec<&Finding>, Vec<&Finding>)> = checked
         .iter()
-        .map(|f| folder(&f.display_path()))
-        .collect();
-    let folder_of = |file: usize| folders.get(file).map_or(".", String::as_str);
-    let mut scopes: BTreeMap<&str, (Vec<&Finding>, Vec<&Finding>)> = checked
-        .iter()
-        .map(|r| (folder_of(r.file), Default::default()))
+        .filter_map(|r| systems.get(&(r.file, r.address.as_str())))
+        .map(|s| (s.clone(), Default::default()))
         .collect();
     for f in &report.findings {
-        if let Some(scope) = scopes.get_mut(folder_of(f.file)) {
+        if let Some(scope) = scopes.get_mut(&scope_of(f)) {
             scope.0.push(f);
         }
     }
     for f in &report.undecided {
-        if let Some(scope) = scopes.get_mut(folder_of(f.file)) {
+        if let Some(scope) = scopes.get_mut(&scope_of(f)) {
             scope.1.push(f);
         }
     }
@@ -497,7 +837,8 @@ fn checklist(report: &Report, checked: &[&Resource]) -> Vec<Step> {
         let id = f.rule_id.as_str();
         id.ends_with("approver-tag-missing") || id.ends_with("approver-missing")
     };
-    let any = |_: &&Finding| true;
+    let baseline = |f: &&Finding| f.category != Category::Approval;
+    let ephi = |f: &&Finding| f.rule_id.as_str().contains("ephi");
     let severe = |f: &&Finding| f.severity >= Severity::High;
     let mut steps = Vec::new();
     for (scope, (findings, undecided)) in &scopes {
@@ -517,8 +858,16 @@ fn checklist(report: &Report, checked: &[&Resource]) -> Vec<Step> {
         ));
         let (f, u) = count(&approver);
         steps.push(step(scope, "approver present", f, u, "approver"));
-        let (f, u) = count(&any);
-        steps.push(step(scope, "baseline rules pass", f, u, "open"));
+        let (f, u) = count(&baseline);
+        steps.push(step(scope, "baseline rules pass", f, u, "baseline"));
+        let (f, u) = count(&ephi);
+        steps.push(step(
+            scope,
+            "ePHI placed on approved stores",
+            f,
+            u,
+            "ePHI placement",
+        ));
         let (f, _) = count(&severe);
         steps.push(step(
             scope,
