@@ -6,6 +6,7 @@
 pub mod exposure;
 pub mod html;
 pub mod json;
+mod links;
 pub mod markdown;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,6 +90,8 @@ struct KindEntry {
     retention: Option<Retention>,
     /// Types whose findings count for this store's cells.
     context: Vec<String>,
+    /// Controls the platform provides, with the reason.
+    platform: BTreeMap<String, String>,
 }
 
 /// Where a data store's backup retention is written.
@@ -143,6 +146,15 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                             .collect()
                     })
                     .unwrap_or_default();
+                let platform = entry
+                    .get("platform")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 table.insert(
                     resource_type.clone(),
                     KindEntry {
@@ -150,6 +162,7 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                         engine: text(entry, "engine"),
                         retention,
                         context,
+                        platform,
                     },
                 );
             }
@@ -412,22 +425,33 @@ struct Results<'a, 'r> {
 }
 
 impl<'r> Results<'_, 'r> {
+    /// The results that count for `category`: the store's own, and for
+    /// every control but approval (which each resource carries itself)
+    /// those of its context.
+    fn sources(&self, category: Category) -> &[&OnResource<'r>] {
+        if category == Category::Approval {
+            &self.on[..1.min(self.on.len())]
+        } else {
+            &self.on
+        }
+    }
+
     fn findings(&self, category: Category) -> impl Iterator<Item = &'r Finding> + '_ {
-        self.on
+        self.sources(category)
             .iter()
             .flat_map(|o| o.findings.iter().copied())
             .filter(move |f| f.category == category)
     }
 
     fn undecided(&self, category: Category) -> Option<&'r Finding> {
-        self.on
+        self.sources(category)
             .iter()
             .flat_map(|o| o.undecided.iter().copied())
             .find(|f| f.category == category)
     }
 
     fn suppressed(&self, category: Category) -> Option<&'r crate::suppress::Suppressed> {
-        self.on
+        self.sources(category)
             .iter()
             .flat_map(|o| o.suppressed.iter().copied())
             .find(|s| s.finding.category == category)
@@ -435,7 +459,12 @@ impl<'r> Results<'_, 'r> {
 }
 
 /// The matrix cell of one control for one data store.
-fn cell(results: &Results<'_, '_>, rules: &RuleSet, category: Category) -> Cell {
+fn cell(
+    results: &Results<'_, '_>,
+    rules: &RuleSet,
+    category: Category,
+    platform: Option<&String>,
+) -> Cell {
     let failing: Vec<String> = results
         .findings(category)
         .map(|f| f.fingerprint.clone())
@@ -473,11 +502,22 @@ fn cell(results: &Results<'_, '_>, rules: &RuleSet, category: Category) -> Cell 
         .rules
         .iter()
         .filter(|rule| {
-            rule.category == category && results.types.iter().any(|t| rule.applies_to(t))
+            let types = if category == Category::Approval {
+                &results.types[..1.min(results.types.len())]
+            } else {
+                &results.types[..]
+            };
+            rule.category == category && types.iter().any(|t| rule.applies_to(t))
         })
         .map(|rule| rule.id.as_str())
         .collect();
-    if checking.is_empty() {
+    if let Some(reason) = platform.filter(|_| checking.is_empty()) {
+        Cell {
+            verdict: "pass",
+            reason: Some(format!("platform: {reason}")),
+            findings: Vec::new(),
+        }
+    } else if checking.is_empty() {
         Cell {
             verdict: "n/a",
             reason: Some("no rule checks this control for this type".to_string()),
@@ -560,6 +600,13 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
     let context_types: Vec<&str> = context_types.into_iter().collect();
     let related = crate::model::Index::of(&report.resources, &context_types);
     let empty = OnResource::default();
+    let container_stores: Vec<&Resource> = checked
+        .iter()
+        .copied()
+        .filter(|r| r.kind == crate::model::BlockKind::Manifest)
+        .filter(|r| role(r, &classifier) == Some(Role::Database))
+        .collect();
+    let attributed = links::attributed(report, &container_stores);
 
     let mut inventory = Vec::new();
     let mut data_stores = Vec::new();
@@ -593,6 +640,13 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             let context: &[String] = entry.map_or(&[], |e| &e.context);
             let mut on = vec![index.get(&(r.file, r.address.as_str())).unwrap_or(&empty)];
             let mut types = vec![r.resource_type.as_str()];
+            if let Some(other) = attributed.get(&(r.file, r.address.as_str())) {
+                on.push(other);
+            }
+            if topology::is_workload(r) {
+                // Every Service is checked for exposing database pods.
+                types.push("Service");
+            }
             if !context.is_empty() {
                 let referred = r.references.iter().flat_map(|a| related.named(a));
                 let referring = related.referring_to(&r.address).iter();
@@ -610,7 +664,10 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             let results = Results { on, types };
             let mut controls: BTreeMap<&'static str, Cell> = CONTROLS
                 .iter()
-                .map(|c| (c.as_str(), cell(&results, rules, *c)))
+                .map(|c| {
+                    let platform = entry.and_then(|e| e.platform.get(c.as_str()));
+                    (c.as_str(), cell(&results, rules, *c, platform))
+                })
                 .collect();
             let backup_retention_days = entry
                 .and_then(|e| e.retention.as_ref())
