@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{Model, CONTROLS};
+use std::collections::BTreeMap;
+
+use super::{Kind, Model, CONTROLS};
+use crate::output::json::JsonFinding;
 
 /// Escapes a table cell: pipes, and newlines as `<br>`.
 fn cell(text: &str) -> String {
@@ -30,32 +33,110 @@ fn or_dash(value: Option<&str>) -> String {
     value.unwrap_or("—").to_string()
 }
 
+/// A verdict with a symbol, so that it reads without colour.
+fn verdict(verdict: &str) -> String {
+    match verdict {
+        "pass" => "✔ pass".to_string(),
+        "fail" => "✘ fail".to_string(),
+        "undecided" => "? undecided".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `file:line`, followed by the module calls that lead there.
+fn location(file: &str, line: usize, module: &[super::Call]) -> String {
+    let mut text = format!("{file}:{line}");
+    for call in module {
+        let _ = write!(
+            text,
+            "<br>via `{}` ({}:{})",
+            call.address, call.file, call.line
+        );
+    }
+    text
+}
+
+fn code(text: &str) -> String {
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
+    }
+}
+
 pub fn render(model: &Model<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", cell(&model.title));
 
-    out.push_str("## Inventory\n\n");
-    table(
-        &mut out,
-        &["address", "type", "kind", "role", "environment", "location"],
-        model
-            .inventory
-            .iter()
-            .map(|i| {
-                vec![
-                    format!("`{}`", i.address),
-                    i.resource_type.clone(),
-                    i.kind.as_str().to_string(),
-                    or_dash(i.role),
-                    or_dash(i.environment.as_deref()),
-                    format!("{}:{}", i.file, i.line),
-                ]
-            })
-            .collect(),
+    out.push_str("## Summary\n\n");
+    let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &model.findings {
+        *by_severity.entry(f.severity).or_default() += 1;
+    }
+    let severities = ["critical", "high", "medium", "low", "info"]
+        .iter()
+        .filter_map(|s| by_severity.get(s).map(|n| format!("{n} {s}")))
+        .collect::<Vec<_>>();
+    let _ = writeln!(
+        out,
+        "- {} resources, {} data stores ({} holding ePHI), {} exposed entry points",
+        model.inventory.len(),
+        model.data_stores.len(),
+        model.data_stores.iter().filter(|d| d.ephi).count(),
+        model.exposure.len(),
+    );
+    let _ = writeln!(
+        out,
+        "- {} open findings{}",
+        model.findings.len(),
+        if severities.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", severities.join(", "))
+        }
+    );
+    let lapsed = model.accepted_risks.iter().filter(|r| r.expired).count();
+    let _ = writeln!(
+        out,
+        "- {} suppressions and waivers in force, {lapsed} expired\n",
+        model.accepted_risks.len() - lapsed,
     );
 
+    out.push_str("## Inventory\n\n");
+    for kind in [Kind::DataStore, Kind::Compute, Kind::Network, Kind::Other] {
+        let items: Vec<_> = model.inventory.iter().filter(|i| i.kind == kind).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {} ({})\n", kind_title(kind), items.len());
+        table(
+            &mut out,
+            &[
+                "address",
+                "type",
+                "role",
+                "environment",
+                "system",
+                "location",
+            ],
+            items
+                .iter()
+                .map(|i| {
+                    vec![
+                        code(&i.address),
+                        i.resource_type.clone(),
+                        or_dash(i.role),
+                        or_dash(i.environment.as_deref()),
+                        i.system.clone(),
+                        location(&i.file, i.line, &i.module),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
     out.push_str("## Data-store protection\n\n");
-    let mut header = vec!["data store", "engine", "ePHI"];
+    let mut header = vec!["data store", "engine", "ePHI", "environment"];
     header.extend(CONTROLS.iter().map(|c| c.as_str()));
     header.push("location");
     table(
@@ -66,18 +147,24 @@ pub fn render(model: &Model<'_>) -> String {
             .iter()
             .map(|d| {
                 let mut row = vec![
-                    format!("`{}`", d.address),
+                    code(&d.address),
                     or_dash(d.engine.as_deref()),
                     if d.ephi { "yes" } else { "no" }.to_string(),
+                    or_dash(d.environment.as_deref()),
                 ];
                 for control in CONTROLS {
                     let c = &d.controls[control.as_str()];
-                    row.push(match &c.reason {
-                        Some(reason) => format!("{} ({reason})", c.verdict),
-                        None => c.verdict.to_string(),
-                    });
+                    let shown = match &c.reason {
+                        Some(reason)
+                            if c.verdict != "pass" || !reason.starts_with("checked by") =>
+                        {
+                            format!("{}: {reason}", verdict(c.verdict))
+                        }
+                        _ => verdict(c.verdict),
+                    };
+                    row.push(shown);
                 }
-                row.push(format!("{}:{}", d.file, d.line));
+                row.push(location(&d.file, d.line, &d.module));
                 row
             })
             .collect(),
@@ -92,9 +179,39 @@ pub fn render(model: &Model<'_>) -> String {
             .iter()
             .map(|e| {
                 vec![
-                    format!("`{}`", e.address),
+                    code(&e.address),
                     e.how.clone(),
                     format!("{}:{}", e.file, e.line),
+                ]
+            })
+            .collect(),
+    );
+
+    out.push_str("## ePHI stores (CMP 8.3.4)\n\n");
+    table(
+        &mut out,
+        &["data store", "type", "engine", "placement", "location"],
+        model
+            .data_stores
+            .iter()
+            .filter(|d| d.ephi)
+            .map(|d| {
+                let placement = model
+                    .findings
+                    .iter()
+                    .find(|f| {
+                        f.rule_id.contains("ephi") && f.resource == d.address && f.file == d.file
+                    })
+                    .map_or_else(
+                        || verdict("pass"),
+                        |f| format!("{}: {}", verdict("fail"), f.message),
+                    );
+                vec![
+                    code(&d.address),
+                    d.resource_type.clone(),
+                    or_dash(d.engine.as_deref()),
+                    placement,
+                    location(&d.file, d.line, &d.module),
                 ]
             })
             .collect(),
@@ -119,26 +236,41 @@ pub fn render(model: &Model<'_>) -> String {
             .collect(),
     );
 
-    out.push_str("## Accepted risks\n\n");
+    out.push_str("## Accepted risks (OSP 3.3)\n\n");
     table(
         &mut out,
         &[
-            "rule", "resource", "source", "status", "reason", "approver", "ticket", "expires",
+            "rules",
+            "source",
+            "status",
+            "reason",
+            "approver",
+            "ticket",
+            "expires",
+            "findings",
+            "written at",
         ],
         model
-            .suppressed
+            .accepted_risks
             .iter()
-            .map(|s| {
-                let by = &s.suppression;
+            .map(|r| {
                 vec![
-                    s.finding.rule_id.to_string(),
-                    format!("`{}`", s.finding.resource),
-                    by.source.to_string(),
-                    or_dash(by.status),
-                    or_dash(by.reason),
-                    or_dash(by.approver),
-                    or_dash(by.ticket),
-                    or_dash(by.expires),
+                    r.rules.join(", "),
+                    r.source.to_string(),
+                    or_dash(r.status),
+                    or_dash(r.reason.as_deref()),
+                    or_dash(r.approver.as_deref()),
+                    or_dash(r.ticket.as_deref()),
+                    match (&r.expires, r.expired) {
+                        (Some(day), true) => format!("**EXPIRED** {day}"),
+                        (Some(day), false) => day.clone(),
+                        (None, _) => "—".to_string(),
+                    },
+                    r.findings.len().to_string(),
+                    match r.line {
+                        Some(line) => format!("{}:{line}", r.file),
+                        None => r.file.clone(),
+                    },
                 ]
             })
             .collect(),
@@ -147,7 +279,7 @@ pub fn render(model: &Model<'_>) -> String {
     out.push_str("## Provisioning checklist (CMP 8.3)\n\n");
     table(
         &mut out,
-        &["scope", "step", "verdict", "reason"],
+        &["system", "step", "verdict", "reason"],
         model
             .checklist
             .iter()
@@ -155,25 +287,43 @@ pub fn render(model: &Model<'_>) -> String {
                 vec![
                     s.scope.clone(),
                     s.step.to_string(),
-                    s.verdict.to_string(),
+                    verdict(s.verdict),
                     s.reason.clone(),
                 ]
             })
             .collect(),
     );
 
-    out.push_str("## Findings\n\n");
+    findings(&mut out, "Findings", &model.findings);
+    if let Some(undecided) = &model.undecided {
+        findings(&mut out, "Undecided results", undecided);
+    }
+    out
+}
+
+fn kind_title(kind: Kind) -> &'static str {
+    match kind {
+        Kind::DataStore => "Data stores",
+        Kind::Compute => "Compute",
+        Kind::Network => "Network",
+        Kind::Other => "Other",
+    }
+}
+
+fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
+    let _ = writeln!(out, "## {title}\n");
     table(
-        &mut out,
-        &["severity", "rule", "resource", "message", "location"],
-        model
-            .findings
-            .iter()
+        out,
+        &[
+            "severity", "rule", "clauses", "resource", "message", "location",
+        ],
+        list.iter()
             .map(|f| {
                 vec![
                     f.severity.to_string(),
                     f.rule_id.to_string(),
-                    format!("`{}`", f.resource),
+                    f.controls.join(", "),
+                    code(f.resource),
                     f.message.to_string(),
                     match &f.span {
                         Some(span) => format!("{}:{}", f.file, span.start.line),
@@ -183,5 +333,4 @@ pub fn render(model: &Model<'_>) -> String {
             })
             .collect(),
     );
-    out
 }
