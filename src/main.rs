@@ -277,9 +277,12 @@ fn inspect(args: &InspectArgs) -> ExitCode {
     let path = args
         .output
         .clone()
-        .unwrap_or_else(|| PathBuf::from(default));
+        .unwrap_or_else(|| default_report_path(default, &args.scan.paths));
     let failed_write = match std::fs::write(&path, text) {
-        Ok(()) => false,
+        Ok(()) => {
+            eprintln!("provcheck: wrote the report to {}", path.display());
+            false
+        }
         Err(err) => {
             eprintln!("provcheck: cannot write {}: {err}", path.display());
             true
@@ -297,6 +300,25 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         }
     }
     exit_code(&report, &prepared, args.fail_on, failed_write)
+}
+
+/// Where a report goes when `--output` is not given: the current folder,
+/// unless that is inside a scanned folder (a report must not land in the
+/// repository it describes unless asked), then the temporary folder.
+fn default_report_path(name: &str, scanned: &[PathBuf]) -> PathBuf {
+    let here = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .unwrap_or_default();
+    let inside = scanned.iter().any(|p| {
+        p.is_dir()
+            && p.canonicalize()
+                .is_ok_and(|p| !here.as_os_str().is_empty() && here.starts_with(p))
+    });
+    if inside {
+        std::env::temp_dir().join(name)
+    } else {
+        PathBuf::from(name)
+    }
 }
 
 fn baseline(args: &BaselineArgs) -> ExitCode {
