@@ -123,6 +123,17 @@ pub struct Finding {
     /// Where the offending value was written, when elsewhere: a variable
     /// default, a tfvars file, a module argument, a local.
     pub related: Vec<crate::model::Origin>,
+    /// The module calls from the root module to the resource: findings
+    /// in a module called from several roots differ by these.
+    pub module: Vec<crate::model::Origin>,
+}
+
+impl Finding {
+    /// The file of the root module's call, for a resource in a module:
+    /// with `file` and `resource`, it tells one instance from another.
+    pub fn root_call(&self) -> Option<usize> {
+        self.module.first().map(|c| c.file)
+    }
 }
 
 /// A fingerprint that survives moved lines and unrelated edits: it hashes

@@ -81,6 +81,8 @@ fn module_fixture_reports_each_instance_with_provenance() {
             "main.tf:25 argument backup_days of module.db",
             "main.tf:28 argument backup_days of module.app",
             "terraform.tfvars:2 var.backup_days set in fixtures/modules/live/production/terraform.tfvars",
+            "main.tf:23 instance module.app is created here",
+            "main.tf:18 instance module.app.module.db[\"audit\"] is created here",
         ],
         "{origins:#?}"
     );
@@ -296,10 +298,99 @@ fn sarif_carries_provenance_as_related_locations() {
         .find(|r| r["ruleId"] == "aws-rds-backup-retention-short")
         .unwrap();
     let related = backup["relatedLocations"].as_array().unwrap();
-    assert_eq!(related.len(), 3);
+    // Three places the value was written, then the two module calls.
+    assert_eq!(related.len(), 5);
     assert_eq!(
         related[2]["physicalLocation"]["artifactLocation"]["uri"],
         "fixtures/modules/live/production/terraform.tfvars"
     );
     assert_eq!(related[2]["physicalLocation"]["region"]["startLine"], 2);
+}
+
+/// Two environments call one module: each instance is its own finding
+/// (distinct fingerprints, the root's call among the related places), and
+/// `path.root` names each root module's folder, not the scan's.
+#[test]
+fn roots_sharing_a_module_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!(
+        r#"
+variable "encrypted" {{ type = bool }}
+locals {{ settings = jsondecode(file("${{path.root}}/settings.json")) }}
+resource "aws_db_instance" "this" {{
+  engine                  = "postgres"
+  engine_version          = "16.3"
+  storage_encrypted       = var.encrypted
+  backup_retention_period = local.settings.retention
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  {TAGS}
+}}
+"#
+    );
+    write(dir.path(), "modules/db/main.tf", &db);
+    for (env, encrypted, retention) in [("dev", false, 1), ("qa", false, 14), ("prod", true, 14)] {
+        write(
+            dir.path(),
+            &format!("envs/{env}/main.tf"),
+            &format!("module \"database\" {{\n  source = \"../../modules/db\"\n  encrypted = {encrypted}\n}}\n"),
+        );
+        write(
+            dir.path(),
+            &format!("envs/{env}/settings.json"),
+            &format!("{{\"retention\": {retention}}}"),
+        );
+    }
+    // The scanned folder is the root that file functions are confined to.
+    let settings = provcheck::Settings {
+        root: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let report = provcheck::check_with(&[dir.path().to_path_buf()], &rules(), &settings);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let roots: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let call = f.module.first().expect("a module call");
+            provcheck::source::display_path(&report.files[call.file].path)
+        })
+        .collect();
+    // dev and qa are unencrypted; only dev keeps backups 1 day.
+    let mut found: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .zip(&roots)
+        .map(|(f, root)| (root.rsplit('/').nth(1).unwrap(), f.rule_id.as_str()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("dev", "aws-rds-backup-retention-short"),
+            ("dev", "aws-rds-storage-unencrypted"),
+            ("qa", "aws-rds-storage-unencrypted"),
+        ]
+    );
+    let resources: Vec<_> = report
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "aws_db_instance")
+        .collect();
+    assert_eq!(resources.len(), 3);
+    let retention: Vec<_> = resources
+        .iter()
+        .map(|r| r.attributes["backup_retention_period"].clone())
+        .collect();
+    assert!(
+        retention.contains(&serde_json::json!(1)) && retention.contains(&serde_json::json!(14))
+    );
+    let finding = &report.findings[0];
+    assert!(finding
+        .related
+        .iter()
+        .any(|o| o.message.contains("module.database")));
+    // The same rule on the same address in two roots: two fingerprints.
+    let fingerprints: std::collections::BTreeSet<_> =
+        report.findings.iter().map(|f| &f.fingerprint).collect();
+    assert_eq!(fingerprints.len(), 3);
 }

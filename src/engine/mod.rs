@@ -236,6 +236,22 @@ fn finding(
         Some(detail) => format!("{} ({detail})", rule.message.trim_end_matches('.')),
         None => rule.message.clone(),
     };
+    // A module called from several roots yields one resource per root:
+    // the root's folder keeps their fingerprints apart.
+    let instance = match resource.module.first() {
+        Some(call) => {
+            let root = paths.get(call.file).map(String::as_str).unwrap_or_default();
+            let folder = root.rsplit_once('/').map_or("", |(dir, _)| dir);
+            format!("{}@{folder}", resource.address)
+        }
+        None => resource.address.clone(),
+    };
+    let mut related = resource.origins(&pointer).to_vec();
+    related.extend(resource.module.iter().map(|call| crate::model::Origin {
+        file: call.file,
+        span: call.span,
+        message: format!("instance {} is created here", call.message),
+    }));
     Finding {
         rule: index,
         rule_id: rule.id.clone(),
@@ -244,8 +260,9 @@ fn finding(
         resource: resource.address.clone(),
         file: resource.file,
         span: resource.locate(&pointer),
-        related: resource.origins(&pointer).to_vec(),
-        fingerprint: fingerprint(rule.id.as_str(), path, &resource.address, &pointer),
+        related,
+        module: resource.module.clone(),
+        fingerprint: fingerprint(rule.id.as_str(), path, &instance, &pointer),
         pointer,
         message,
     }

@@ -169,9 +169,14 @@ fn finding_diagnostic(
     for origin in &finding.related {
         if let Some(source) = report.files.get(origin.file) {
             let at = source.position(origin.span.start);
+            let call = finding
+                .module
+                .iter()
+                .any(|c| c.file == origin.file && c.span == origin.span);
             let _ = write!(
                 help,
-                "\nvalue from {}:{}:{} ({})",
+                "\n{} {}:{}:{} ({})",
+                if call { "module call at" } else { "value from" },
                 source.display_path(),
                 at.line,
                 at.column,

@@ -507,5 +507,6 @@ fn audit_finding(
         pointer: String::new(),
         message: format!("{} ({detail})", rule.message.trim_end_matches('.')),
         related: Vec::new(),
+        module: Vec::new(),
     })
 }
