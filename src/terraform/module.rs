@@ -1434,8 +1434,9 @@ impl Scope for Ctx<'_, '_> {
             ("each", Some("key")) => self.each.as_ref().map(|(k, _)| k.clone()),
             ("each", Some("value")) => self.each.as_ref().map(|(_, v)| v.clone()),
             ("path", Some("module")) => Some(Value::String(instance.def.dir.display().to_string())),
+            // Terraform runs in the root module's folder: both name it.
             ("path", Some("root" | "cwd")) => {
-                Some(Value::String(instance.program.root.display().to_string()))
+                Some(Value::String(instance.root.display().to_string()))
             }
             ("terraform", Some("workspace")) => Some(Value::String("default".into())),
             // Resources, data sources and `self` are known only after
