@@ -13,8 +13,7 @@ use crate::Report;
 
 use super::OnResource;
 
-/// A store's key: (file, address).
-pub(super) type Key<'r> = (usize, &'r str);
+use super::Key;
 
 fn namespace(resource: &Resource) -> &str {
     resource
@@ -86,7 +85,7 @@ pub(super) fn attributed<'r>(
             .filter(|w| service_selects(selector, &pod_labels(w)))
             .collect();
         if !chosen.is_empty() {
-            selected.insert((service.file, service.address.as_str()), chosen);
+            selected.insert((service.file, service.address.as_str(), None), chosen);
         }
     }
     let compose: HashMap<(String, &str), &Resource> = stores
@@ -101,10 +100,10 @@ pub(super) fn attributed<'r>(
         if finding.category == Category::Approval {
             return Vec::new();
         }
-        if let Some(chosen) = selected.get(&(finding.file, finding.resource.as_str())) {
+        if let Some(chosen) = selected.get(&(finding.file, finding.resource.as_str(), None)) {
             return chosen
                 .iter()
-                .map(|w| (w.file, w.address.as_str()))
+                .map(|w| (w.file, w.address.as_str(), None))
                 .collect();
         }
         if finding.category != Category::EncryptionInTransit {
@@ -115,18 +114,18 @@ pub(super) fn attributed<'r>(
         };
         let short = host.split('.').next().unwrap_or(&host);
         if let Some(store) = compose.get(&(folder(report, finding.file), short)) {
-            return vec![(store.file, store.address.as_str())];
+            return vec![(store.file, store.address.as_str(), None)];
         }
         services
             .iter()
             .filter(|s| name(s) == Some(short))
             .flat_map(|s| {
                 selected
-                    .get(&(s.file, s.address.as_str()))
+                    .get(&(s.file, s.address.as_str(), None))
                     .into_iter()
                     .flatten()
             })
-            .map(|w| (w.file, w.address.as_str()))
+            .map(|w| (w.file, w.address.as_str(), None))
             .collect()
     };
     for finding in &report.findings {

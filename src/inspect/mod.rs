@@ -396,13 +396,24 @@ struct OnResource<'r> {
     suppressed: Vec<&'r crate::suppress::Suppressed>,
 }
 
-type ByResource<'r> = std::collections::HashMap<(usize, &'r str), OnResource<'r>>;
+/// One resource instance: its file, its address, and for a resource in a
+/// module the file of the root module's call (the same module file and
+/// address serve every root that calls it).
+pub(crate) type Key<'r> = (usize, &'r str, Option<usize>);
+
+fn key_of(r: &Resource) -> Key<'_> {
+    (r.file, r.address.as_str(), r.module.first().map(|c| c.file))
+}
+
+fn finding_key(f: &Finding) -> Key<'_> {
+    (f.file, f.resource.as_str(), f.root_call())
+}
+
+type ByResource<'r> = std::collections::HashMap<Key<'r>, OnResource<'r>>;
 
 fn by_resource(report: &Report) -> ByResource<'_> {
     let mut index = ByResource::new();
-    fn key(f: &Finding) -> (usize, &str) {
-        (f.file, f.resource.as_str())
-    }
+    let key = finding_key;
     for f in &report.findings {
         index.entry(key(f)).or_default().findings.push(f);
     }
@@ -518,9 +529,15 @@ fn cell(
             findings: Vec::new(),
         }
     } else if checking.is_empty() {
+        // Nothing in the rule set looks at this: say so, rather than
+        // letting silence read as "does not apply".
         Cell {
-            verdict: "n/a",
-            reason: Some("no rule checks this control for this type".to_string()),
+            verdict: "undecided",
+            reason: Some(format!(
+                "not checked: no rule covers {} for {}; verify by hand",
+                category.as_str(),
+                results.types.first().copied().unwrap_or("this type")
+            )),
             findings: Vec::new(),
         }
     } else {
@@ -638,9 +655,9 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 None => None,
             };
             let context: &[String] = entry.map_or(&[], |e| &e.context);
-            let mut on = vec![index.get(&(r.file, r.address.as_str())).unwrap_or(&empty)];
+            let mut on = vec![index.get(&key_of(r)).unwrap_or(&empty)];
             let mut types = vec![r.resource_type.as_str()];
-            if let Some(other) = attributed.get(&(r.file, r.address.as_str())) {
+            if let Some(other) = attributed.get(&key_of(r)) {
                 on.push(other);
             }
             if topology::is_workload(r) {
@@ -652,11 +669,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 let referring = related.referring_to(&r.address).iter();
                 for other in referred.chain(referring) {
                     if context.contains(&other.resource_type) && !std::ptr::eq(*other, *r) {
-                        on.push(
-                            index
-                                .get(&(other.file, other.address.as_str()))
-                                .unwrap_or(&empty),
-                        );
+                        on.push(index.get(&key_of(other)).unwrap_or(&empty));
                         types.push(other.resource_type.as_str());
                     }
                 }
@@ -714,10 +727,8 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
     }
 
     let exposure = exposure::collect(report);
-    let systems: std::collections::HashMap<(usize, &str), String> = checked
-        .iter()
-        .map(|r| ((r.file, r.address.as_str()), system(r)))
-        .collect();
+    let systems: std::collections::HashMap<Key<'_>, String> =
+        checked.iter().map(|r| (key_of(r), system(r))).collect();
 
     Model {
         version: VERSION,
@@ -794,20 +805,13 @@ fn clauses(report: &Report, rules: &RuleSet, checked: &[&Resource]) -> Vec<Claus
     for r in checked {
         *by_type.entry(r.resource_type.as_str()).or_default() += 1;
     }
-    let mut failing: std::collections::HashMap<usize, BTreeSet<(usize, &str)>> = Default::default();
-    let mut undecided: std::collections::HashMap<usize, BTreeSet<(usize, &str)>> =
-        Default::default();
+    let mut failing: std::collections::HashMap<usize, BTreeSet<Key<'_>>> = Default::default();
+    let mut undecided: std::collections::HashMap<usize, BTreeSet<Key<'_>>> = Default::default();
     for f in &report.findings {
-        failing
-            .entry(f.rule)
-            .or_default()
-            .insert((f.file, f.resource.as_str()));
+        failing.entry(f.rule).or_default().insert(finding_key(f));
     }
     for f in &report.undecided {
-        undecided
-            .entry(f.rule)
-            .or_default()
-            .insert((f.file, f.resource.as_str()));
+        undecided.entry(f.rule).or_default().insert(finding_key(f));
     }
     for (index, rule) in rules.rules.iter().enumerate() {
         let applicable: usize = by_type
@@ -862,18 +866,18 @@ fn step(scope: &str, step: &'static str, fail: usize, undecided: usize, what: &s
 fn checklist(
     report: &Report,
     checked: &[&Resource],
-    systems: &std::collections::HashMap<(usize, &str), String>,
+    systems: &std::collections::HashMap<Key<'_>, String>,
     paths: &[String],
 ) -> Vec<Step> {
     let scope_of = |f: &Finding| -> String {
         systems
-            .get(&(f.file, f.resource.as_str()))
+            .get(&finding_key(f))
             .cloned()
             .unwrap_or_else(|| folder(paths.get(f.file).map_or("", String::as_str)))
     };
     let mut scopes: BTreeMap<String, (Vec<&Finding>, Vec<&Finding>)> = checked
         .iter()
-        .filter_map(|r| systems.get(&(r.file, r.address.as_str())))
+        .filter_map(|r| systems.get(&key_of(r)))
         .map(|s| (s.clone(), Default::default()))
         .collect();
     for f in &report.findings {
