@@ -394,3 +394,93 @@ resource "aws_db_instance" "this" {{
         report.findings.iter().map(|f| &f.fingerprint).collect();
     assert_eq!(fingerprints.len(), 3);
 }
+
+/// Relations survive module boundaries: subnets and security groups
+/// passed into a database module, straight or through another module's
+/// outputs, still link the database to them.
+#[test]
+fn relations_cross_module_arguments_and_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "modules/network/main.tf",
+        &format!(
+            r#"
+resource "aws_vpc" "this" {{
+  cidr_block = "10.0.0.0/16"
+  {TAGS}
+}}
+resource "aws_subnet" "public" {{
+  vpc_id                  = aws_vpc.this.id
+  cidr_block              = "10.0.1.0/24"
+  map_public_ip_on_launch = true
+  {TAGS}
+}}
+output "public_subnet_ids" {{ value = [aws_subnet.public.id] }}
+"#
+        ),
+    );
+    write(
+        dir.path(),
+        "modules/db/main.tf",
+        &format!(
+            r#"
+variable "subnet_ids" {{ type = list(string) }}
+variable "security_group_ids" {{ type = list(string) }}
+resource "aws_db_subnet_group" "this" {{
+  name       = "db"
+  subnet_ids = var.subnet_ids
+  {TAGS}
+}}
+resource "aws_db_instance" "this" {{
+  engine                          = "postgres"
+  engine_version                  = "16.3"
+  storage_encrypted               = true
+  backup_retention_period         = 7
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  db_subnet_group_name            = aws_db_subnet_group.this.name
+  vpc_security_group_ids          = var.security_group_ids
+  {TAGS}
+}}
+"#
+        ),
+    );
+    write(
+        dir.path(),
+        "live/main.tf",
+        &format!(
+            r#"
+module "network" {{ source = "../modules/network" }}
+resource "aws_security_group" "open" {{
+  ingress {{
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+  {TAGS}
+}}
+module "db" {{
+  source             = "../modules/db"
+  subnet_ids         = module.network.public_subnet_ids
+  security_group_ids = [aws_security_group.open.id]
+}}
+"#
+        ),
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let found = findings(&report);
+    for rule in [
+        "aws-database-in-public-subnet",
+        "aws-database-reachable-from-internet",
+    ] {
+        assert!(
+            found.contains(&(
+                "module.db.aws_db_instance.this".to_string(),
+                rule.to_string()
+            )),
+            "{rule} in {found:#?}"
+        );
+    }
+}

@@ -401,6 +401,10 @@ struct Assigned {
     /// Where the value was written, then where what it was written from
     /// was written (a module argument, then the caller's tfvars line...).
     origin: Vec<Origin>,
+    /// The resources the caller's argument refers to (addresses in the
+    /// caller's module instance), so that relations such as a database's
+    /// subnets survive being passed into a module.
+    references: Vec<String>,
 }
 
 /// The assignments of a tfvars file (HCL or JSON).
@@ -418,6 +422,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                     }],
                     name,
                     value: Value::from_json(&v),
+                    references: Vec::new(),
                 })
                 .collect(),
             _ => {
@@ -461,6 +466,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                 }],
                 name,
                 value,
+                references: Vec::new(),
             }
         })
         .collect()
@@ -508,6 +514,7 @@ fn root_variables(
                     name: name.to_string(),
                     value,
                     origin,
+                    references: Vec::new(),
                 },
             );
         }
@@ -555,12 +562,14 @@ fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
                     span: span_of(attribute),
                     message: format!("default of var.{name}"),
                 }],
+                references: Vec::new(),
             }
         }
         None => Assigned {
             name: name.to_string(),
             value: Value::Unknown,
             origin: Vec::new(),
+            references: Vec::new(),
         },
     }
 }
@@ -1091,6 +1100,7 @@ impl<'a> Instance<'a> {
                             name: name.clone(),
                             value,
                             origin,
+                            references: self.expression_references(&attribute.value, 0),
                         }
                     }
                 }
@@ -1179,29 +1189,78 @@ impl<'a> Instance<'a> {
     }
 
     /// The resources and data sources a block's expressions refer to, as
-    /// addresses in this module instance.
+    /// addresses in this module instance, with those reached through
+    /// variables, locals and module outputs.
     fn references(&self, body: &Body) -> Vec<String> {
         let mut found = Vec::new();
         collect_references(body, &mut found);
         let mut addresses: Vec<String> = found
-            .into_iter()
-            .filter_map(|r| {
-                let first = r.path.first()?;
-                let address = match r.root.as_str() {
-                    "var" | "local" | "count" | "each" | "path" | "terraform" | "self" => {
-                        return None
-                    }
-                    "data" => format!("data.{first}.{}", r.path.get(1)?),
-                    "module" => format!("module.{first}"),
-                    root if root.contains('_') => format!("{root}.{first}"),
-                    _ => return None,
-                };
-                Some(format!("{}{address}", self.prefix))
-            })
+            .iter()
+            .flat_map(|r| self.reference_addresses(r, 0))
             .collect();
         addresses.sort();
         addresses.dedup();
         addresses
+    }
+
+    /// The addresses one expression refers to, as [`Self::references`].
+    fn expression_references(&self, expr: &Expression, depth: usize) -> Vec<String> {
+        eval::references(expr)
+            .iter()
+            .flat_map(|r| self.reference_addresses(r, depth))
+            .collect()
+    }
+
+    /// The addresses one reference stands for: a resource's own, or what
+    /// the variable, local or module output it names refers to (a few
+    /// levels deep).
+    fn reference_addresses(&self, r: &eval::Reference, depth: usize) -> Vec<String> {
+        let Some(first) = r.path.first() else {
+            return Vec::new();
+        };
+        let deeper = depth < 4;
+        match r.root.as_str() {
+            "var" => self
+                .vars
+                .get(first)
+                .map(|a| a.references.clone())
+                .unwrap_or_default(),
+            "local" if deeper => self
+                .def
+                .locals
+                .get(first)
+                .map(|(_, local)| self.expression_references(&local.value, depth + 1))
+                .unwrap_or_default(),
+            "module" => {
+                let mut out = vec![format!("{}module.{first}", self.prefix)];
+                if let (true, Some(output)) = (deeper, r.path.get(1)) {
+                    if let Some(children) = self.children(first) {
+                        let instances: Vec<&Rc<Instance<'a>>> = match children.as_ref() {
+                            Children::One(child) => vec![child],
+                            Children::Counted(list) => list.iter().collect(),
+                            Children::Keyed(map) => map.values().collect(),
+                            Children::Opaque => Vec::new(),
+                        };
+                        for child in instances {
+                            if let Some((_, attribute)) = child.def.outputs.get(output) {
+                                out.extend(
+                                    child.expression_references(&attribute.value, depth + 1),
+                                );
+                            }
+                        }
+                    }
+                }
+                out
+            }
+            "data" => r
+                .path
+                .get(1)
+                .map(|name| vec![format!("{}data.{first}.{name}", self.prefix)])
+                .unwrap_or_default(),
+            "local" | "count" | "each" | "path" | "terraform" | "self" => Vec::new(),
+            root if root.contains('_') => vec![format!("{}{root}.{first}", self.prefix)],
+            _ => Vec::new(),
+        }
     }
 
     /// Records where the values of `var.*` and `local.*` that an attribute
