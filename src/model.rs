@@ -78,6 +78,10 @@ pub struct Resource {
     /// (`module.app`, `module.app.module.db["audit"]`) as the message.
     /// Empty for resources of a root module and for manifests.
     pub module: Vec<Origin>,
+    /// The `key=value` pairs of a `# policy:` comment right above the
+    /// block: metadata for resources that take no tags (Aptible), such as
+    /// `data_classification=ephi`.
+    pub policy: BTreeMap<String, String>,
     /// Addresses of the resources and data sources this one refers to
     /// (`aws_s3_bucket.logs`, `module.db.aws_db_instance.this`), without
     /// instance keys.

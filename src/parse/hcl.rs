@@ -129,6 +129,32 @@ pub fn classify(block: &Block) -> Result<Option<Header>, String> {
     }))
 }
 
+/// The `key=value` pairs of `# policy:` (or `// policy:`) comments in the
+/// lines right above a block.
+fn policy_comment(block: &Block) -> BTreeMap<String, String> {
+    use hcl_edit::Decorate;
+    let mut pairs = BTreeMap::new();
+    let Some(prefix) = block.decor().prefix() else {
+        return pairs;
+    };
+    for line in prefix.lines() {
+        let line = line.trim();
+        let text = line
+            .strip_prefix('#')
+            .or_else(|| line.strip_prefix("//"))
+            .map(str::trim_start);
+        let Some(rest) = text.and_then(|t| t.strip_prefix("policy:")) else {
+            continue;
+        };
+        for pair in rest.split_whitespace() {
+            if let Some((key, value)) = pair.split_once('=') {
+                pairs.insert(key.to_string(), value.to_string());
+            }
+        }
+    }
+    pairs
+}
+
 /// Lowers one top-level block, evaluating what is not literal with `eval`.
 pub fn lower_block(
     file_index: usize,
@@ -151,6 +177,7 @@ pub fn lower_block(
         unknown: lowerer.unknown,
         related: Default::default(),
         module: Vec::new(),
+        policy: policy_comment(block),
         references: Vec::new(),
     }
 }
