@@ -136,3 +136,34 @@ fn clause_exists(text: &str, doc: &str, clause: &str) -> bool {
     }
     false
 }
+
+/// The type set the ePHI rule uses and the report's kind table name the
+/// same Terraform data stores.
+#[test]
+fn terraform_data_store_type_set_matches_the_kind_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &str| {
+        let text = std::fs::read_to_string(root.join(path)).unwrap();
+        let source = SourceFile::new(path, text);
+        provcheck::parse::yaml::parse(&source).unwrap()[0]
+            .value
+            .clone()
+    };
+    let kinds = read("data/resource-kinds.yaml");
+    let stores: BTreeSet<String> = kinds
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, entry)| entry["kind"] == "data-store")
+        .map(|(name, _)| name.clone())
+        .collect();
+    let set = read("rules/type-sets/terraform-data-stores.yaml");
+    let listed: BTreeSet<String> = set["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert!(stores.len() > 10);
+    assert_eq!(stores, listed);
+}

@@ -3,6 +3,7 @@
 //! the metadata and examples stay in the rule's YAML.
 
 pub mod container;
+pub mod ephi;
 mod linked;
 mod public_subnet;
 mod reachable;
@@ -30,6 +31,8 @@ pub enum Native {
     SuppressionAudit,
     /// Checks over container manifests (`src/engine/native/container.rs`).
     Container(container::Check),
+    /// Data stores holding ePHI outside the allowed ones (CMP 8.3.4).
+    EphiPlacement(Arc<ephi::EphiPlacement>),
 }
 
 impl Native {
@@ -49,6 +52,9 @@ impl Native {
                 .and_then(RequiredTag::new)
                 .map(Native::RequiredTag),
             "suppression-audit" => Ok(Native::SuppressionAudit),
+            "ephi-placement" => {
+                ephi::EphiPlacement::new(&params).map(|e| Native::EphiPlacement(Arc::new(e)))
+            }
             "linked" => linked::Linked::new(&params).map(|l| Native::Linked(Arc::new(l))),
             "database-reachable-from-internet" => {
                 reachable::Reachable::new(&params).map(|r| Native::Reachable(Arc::new(r)))
@@ -97,6 +103,7 @@ impl Native {
             Native::OpenIngressToPorts(check) => check.run(resource),
             Native::RequiredTag(check) => check.run(resource),
             Native::Container(check) => check.run(resource),
+            Native::EphiPlacement(check) => check.run(resource),
             Native::SuppressionAudit
             | Native::Linked(_)
             | Native::Reachable(_)
@@ -108,8 +115,12 @@ impl Native {
     /// built-in lists plus its `roles` section); checks that do not
     /// classify containers ignore it.
     pub fn set_classifier(&mut self, classifier: &Arc<crate::roles::Classifier>) {
-        if let Native::Container(check) = self {
-            check.set_classifier(classifier);
+        match self {
+            Native::Container(check) => check.set_classifier(classifier),
+            Native::EphiPlacement(check) => {
+                Arc::make_mut(check).classifier = Arc::clone(classifier)
+            }
+            _ => {}
         }
     }
 }
