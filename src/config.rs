@@ -71,6 +71,18 @@ struct ConfigFile {
     baseline: Option<String>,
     roles: Option<RoleData>,
     production: Option<ProductionFile>,
+    ephi: Option<EphiFile>,
+}
+
+/// The `ephi` section: replaces the ePHI placement rules' params key by
+/// key.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EphiFile {
+    keys: Option<Vec<String>>,
+    values: Option<Vec<String>>,
+    resources: Option<Vec<String>>,
+    allowed: Option<Vec<crate::engine::native::ephi::Allowed>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -155,6 +167,8 @@ pub struct Config {
     approval: ApprovalTags,
     /// Additions to the built-in role lists (`data/roles.yaml`).
     roles: Option<RoleData>,
+    /// Where ePHI may live, when the file says.
+    ephi: Option<EphiFile>,
     /// What marks production, when the file says.
     pub production: Option<Production>,
     /// Where each top-level key was written, for errors found later.
@@ -341,6 +355,7 @@ impl Config {
             severity: parsed.severity,
             approval: parsed.approval_tags.unwrap_or_default(),
             roles: parsed.roles,
+            ephi: parsed.ephi,
             production,
             spans: Some((source, document)),
             root,
@@ -372,6 +387,35 @@ impl Config {
     /// off.
     pub fn apply(&self, rules: &mut RuleSet) -> Vec<FileError> {
         let mut errors = Vec::new();
+        // ePHI placement first: the role classifier below reaches the
+        // rebuilt checks.
+        if let Some(ephi) = &self.ephi {
+            for rule in &mut rules.rules {
+                let Check::Native(Native::EphiPlacement(check)) = &mut rule.check else {
+                    continue;
+                };
+                let mut params = check.params().clone();
+                if let Some(keys) = &ephi.keys {
+                    params.keys.clone_from(keys);
+                }
+                if let Some(values) = &ephi.values {
+                    params.values.clone_from(values);
+                }
+                if let Some(resources) = &ephi.resources {
+                    params.resources.clone_from(resources);
+                }
+                if let Some(allowed) = &ephi.allowed {
+                    params.allowed.clone_from(allowed);
+                }
+                match crate::engine::native::ephi::EphiPlacement::from_params(params) {
+                    Ok(rebuilt) => *check = std::sync::Arc::new(rebuilt),
+                    Err(message) => {
+                        errors.push(self.error_at("/ephi/resources", message));
+                        break;
+                    }
+                }
+            }
+        }
         // The role classifier: built once, handed to every check that
         // classifies containers.
         if let Some(additions) = &self.roles {

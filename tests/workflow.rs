@@ -342,3 +342,58 @@ fn production_findings_are_raised_in_severity() {
         "{out}"
     );
 }
+
+/// The `ephi` section re-keys the marker, lists untaggable stores and
+/// replaces the allowed stores; its mistakes are errors at their line.
+#[test]
+fn config_ephi_changes_marker_and_allowed_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        &format!(
+            r#"resource "aws_db_instance" "records" {{
+  engine = "postgres"
+  tags = merge({{ classification = "PHI" }}, {{ {inner} }})
+}}
+resource "aws_dynamodb_table" "sessions" {{
+  name = "sessions"
+  {TAGS}
+}}
+resource "aws_s3_bucket" "exports" {{
+  bucket = "exports"
+  tags = {{ classification = "phi", {inner} }}
+}}
+"#,
+            inner = TAGS
+                .trim_start_matches("tags = {")
+                .trim_end_matches('}')
+                .trim()
+        ),
+    );
+    let ephi = "aws-ephi-store-outside-aptible";
+    // Defaults: nothing carries `data_classification = ephi`.
+    let (_, out) = compact(dir.path(), &["."]);
+    assert!(!out.contains(ephi), "{out}");
+
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ephi:\n  keys: [classification]\n  values: [phi]\n  resources: [aws_dynamodb_table.*]\n  allowed:\n    - { type: aws_db_instance, engine: [postgres] }\n",
+    );
+    let (_, out) = compact(dir.path(), &["."]);
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(ephi)).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("main.tf:5:")), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("main.tf:11:")), "{out}");
+
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ephi:\n  allowed:\n    - { kind: aptible_database }\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(".provcheck.yaml:3:"), "{out}");
+}
