@@ -409,8 +409,10 @@ impl Config {
                 }
                 match crate::engine::native::ephi::EphiPlacement::from_params(params) {
                     Ok(rebuilt) => *check = std::sync::Arc::new(rebuilt),
-                    Err(message) => {
-                        errors.push(self.error_at("/ephi/resources", message));
+                    Err(e) => {
+                        // Only keys the file set can be wrong: the rule
+                        // files' own params were checked when they loaded.
+                        errors.push(self.error_at(&format!("/ephi{}", e.pointer), e.message));
                         break;
                     }
                 }

@@ -397,3 +397,58 @@ resource "aws_s3_bucket" "exports" {{
     assert_eq!(code, 2, "{out}");
     assert!(out.contains(".provcheck.yaml:3:"), "{out}");
 }
+
+/// The `ephi` section's glob and engine mistakes are errors at the item's
+/// own line, and an Aptible database left at the provider's default type
+/// (PostgreSQL) is an allowed ePHI store.
+#[test]
+fn config_ephi_mistakes_point_at_their_item() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        "# policy: data_classification=ephi\nresource \"aptible_database\" \"records\" {\n  env_id = 7\n  handle = \"records\"\n}\n",
+    );
+    let ephi = "aws-ephi-store-outside-aptible";
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!((code, out.as_str()), (0, ""), "{out}");
+
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ephi:\n  resources:\n    - aws_ebs_volume.*\n    - \"aws_s3_bucket.[\"\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(".provcheck.yaml:4:7: error invalid glob `aws_s3_bucket.[`"),
+        "{out}"
+    );
+
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ephi:\n  allowed:\n    - { type: aptible_database, engine: [postgresql] }\n    - type: aws_s3_bucket\n      engine: [s3]\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(".provcheck.yaml:5:7: error `aws_s3_bucket` has no engine attribute"),
+        "{out}"
+    );
+
+    // Only MySQL is allowed now: the default-typed database is outside.
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "ephi:\n  allowed:\n    - { type: aptible_database, engine: [MySQL] }\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("main.tf:2:1: critical {ephi}")),
+        "{out}"
+    );
+    assert!(out.contains("of type `postgresql`"), "{out}");
+}

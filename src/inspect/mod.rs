@@ -581,35 +581,6 @@ fn retention_days(
     }
 }
 
-/// Whether a data store is marked as holding ePHI, as the ePHI placement
-/// rule for its type sees it (its keys, values and listed addresses), so
-/// that the report and the rule agree; the rule's defaults when the
-/// configuration turned it off.
-fn ephi_marked(rules: &RuleSet, resource: &Resource) -> bool {
-    use crate::engine::native::{ephi::EphiPlacement, Native};
-    use crate::ruleset::Check;
-    static DEFAULT: OnceLock<Option<EphiPlacement>> = OnceLock::new();
-    let configured = rules.rules.iter().find_map(|rule| match &rule.check {
-        Check::Native(Native::EphiPlacement(check)) if rule.applies_to(&resource.resource_type) => {
-            Some(check.as_ref())
-        }
-        _ => None,
-    });
-    let check = configured.or_else(|| {
-        DEFAULT
-            .get_or_init(|| {
-                EphiPlacement::new(&serde_json::json!({
-                    "keys": ["data_classification", "data-classification"],
-                    "values": ["ephi"],
-                    "allowed": [],
-                }))
-                .ok()
-            })
-            .as_ref()
-    });
-    check.is_some_and(|c| c.marker(resource).is_some())
-}
-
 /// Builds the inspection model from a finished check.
 pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> Model<'r> {
     let classifier = Classifier::builtin();
@@ -674,7 +645,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         let system = system(r);
         let environment = environment(report, r, &file, &system, options.production.as_ref());
         if kind == Kind::DataStore {
-            let ephi = ephi_marked(rules, r);
+            let ephi = crate::engine::native::ephi::is_ephi(rules, r);
             let engine = match entry.and_then(|e| e.engine.as_deref()) {
                 Some(attr) => r
                     .attributes

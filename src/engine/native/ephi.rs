@@ -3,22 +3,26 @@
 //! database of type PostgreSQL or Redis. The marker is a tag or label
 //! (`data_classification = "ephi"`), a `# policy:` comment above a block
 //! that takes no tags, or an address listed in the configuration.
+//!
+//! [`is_ephi`] answers "is this store marked?" for the inspection report
+//! with the same check the rules run, so the two never disagree.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::container::topology;
-use super::NativeResult;
+use super::{Native, NativeResult};
 use crate::inspect::{engine_attribute, kind_of, Kind};
 use crate::model::{push_pointer, Resource};
 use crate::roles::{Classifier, Role};
+use crate::ruleset::{Check, RuleSet};
 
 /// A store type the policy allows, with the engines allowed on it (any,
 /// when the list is empty).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Allowed {
     #[serde(rename = "type")]
@@ -28,7 +32,7 @@ pub struct Allowed {
 }
 
 /// The rule file's `params`, which the configuration's `ephi` section
-/// may replace.
+/// may replace key by key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
@@ -41,6 +45,65 @@ pub struct Params {
     pub resources: Vec<String>,
     pub allowed: Vec<Allowed>,
 }
+
+impl Default for Params {
+    /// What the built-in rule files say (a test keeps them equal): the
+    /// fallback of [`is_ephi`] when the configuration turned the rules off.
+    fn default() -> Params {
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Params {
+            keys: strings(&["data_classification", "data-classification"]),
+            values: strings(&["ephi"]),
+            resources: Vec::new(),
+            allowed: vec![
+                Allowed {
+                    resource_type: "aptible_database".into(),
+                    engine: strings(&["postgresql", "redis"]),
+                },
+                Allowed {
+                    resource_type: "aptible_replica".into(),
+                    engine: Vec::new(),
+                },
+            ],
+        }
+    }
+}
+
+/// A mistake in the params, at a JSON pointer relative to them
+/// (`/resources/2`, `/allowed/0/engine`), so that the configuration can
+/// report it at its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: {}", self.pointer, self.message)
+    }
+}
+
+/// The engine a store type takes when its engine attribute is left out,
+/// as the provider documents it. Types whose engine is required have no
+/// entry.
+const ENGINE_DEFAULTS: &[(&str, &str)] = &[
+    ("aptible_database", "postgresql"),
+    ("aws_elasticache_replication_group", "redis"),
+    ("aws_docdb_cluster", "docdb"),
+    ("aws_neptune_cluster", "neptune"),
+];
+
+/// The metadata maps a marker may be in: Terraform `tags`, compose (and
+/// GCP) `labels`, a Kubernetes object's labels and annotations, and a
+/// workload's pod template labels.
+const PLACES: &[&str] = &[
+    "/tags",
+    "/labels",
+    "/metadata/labels",
+    "/metadata/annotations",
+    "/pod/metadata/labels",
+];
 
 #[derive(Debug, Clone)]
 pub struct EphiPlacement {
@@ -56,19 +119,62 @@ pub struct Marker {
     pub how: String,
 }
 
+/// Whether a resource is marked, as far as is known.
+enum Marking {
+    Marked(Marker),
+    /// Not marked by anything known, but a map the marker may be in (or
+    /// the marker's value) is unknown: its pointer.
+    Unknown(String),
+    No,
+}
+
+/// Whether the store is one ePHI may live in.
+enum Placement {
+    Allowed,
+    /// Not allowed: where to report it, and what the store runs, if known.
+    Outside {
+        pointer: String,
+        engine: Option<String>,
+    },
+    /// Depends on the engine attribute at the pointer, which is unknown.
+    Unknown(String),
+}
+
 impl EphiPlacement {
     pub fn new(params: &Value) -> Result<EphiPlacement, String> {
         let params: Params = serde_json::from_value(params.clone())
             .map_err(|e| format!("invalid params for `ephi-placement`: {e}"))?;
         EphiPlacement::from_params(params)
+            .map_err(|e| format!("invalid params for `ephi-placement` at {e}"))
     }
 
-    pub fn from_params(params: Params) -> Result<EphiPlacement, String> {
+    /// Builds the check: compiles the address globs and checks that every
+    /// `engine` list belongs to a type with an engine attribute.
+    pub fn from_params(params: Params) -> Result<EphiPlacement, ParamError> {
         let mut builder = GlobSetBuilder::new();
-        for pattern in &params.resources {
-            builder.add(Glob::new(pattern).map_err(|e| format!("`{pattern}`: {e}"))?);
+        for (i, pattern) in params.resources.iter().enumerate() {
+            let glob = Glob::new(pattern).map_err(|e| ParamError {
+                pointer: format!("/resources/{i}"),
+                message: format!("invalid glob `{pattern}`: {e}"),
+            })?;
+            builder.add(glob);
         }
-        let resources = builder.build().map_err(|e| e.to_string())?;
+        let resources = builder.build().map_err(|e| ParamError {
+            pointer: "/resources".into(),
+            message: format!("invalid globs: {e}"),
+        })?;
+        for (i, allowed) in params.allowed.iter().enumerate() {
+            let ty = &allowed.resource_type;
+            if !allowed.engine.is_empty() && engine_attribute(ty).is_none() {
+                return Err(ParamError {
+                    pointer: format!("/allowed/{i}/engine"),
+                    message: format!(
+                        "`{ty}` has no engine attribute (data/resource-kinds.yaml); \
+                         leave `engine` out to allow every {ty}"
+                    ),
+                });
+            }
+        }
         Ok(EphiPlacement {
             params,
             resources,
@@ -96,112 +202,162 @@ impl EphiPlacement {
                 == Some(Role::Database)
     }
 
+    fn is_ephi_value(&self, value: &str) -> bool {
+        self.params
+            .values
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(value.trim()))
+    }
+
     /// How the resource is marked as holding ePHI, if it is.
     pub fn marker(&self, resource: &Resource) -> Option<Marker> {
-        let matches = |value: &str| {
-            self.params
-                .values
-                .iter()
-                .any(|v| v.eq_ignore_ascii_case(value.trim()))
-        };
-        for map in [
-            "/tags",
-            "/labels",
-            "/metadata/labels",
-            "/metadata/annotations",
-            "/pod/metadata/labels",
-        ] {
+        match self.marking(resource) {
+            Marking::Marked(marker) => Some(marker),
+            Marking::Unknown(_) | Marking::No => None,
+        }
+    }
+
+    fn marking(&self, resource: &Resource) -> Marking {
+        let mut unknown = None;
+        for map in PLACES {
+            if resource.is_unknown(map) {
+                unknown.get_or_insert_with(|| map.to_string());
+                continue;
+            }
             let Some(Value::Object(entries)) = resource.attributes.pointer(map) else {
                 continue;
             };
             for key in &self.params.keys {
-                if let Some(value) = entries.get(key).and_then(Value::as_str) {
-                    if matches(value) {
-                        let pointer = push_pointer(map, key);
-                        let pointer = topology::real_pointer(resource, &pointer);
-                        return Some(Marker {
-                            pointer,
-                            how: format!("{key} = {value}"),
-                        });
-                    }
+                let pointer = push_pointer(map, key);
+                if resource.is_unknown(&pointer) {
+                    unknown.get_or_insert(pointer);
+                    continue;
+                }
+                let Some(value) = entries.get(key).and_then(Value::as_str) else {
+                    continue;
+                };
+                if self.is_ephi_value(value) {
+                    return Marking::Marked(Marker {
+                        pointer: topology::real_pointer(resource, &pointer),
+                        how: format!("{key} = {value}"),
+                    });
                 }
             }
         }
         for key in &self.params.keys {
             if let Some(value) = resource.policy.get(key) {
-                if matches(value) {
-                    return Some(Marker {
+                if self.is_ephi_value(value) {
+                    return Marking::Marked(Marker {
                         pointer: String::new(),
                         how: format!("`# policy: {key}={value}`"),
                     });
                 }
             }
         }
-        if self.resources.is_match(&resource.address) {
-            return Some(Marker {
+        let base = crate::model::base_address(&resource.address);
+        if self.resources.is_match(&resource.address) || self.resources.is_match(base) {
+            return Marking::Marked(Marker {
                 pointer: String::new(),
                 how: "listed under `ephi.resources` in the configuration".to_string(),
             });
         }
-        None
+        match unknown {
+            Some(pointer) => Marking::Unknown(topology::real_pointer(resource, &pointer)),
+            None => Marking::No,
+        }
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
-        if !self.is_data_store(resource) {
-            return Vec::new();
-        }
-        let Some(marker) = self.marker(resource) else {
-            return Vec::new();
-        };
+    /// Whether the store is allowed by type and engine. Where the engine
+    /// decides, it is read from the type's engine attribute, or the
+    /// provider's default when the attribute is left out.
+    fn placement(&self, resource: &Resource, marker_pointer: &str) -> Placement {
         let allowed: Vec<&Allowed> = self
             .params
             .allowed
             .iter()
             .filter(|a| a.resource_type == resource.resource_type)
             .collect();
-        let store = describe(resource);
-        let rule = self.describe_allowed();
+        let attribute = engine_attribute(&resource.resource_type);
+        let pointer = attribute.map(|a| push_pointer("", a));
+        let written = |pointer: &Option<String>| {
+            pointer
+                .as_ref()
+                .filter(|p| resource.spans.contains_key(p.as_str()))
+                .cloned()
+        };
         if allowed.is_empty() {
-            return vec![NativeResult::Fail {
-                pointer: marker.pointer,
-                detail: format!("{store} holds ePHI ({}); {rule}", marker.how),
-            }];
+            let engine = pointer
+                .as_ref()
+                .filter(|p| !resource.is_unknown(p))
+                .and_then(|_| engine_of(resource, attribute?));
+            return Placement::Outside {
+                pointer: marker_pointer.to_string(),
+                engine,
+            };
         }
         if allowed.iter().any(|a| a.engine.is_empty()) {
-            return Vec::new();
+            return Placement::Allowed;
         }
-        let Some(attribute) = engine_attribute(&resource.resource_type) else {
-            return Vec::new();
-        };
-        let pointer = push_pointer("", attribute);
-        if resource.is_unknown(&pointer) {
-            return vec![NativeResult::Undecided {
-                pointer,
-                detail: format!(
-                    "{store} holds ePHI ({}), and its `{attribute}` is not known statically; {rule}",
-                    marker.how
-                ),
-            }];
+        if let Some(p) = pointer.as_ref().filter(|p| resource.is_unknown(p)) {
+            return Placement::Unknown(p.clone());
         }
-        let engine = resource
-            .attributes
-            .get(attribute)
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let fits = allowed
-            .iter()
-            .any(|a| a.engine.iter().any(|e| e.eq_ignore_ascii_case(engine)));
+        let engine = attribute.and_then(|a| engine_of(resource, a));
+        let fits = engine.as_deref().is_some_and(|engine| {
+            allowed
+                .iter()
+                .any(|a| a.engine.iter().any(|e| e.eq_ignore_ascii_case(engine)))
+        });
         if fits {
-            Vec::new()
-        } else {
-            vec![NativeResult::Fail {
-                pointer,
-                detail: format!(
-                    "{store} of type `{engine}` holds ePHI ({}); {rule}",
-                    marker.how
-                ),
-            }]
+            return Placement::Allowed;
         }
+        Placement::Outside {
+            pointer: written(&pointer).unwrap_or_else(|| marker_pointer.to_string()),
+            engine,
+        }
+    }
+
+    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+        if !self.is_data_store(resource) {
+            return Vec::new();
+        }
+        let marking = self.marking(resource);
+        let marker_pointer = match &marking {
+            Marking::Marked(marker) => marker.pointer.clone(),
+            Marking::Unknown(pointer) => pointer.clone(),
+            Marking::No => return Vec::new(),
+        };
+        let store = describe(resource);
+        let rule = self.describe_allowed();
+        let result = match (marking, self.placement(resource, &marker_pointer)) {
+            (_, Placement::Allowed) | (Marking::No, _) => return Vec::new(),
+            (Marking::Marked(marker), Placement::Outside { pointer, engine }) => {
+                let store = match engine {
+                    Some(engine) => format!("{store} of type `{engine}`"),
+                    None => store,
+                };
+                NativeResult::Fail {
+                    pointer,
+                    detail: format!("{store} holds ePHI ({}); {rule}", marker.how),
+                }
+            }
+            (Marking::Marked(marker), Placement::Unknown(pointer)) => {
+                let attribute = pointer.trim_start_matches('/');
+                NativeResult::Undecided {
+                    detail: format!(
+                        "{store} holds ePHI ({}), and its `{attribute}` is not known statically; {rule}",
+                        marker.how
+                    ),
+                    pointer,
+                }
+            }
+            (Marking::Unknown(pointer), _) => NativeResult::Undecided {
+                detail: format!(
+                    "{store} may be marked as holding ePHI by values not known statically; {rule}"
+                ),
+                pointer,
+            },
+        };
+        vec![result]
     }
 
     /// `ePHI may live only in aptible_database (postgresql or redis)`.
@@ -218,7 +374,23 @@ impl EphiPlacement {
                 }
             })
             .collect();
+        if stores.is_empty() {
+            return "no store is allowed to hold ePHI".to_string();
+        }
         format!("ePHI may live only in {}", stores.join(", "))
+    }
+}
+
+/// The engine a store runs: its engine attribute, or the provider's
+/// default when that is left out.
+fn engine_of(resource: &Resource, attribute: &str) -> Option<String> {
+    match resource.attributes.get(attribute) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => ENGINE_DEFAULTS
+            .iter()
+            .find(|(ty, _)| *ty == resource.resource_type)
+            .map(|(_, engine)| engine.to_string()),
+        Some(_) => None,
     }
 }
 
@@ -230,5 +402,155 @@ fn describe(resource: &Resource) -> String {
         ),
         _ if topology::is_workload(resource) => format!("workload {}", resource.address),
         t => format!("{t} {}", resource.address),
+    }
+}
+
+/// Whether `resource` is marked as holding ePHI, as the ePHI placement
+/// rule for its type sees it (the configured keys, values and addresses);
+/// with the built-in defaults when no such rule is in force (the
+/// configuration turned it off). The inspection report calls this so
+/// that its ePHI column and the rule agree.
+pub fn is_ephi(rules: &RuleSet, resource: &Resource) -> bool {
+    static DEFAULT: OnceLock<Option<EphiPlacement>> = OnceLock::new();
+    let configured = rules.rules.iter().find_map(|rule| match &rule.check {
+        Check::Native(Native::EphiPlacement(check)) if rule.applies_to(&resource.resource_type) => {
+            Some(check.as_ref())
+        }
+        _ => None,
+    });
+    let check = configured.or_else(|| {
+        DEFAULT
+            .get_or_init(|| EphiPlacement::from_params(Params::default()).ok())
+            .as_ref()
+    });
+    check.is_some_and(|c| c.marker(resource).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::parse::hcl::lower_file;
+    use crate::source::SourceFile;
+
+    fn resource(text: &str) -> Resource {
+        let source = SourceFile::new("main.tf", text);
+        lower_file(0, &source).unwrap().resources.remove(0)
+    }
+
+    fn run(text: &str) -> Vec<NativeResult> {
+        let check = EphiPlacement::from_params(Params::default()).unwrap();
+        check.run(&resource(text))
+    }
+
+    #[test]
+    fn an_aptible_database_left_at_the_default_type_is_postgresql() {
+        assert!(run(r#"# policy: data_classification=ephi
+resource "aptible_database" "records" {
+  env_id = 7
+  handle = "records"
+}"#)
+        .is_empty());
+    }
+
+    #[test]
+    fn the_engine_is_named_and_the_engine_attribute_reported() {
+        let results = run(r#"# policy: data_classification=EPHI owner=data
+resource "aptible_database" "search" {
+  env_id        = 7
+  database_type = "mysql"
+}"#);
+        let [NativeResult::Fail { pointer, detail }] = &results[..] else {
+            panic!("{results:?}");
+        };
+        assert_eq!(pointer, "/database_type");
+        assert!(detail.contains("of type `mysql`"), "{detail}");
+        assert!(detail.contains("aptible_database (postgresql or redis)"));
+    }
+
+    #[test]
+    fn unknown_engines_and_markers_are_undecided() {
+        let results = run(r#"# policy: data_classification=ephi
+resource "aptible_database" "x" {
+  database_type = var.kind
+}"#);
+        assert!(
+            matches!(&results[..], [NativeResult::Undecided { pointer, .. }] if pointer == "/database_type")
+        );
+        let results = run(r#"resource "aws_dynamodb_table" "t" {
+  name = "t"
+  tags = var.tags
+}"#);
+        assert!(
+            matches!(&results[..], [NativeResult::Undecided { pointer, .. }] if pointer == "/tags")
+        );
+    }
+
+    #[test]
+    fn unmarked_or_other_classifications_pass() {
+        assert!(run(r#"resource "aws_s3_bucket" "b" {
+  tags = { data_classification = "public" }
+}"#)
+        .is_empty());
+        assert!(run(r#"resource "aws_instance" "i" {
+  tags = { data_classification = "ephi" }
+}"#)
+        .is_empty());
+    }
+
+    #[test]
+    fn address_globs_mark_untaggable_stores() {
+        let params = Params {
+            resources: vec!["aws_ebs_volume.records*".into()],
+            ..Params::default()
+        };
+        let check = EphiPlacement::from_params(params).unwrap();
+        let r = resource("resource \"aws_ebs_volume\" \"records_a\" {\n  size = 10\n}");
+        assert!(
+            matches!(&check.run(&r)[..], [NativeResult::Fail { pointer, .. }] if pointer.is_empty())
+        );
+    }
+
+    #[test]
+    fn param_mistakes_name_their_place() {
+        let bad_glob = Params {
+            resources: vec!["ok".into(), "a[".into()],
+            ..Params::default()
+        };
+        let err = EphiPlacement::from_params(bad_glob).unwrap_err();
+        assert_eq!(err.pointer, "/resources/1");
+        let no_engine = Params {
+            allowed: vec![Allowed {
+                resource_type: "aws_s3_bucket".into(),
+                engine: vec!["s3".into()],
+            }],
+            ..Params::default()
+        };
+        let err = EphiPlacement::from_params(no_engine).unwrap_err();
+        assert_eq!(err.pointer, "/allowed/0/engine");
+        assert!(err.message.contains("no engine attribute"), "{err}");
+    }
+
+    /// The defaults are what the built-in rule files say.
+    #[test]
+    fn defaults_match_the_builtin_rule_files() {
+        let (rules, errors) = RuleSet::load(&[]);
+        assert!(errors.is_empty(), "{errors:#?}");
+        let defaults = Params::default();
+        let set = |items: &[String]| items.iter().cloned().collect::<BTreeSet<String>>();
+        let mut seen = 0;
+        for rule in &rules.rules {
+            let Check::Native(Native::EphiPlacement(check)) = &rule.check else {
+                continue;
+            };
+            seen += 1;
+            let params = check.params();
+            assert_eq!(set(&params.keys), set(&defaults.keys), "{}", rule.id);
+            assert_eq!(set(&params.values), set(&defaults.values), "{}", rule.id);
+            assert_eq!(params.resources, defaults.resources, "{}", rule.id);
+            assert_eq!(params.allowed, defaults.allowed, "{}", rule.id);
+        }
+        assert_eq!(seen, 3);
     }
 }
