@@ -71,7 +71,7 @@ impl ExposedDatabaseService {
         }
     }
 
-    fn internal(&self, service: &Resource) -> bool {
+    pub(crate) fn internal(&self, service: &Resource) -> bool {
         let Some(annotations) = service
             .attributes
             .pointer("/metadata/annotations")
