@@ -10,6 +10,8 @@ fn inspect(path: &str, format: &str) -> (String, i32) {
     let output = dir.path().join("report");
     let status = Command::new(env!("CARGO_BIN_EXE_provcheck"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Expiry dates are compared with a fixed day.
+        .env("PROVCHECK_TODAY", "2026-11-23")
         .args(["inspect", path, "--format", format, "--output"])
         .arg(&output)
         .args(["--title", "Fixture inspection"])
@@ -138,4 +140,286 @@ fn snapshots() {
     insta::assert_snapshot!("inspect_terraform_json", text);
     let (text, _) = inspect("fixtures/compose", "markdown");
     insta::assert_snapshot!("inspect_compose_markdown", text);
+}
+
+/// The patient portal (fixtures/system): every cell of the matrix, read
+/// off the code by hand (see fixtures/system/README.md).
+#[test]
+fn system_matrix_every_cell() {
+    let report = json("fixtures/system");
+    // (store, ePHI, [at rest, in transit, private network, backup, audit
+    // logging, approval])
+    let expected: &[(&str, &str, bool, [&str; 6])] = &[
+        (
+            "aptible_database.records",
+            "aptible.tf",
+            true,
+            ["pass", "undecided", "pass", "pass", "pass", "undecided"],
+        ),
+        (
+            "aws_db_instance.scheduling",
+            "data.tf",
+            false,
+            ["pass", "pass", "pass", "pass", "pass", "pass"],
+        ),
+        (
+            "aws_db_instance.reports",
+            "data.tf",
+            false,
+            ["fail", "pass", "pass", "pass", "pass", "pass"],
+        ),
+        (
+            "aws_db_instance.analytics",
+            "data.tf",
+            false,
+            ["pass", "fail", "fail", "pass", "pass", "pass"],
+        ),
+        (
+            "aws_s3_bucket.exports",
+            "data.tf",
+            true,
+            [
+                "pass",
+                "undecided",
+                "pass",
+                "undecided",
+                "undecided",
+                "pass",
+            ],
+        ),
+        (
+            "compose:db",
+            "compose.yaml",
+            false,
+            [
+                "undecided",
+                "pass",
+                "pass",
+                "undecided",
+                "undecided",
+                "pass",
+            ],
+        ),
+        (
+            "compose:scratch-db",
+            "compose.yaml",
+            false,
+            [
+                "undecided",
+                "pass",
+                "fail",
+                "undecided",
+                "undecided",
+                "fail",
+            ],
+        ),
+        (
+            "StatefulSet/portal-staging/postgres",
+            "postgres.yaml",
+            false,
+            [
+                "undecided",
+                "pass",
+                "fail",
+                "undecided",
+                "undecided",
+                "pass",
+            ],
+        ),
+    ];
+    let controls = [
+        "encryption-at-rest",
+        "encryption-in-transit",
+        "private-network",
+        "backup",
+        "audit-logging",
+        "approval",
+    ];
+    assert_eq!(
+        report["data_stores"].as_array().unwrap().len(),
+        expected.len()
+    );
+    for (address, file, ephi, verdicts) in expected {
+        let s = store(&report, address, file);
+        assert_eq!(s["ephi"], *ephi, "{address} ePHI");
+        for (control, verdict) in controls.iter().zip(verdicts) {
+            assert_eq!(
+                s["controls"][control]["verdict"], *verdict,
+                "{address} {control}: {}",
+                s["controls"][control]
+            );
+        }
+    }
+    // Effective retention, from the attribute or the Aptible environment.
+    let days =
+        |address: &str, file: &str| store(&report, address, file)["backup_retention_days"].clone();
+    assert_eq!(days("aws_db_instance.scheduling", "data.tf"), 14);
+    assert_eq!(days("aws_db_instance.reports", "data.tf"), 7);
+    assert_eq!(days("aptible_database.records", "aptible.tf"), 14);
+    // The accepted risk shows in the cell, with its reason.
+    let audit = &store(&report, "aws_db_instance.reports", "data.tf")["controls"]["audit-logging"];
+    assert!(
+        audit["reason"].as_str().unwrap().contains("accepted-risk"),
+        "{audit}"
+    );
+    // Failing cells cite findings of the report.
+    let fingerprints: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["fingerprint"])
+        .collect();
+    let analytics = store(&report, "aws_db_instance.analytics", "data.tf");
+    for cited in analytics["controls"]["private-network"]["findings"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(fingerprints.contains(&cited), "{cited}");
+    }
+    // Environments: the configuration's production paths, the namespace.
+    assert_eq!(
+        store(&report, "aws_db_instance.reports", "data.tf")["environment"],
+        "production"
+    );
+    assert_eq!(
+        store(
+            &report,
+            "StatefulSet/portal-staging/postgres",
+            "postgres.yaml"
+        )["environment"],
+        "staging"
+    );
+}
+
+#[test]
+fn system_accepted_risks_and_checklist() {
+    let report = json("fixtures/system");
+    let risks = report["accepted_risks"].as_array().unwrap();
+    let inline = risks.iter().find(|r| r["source"] == "inline").unwrap();
+    assert_eq!(inline["status"], "accepted-risk");
+    assert_eq!(inline["approver"], "cto@portal.example");
+    assert_eq!(inline["ticket"], "PORTAL-188");
+    assert_eq!(inline["expired"], false);
+    let waiver = risks.iter().find(|r| r["source"] == "waiver").unwrap();
+    assert_eq!(waiver["expired"], true);
+    assert_eq!(waiver["rules"][0], "aws-rds-ssl-not-enforced");
+    // The lapsed waiver's finding is open again.
+    let cited = &waiver["findings"][0];
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| &f["fingerprint"] == cited));
+
+    let step = |scope: &str, step: &str| {
+        report["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["scope"] == scope && s["step"] == step)
+            .unwrap_or_else(|| panic!("no step {step} for {scope}"))["verdict"]
+            .clone()
+    };
+    let infra = "fixtures/system/infra/production";
+    assert_eq!(
+        step(infra, "change request present and well-formed"),
+        "pass"
+    );
+    assert_eq!(step(infra, "approver present"), "pass");
+    assert_eq!(step(infra, "baseline rules pass"), "fail");
+    assert_eq!(step(infra, "ePHI placed on approved stores"), "fail");
+    assert_eq!(step(infra, "no open critical/high findings"), "fail");
+    let compose = "fixtures/system/compose";
+    assert_eq!(step(compose, "approver present"), "fail");
+    let kubernetes = "fixtures/system/kubernetes";
+    assert_eq!(step(kubernetes, "approver present"), "pass");
+    assert_eq!(step(kubernetes, "ePHI placed on approved stores"), "pass");
+}
+
+#[test]
+fn system_golden_reports() {
+    let (text, _) = inspect("fixtures/system", "json");
+    insta::assert_snapshot!("inspect_system_json", text);
+    let (text, _) = inspect("fixtures/system", "markdown");
+    insta::assert_snapshot!("inspect_system_markdown", text);
+}
+
+/// Without `--output`, the report goes to the current folder, but never
+/// into the tree being scanned.
+#[test]
+fn default_report_stays_out_of_the_scanned_tree() {
+    let scanned = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scanned.path().join("main.tf"),
+        "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
+    )
+    .unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let run = |cwd: &Path, path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_provcheck"))
+            .current_dir(cwd)
+            .env("TMPDIR", temp.path())
+            .args(["inspect", "--format", "json"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let out = run(scanned.path(), Path::new("."));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!scanned.path().join("provcheck-report.json").exists());
+    assert!(temp.path().join("provcheck-report.json").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("provcheck-report.json"));
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    run(elsewhere.path(), scanned.path());
+    assert!(elsewhere.path().join("provcheck-report.json").exists());
+}
+
+/// The portal's exposure, entry by entry: what an attacker on the
+/// internet can reach, and nothing internal.
+#[test]
+fn system_exposure_lists_every_entry_point() {
+    let report = json("fixtures/system");
+    let mut found: Vec<(String, String)> = report["exposure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["address"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("ingress", "Ingress/portal-staging/portal"),
+        ("listener", "aws_lb_listener.http"),
+        ("listener", "aws_lb_listener.https"),
+        ("load-balancer", "aws_lb.portal"),
+        ("public-database", "aws_db_instance.analytics"),
+        ("public-subnet", "aws_subnet.public_a"),
+        ("public-subnet", "aws_subnet.public_b"),
+        ("published-port", "compose:scratch-db"),
+        ("published-port", "compose:web"),
+        ("security-group-rule", "aws_security_group.alb"),
+        ("security-group-rule", "aws_security_group.alb"),
+        ("security-group-rule", "aws_security_group.analytics"),
+        ("service", "Service/portal-staging/postgres"),
+    ]
+    .iter()
+    .map(|(k, a)| (k.to_string(), a.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    // The internal Aptible endpoint and the ClusterIP services are not
+    // exposures; the plain-HTTP listener says it only redirects.
+    let http = report["exposure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "aws_lb_listener.http")
+        .unwrap();
+    assert_eq!(http["tls"], false);
+    assert!(http["how"].as_str().unwrap().contains("redirects to HTTPS"));
 }

@@ -173,14 +173,21 @@ pub fn render(model: &Model<'_>) -> String {
     out.push_str("## Exposure\n\n");
     table(
         &mut out,
-        &["address", "how", "location"],
+        &["kind", "address", "how", "TLS", "location"],
         model
             .exposure
             .iter()
             .map(|e| {
                 vec![
+                    e.kind.as_str().to_string(),
                     code(&e.address),
                     e.how.clone(),
+                    match e.tls {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "—",
+                    }
+                    .to_string(),
                     format!("{}:{}", e.file, e.line),
                 ]
             })
