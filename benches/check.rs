@@ -51,10 +51,40 @@ fn main() {
 
     let inspect = time(|| {
         let report = provcheck::check(&paths, &rules);
-        let model = provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
+        let model =
+            provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
         assert!(!model.inventory.is_empty());
     });
     report("inspect (check + model)", &inspect, files, bytes);
+
+    // The default report: the model rendered as the HTML page.
+    let mut page = 0;
+    let html = time(|| {
+        let report = provcheck::check(&paths, &rules);
+        let model =
+            provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
+        page = provcheck::inspect::html::render(&model, &report).len();
+    });
+    report(
+        "inspect --format html (check + model + page)",
+        &html,
+        files,
+        bytes,
+    );
+    let ratio = |t: &[std::time::Duration]| {
+        let median = |v: &[std::time::Duration]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v[v.len() / 2].as_secs_f64()
+        };
+        median(t) / median(&check)
+    };
+    println!(
+        "inspect / check (medians): model {:.2}x, html {:.2}x ({} KiB page)",
+        ratio(&inspect),
+        ratio(&html),
+        page / 1024
+    );
     println!("({resources} blocks, {findings} findings per check)");
 
     // A multi-module tree: roots calling a shared module with for_each,
