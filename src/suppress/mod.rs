@@ -229,16 +229,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
                 expired_comments[i].push(finding.fingerprint.clone());
             } else {
                 suppressed.push(Suppressed {
-                    by: Suppression {
-                        source: Source::Inline,
-                        status: c.status,
-                        reason: c.reason.clone(),
-                        approver: c.approver.clone(),
-                        ticket: c.ticket.clone(),
-                        expires: c.expires.clone(),
-                        file: report.files[c.file].path.clone(),
-                        line: Some(c.line),
-                    },
+                    by: inline_record(report, c),
                     finding,
                 });
                 continue;
@@ -260,16 +251,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
                     expired_waivers[v.index].push(finding.fingerprint.clone());
                 } else {
                     suppressed.push(Suppressed {
-                        by: Suppression {
-                            source: Source::Waiver,
-                            status: Some(v.status),
-                            reason: Some(v.reason.clone()),
-                            approver: v.approver.clone(),
-                            ticket: v.ticket.clone(),
-                            expires: v.expires.clone(),
-                            file: w.source.path.clone(),
-                            line: Some(v.line),
-                        },
+                        by: waiver_record(w, v),
                         finding,
                     });
                     continue;
@@ -308,16 +290,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
             )
         } else if expired(&c.expires) {
             lapsed.push(Lapsed {
-                by: Suppression {
-                    source: Source::Inline,
-                    status: c.status,
-                    reason: c.reason.clone(),
-                    approver: c.approver.clone(),
-                    ticket: c.ticket.clone(),
-                    expires: c.expires.clone(),
-                    file: report.files[c.file].path.clone(),
-                    line: Some(c.line),
-                },
+                by: inline_record(report, c),
                 rules: c.rules.clone(),
                 findings: expired_comments[i].clone(),
             });
@@ -354,16 +327,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
         for v in &w.waivers {
             let (rule, detail) = if expired(&v.expires) {
                 lapsed.push(Lapsed {
-                    by: Suppression {
-                        source: Source::Waiver,
-                        status: Some(v.status),
-                        reason: Some(v.reason.clone()),
-                        approver: v.approver.clone(),
-                        ticket: v.ticket.clone(),
-                        expires: v.expires.clone(),
-                        file: w.source.path.clone(),
-                        line: Some(v.line),
-                    },
+                    by: waiver_record(&w, v),
                     rules: vec![v.rule.clone()],
                     findings: expired_waivers[v.index].clone(),
                 });
@@ -407,6 +371,34 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
     report.findings = kept;
     report.suppressed = suppressed;
     report.lapsed = lapsed;
+}
+
+/// The record of a `provcheck:ignore` comment.
+fn inline_record(report: &Report, c: &Comment) -> Suppression {
+    Suppression {
+        source: Source::Inline,
+        status: c.status,
+        reason: c.reason.clone(),
+        approver: c.approver.clone(),
+        ticket: c.ticket.clone(),
+        expires: c.expires.clone(),
+        file: report.files[c.file].path.clone(),
+        line: Some(c.line),
+    }
+}
+
+/// The record of an entry of the waivers file.
+fn waiver_record(w: &waivers::Waivers, v: &waivers::Waiver) -> Suppression {
+    Suppression {
+        source: Source::Waiver,
+        status: Some(v.status),
+        reason: Some(v.reason.clone()),
+        approver: v.approver.clone(),
+        ticket: v.ticket.clone(),
+        expires: v.expires.clone(),
+        file: w.source.path.clone(),
+        line: Some(v.line),
+    }
 }
 
 /// The lines a suppression may sit above to cover this finding: the

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use super::{list, text, Context, Exposure, ExposureKind, Known, INTERNET};
 use crate::engine::native::container::topology::{
-    compose_projects, is_workload, pod_containers, pod_labels, real_pointer, service_selects,
+    compose_projects, is_workload, pod_containers, pod_labels, real_pointer, scalar,
+    service_selects,
 };
 use crate::engine::native::container::{Check, ExposedDatabaseService, IngressTls};
 use crate::engine::native::NativeResult;
@@ -45,16 +46,6 @@ fn internal_annotations() -> Option<&'static ExposedDatabaseService> {
             }
         })
         .as_ref()
-}
-
-/// A label value as text, as selectors compare them.
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 /// Workloads by (namespace, pod label, value), so that a Service's

@@ -122,7 +122,8 @@ fn string_pairs(map: &Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn scalar(value: &Value) -> Option<String> {
+/// A label value as text, as selectors compare them.
+pub fn scalar(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
