@@ -5,7 +5,7 @@
 pub mod container;
 pub mod ephi;
 mod linked;
-mod public_subnet;
+pub(crate) mod public_subnet;
 mod reachable;
 
 use std::sync::Arc;
@@ -299,7 +299,7 @@ impl RequiredTag {
 }
 
 /// A tri-state read of one attribute.
-enum Known<T> {
+pub(crate) enum Known<T> {
     Yes(T),
     Unknown,
 }
@@ -488,7 +488,7 @@ fn port_at(resource: &Resource, pointer: &str) -> Known<Option<i64>> {
 }
 
 /// The world-open CIDR at `pointer` (a string or a list of strings).
-fn world_cidr(resource: &Resource, pointer: &str) -> Known<Option<String>> {
+pub(crate) fn world_cidr(resource: &Resource, pointer: &str) -> Known<Option<String>> {
     let value = match value_at(resource, pointer) {
         Known::Yes(Some(v)) => v,
         Known::Yes(None) => return Known::Yes(None),

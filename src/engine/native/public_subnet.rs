@@ -182,8 +182,17 @@ fn to_world(route: &Value) -> bool {
 /// Whether the resource refers to an internet gateway (NAT gateways keep
 /// a subnet private).
 fn refers_to_gateway(resource: &Resource) -> bool {
-    resource.references.iter().any(|a| {
-        a.rsplit_once('.')
-            .is_some_and(|(ty, _)| ty.ends_with("aws_internet_gateway"))
-    })
+    internet_gateway_of(resource).is_some()
+}
+
+/// The internet gateway a resource (a route or route table) refers to.
+pub(crate) fn internet_gateway_of(resource: &Resource) -> Option<&str> {
+    resource
+        .references
+        .iter()
+        .find(|a| {
+            a.rsplit_once('.')
+                .is_some_and(|(ty, _)| ty.ends_with("aws_internet_gateway"))
+        })
+        .map(String::as_str)
 }

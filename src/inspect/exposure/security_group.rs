@@ -2,15 +2,13 @@
 //! `ingress` blocks of `aws_security_group`, `aws_security_group_rule` of
 //! type ingress, `aws_vpc_security_group_ingress_rule`, each with its
 //! ports and what its group is attached to.
-//!
-//! The world-CIDR test mirrors the private one of the native check
-//! `open-ingress-to-ports` (`engine::native`).
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use super::{addresses, list, sets_any, text, Context, Exposure, ExposureKind, Known, INTERNET};
+use crate::engine::native::Known as NativeKnown;
 use crate::model::{base_address, push_pointer, Resource};
 
 /// Security groups (by address without instance key) and what of the
@@ -26,14 +24,6 @@ const GROUP_ATTRIBUTES: &[&str] = &[
     "security_group_id",
 ];
 
-/// Whether a CIDR admits everything: a zero-length prefix.
-fn is_world(cidr: &str) -> bool {
-    let Some((address, prefix)) = cidr.trim().split_once('/') else {
-        return false;
-    };
-    prefix.trim() == "0" && address.trim().parse::<std::net::IpAddr>().is_ok()
-}
-
 /// What a CIDR attribute (a string or a list) opens.
 pub(super) enum Cidr {
     World(String),
@@ -41,33 +31,13 @@ pub(super) enum Cidr {
     Closed,
 }
 
+/// The world-open CIDR at `pointer`, as the native check
+/// `open-ingress-to-ports` reads it.
 pub(super) fn world_cidr(resource: &Resource, pointer: &str) -> Cidr {
-    if resource.is_unknown(pointer) {
-        return Cidr::Unknown;
-    }
-    let items: Vec<(String, &Value)> = match resource.attributes.pointer(pointer) {
-        None | Some(Value::Null) => return Cidr::Closed,
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (push_pointer(pointer, &i.to_string()), v))
-            .collect(),
-        Some(other) => vec![(pointer.to_string(), other)],
-    };
-    let mut unknown = false;
-    for (item_pointer, item) in items {
-        if resource.is_unknown(&item_pointer) {
-            unknown = true;
-        } else if let Value::String(cidr) = item {
-            if is_world(cidr) {
-                return Cidr::World(cidr.trim().to_string());
-            }
-        }
-    }
-    if unknown {
-        Cidr::Unknown
-    } else {
-        Cidr::Closed
+    match crate::engine::native::world_cidr(resource, pointer) {
+        NativeKnown::Yes(Some(cidr)) => Cidr::World(cidr.trim().to_string()),
+        NativeKnown::Yes(None) => Cidr::Closed,
+        NativeKnown::Unknown => Cidr::Unknown,
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::security_group::{world_cidr, Cidr};
 use super::{addresses, flag, list, sets_any, Context, Exposure, ExposureKind, INTERNET};
+use crate::engine::native::public_subnet::internet_gateway_of as gateway_of;
 use crate::model::{push_pointer, BlockKind, Resource};
 
 /// Attributes that place the resource holding them in subnets.
@@ -41,18 +42,6 @@ impl Route {
     fn certain(&self) -> bool {
         self.cidr.is_some()
     }
-}
-
-/// The internet gateway a resource refers to.
-fn gateway_of(resource: &Resource) -> Option<&str> {
-    resource
-        .references
-        .iter()
-        .find(|a| {
-            a.rsplit_once('.')
-                .is_some_and(|(ty, _)| ty.ends_with("aws_internet_gateway"))
-        })
-        .map(String::as_str)
 }
 
 /// The route for the world in a route (an inline block or `aws_route`).
