@@ -712,7 +712,10 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 backup_retention_days,
                 controls.get_mut(Category::Backup.as_str()),
             ) {
-                let kept = format!("kept {days} days");
+                let kept = match days {
+                    1 => String::from("kept 1 day"),
+                    _ => format!("kept {days} days"),
+                };
                 backup.reason = Some(match backup.reason.take() {
                     Some(reason)
                         if backup.verdict != "pass" || reason.starts_with("suppressed") =>
