@@ -260,25 +260,24 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         production: prepared.config.production.clone(),
     };
     let model = provcheck::inspect::build(&report, &prepared.rules, &options);
-    let (text, default) = match args.format {
-        InspectFormat::Html => (
-            provcheck::inspect::html::render(&model, &report),
-            "provcheck-report.html",
-        ),
-        InspectFormat::Json => (
-            provcheck::inspect::json::render(&model),
-            "provcheck-report.json",
-        ),
-        InspectFormat::Markdown => (
-            provcheck::inspect::markdown::render(&model),
-            "provcheck-report.md",
-        ),
+    let default = match args.format {
+        InspectFormat::Html => "provcheck-report.html",
+        InspectFormat::Json => "provcheck-report.json",
+        InspectFormat::Markdown => "provcheck-report.md",
     };
     let path = args
         .output
         .clone()
         .unwrap_or_else(|| default_report_path(default, &args.scan.paths));
-    let failed_write = match std::fs::write(&path, text) {
+    let written = std::fs::File::create(&path).and_then(|mut file| match args.format {
+        // The page streams from its rendered parts: it can be large.
+        InspectFormat::Html => provcheck::inspect::html::write(&model, &report, &mut file),
+        InspectFormat::Json => file.write_all(provcheck::inspect::json::render(&model).as_bytes()),
+        InspectFormat::Markdown => {
+            file.write_all(provcheck::inspect::markdown::render(&model).as_bytes())
+        }
+    });
+    let failed_write = match written {
         Ok(()) => {
             eprintln!("provcheck: wrote the report to {}", path.display());
             false

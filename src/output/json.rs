@@ -61,9 +61,9 @@ pub(crate) struct JsonFinding<'r> {
 
 #[derive(Serialize)]
 pub(crate) struct JsonRelated {
-    file: String,
-    span: Option<JsonSpan>,
-    message: String,
+    pub(crate) file: String,
+    pub(crate) span: Option<JsonSpan>,
+    pub(crate) message: String,
 }
 
 #[derive(Serialize)]
