@@ -5,6 +5,10 @@
 //! Generates the tree in a temporary folder, then times several runs of
 //! each phase and reports the best and the median.
 
+// The allocator the `provcheck` binary uses, so the figures are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
