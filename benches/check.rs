@@ -95,6 +95,35 @@ fn main() {
     );
     println!("({resources} blocks, {findings} findings per check)");
 
+    // The same comparison as a user sees it: the binary, end to end, each
+    // command writing its report to a file.
+    let binary = env!("CARGO_BIN_EXE_provcheck");
+    let tree = dir.path().to_string_lossy().into_owned();
+    let command = |args: &[&str]| {
+        let status = std::process::Command::new(binary)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("run provcheck");
+        // 1: findings, as expected on this tree.
+        assert_eq!(status.code(), Some(1), "provcheck {args:?}");
+    };
+    let json = out.path().join("check.json").to_string_lossy().into_owned();
+    let cli_check = time(|| command(&["check", &tree, "--format", "json", "-o", &json]));
+    report("provcheck check --format json", &cli_check, files, bytes);
+    let html_file = out
+        .path()
+        .join("inspect.html")
+        .to_string_lossy()
+        .into_owned();
+    let cli_inspect = time(|| command(&["inspect", &tree, "-o", &html_file]));
+    report("provcheck inspect (html)", &cli_inspect, files, bytes);
+    let cli_median = |t: &[Duration]| t[t.len() / 2].as_secs_f64();
+    println!(
+        "provcheck inspect / check --format json (medians): {:.2}x",
+        cli_median(&cli_inspect) / cli_median(&cli_check)
+    );
+
     // A multi-module tree: roots calling a shared module with for_each,
     // which calls a nested one, as live/<env>/<stack> repositories do.
     let modules_dir = tempfile::tempdir().expect("temporary folder");
