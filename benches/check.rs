@@ -1,9 +1,11 @@
 //! Throughput of a whole `check` on a large synthetic Terraform tree,
-//! with the parse-only figure beside it.
+//! with the parse-only figure beside it, and what `inspect` costs on top
+//! of the check (in the library, then the binary end to end).
 //!
 //! `cargo bench --bench check` (or `-- FILES` for another tree size).
 //! Generates the tree in a temporary folder, then times several runs of
-//! each phase and reports the best and the median.
+//! each phase and reports the best and the median; phases compared with
+//! each other run in turns, round by round.
 
 // The allocator the `provcheck` binary uses, so the figures are its own.
 #[global_allocator]
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use provcheck::ruleset::RuleSet;
 
 const DEFAULT_FILES: usize = 4000;
-const RUNS: usize = 7;
+const RUNS: usize = 9;
 
 fn main() {
     let files: usize = std::env::args()
@@ -45,52 +47,48 @@ fn main() {
     });
     report("parse only", &parse, files, bytes);
 
+    // Check, inspect's model and inspect with its page run in turns, one
+    // of each per round, so that the machine slowing down or speeding up
+    // (a shared VM here) weighs on all three alike; a ratio is the median
+    // of the rounds' ratios.
     let mut findings = 0;
-    let check = time(|| {
-        let report = provcheck::check(&paths, &rules);
-        assert!(report.errors.is_empty());
-        findings = report.findings.len();
-    });
-    report("whole check", &check, files, bytes);
-
-    let inspect = time(|| {
-        let report = provcheck::check(&paths, &rules);
-        let model =
-            provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
-        assert!(!model.inventory.is_empty());
-    });
-    report("inspect (check + model)", &inspect, files, bytes);
-
-    // The default report: the model written as the HTML page to a file,
-    // as `provcheck inspect` does (the check above writes nothing).
     let out = tempfile::tempdir().expect("temporary folder");
     let page_path = out.path().join("report.html");
-    let html = time(|| {
-        let report = provcheck::check(&paths, &rules);
-        let model =
-            provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
-        let mut file = std::fs::File::create(&page_path).expect("create the page");
-        provcheck::inspect::html::write(&model, &report, &mut file).expect("write the page");
-    });
-    let page = std::fs::metadata(&page_path).map_or(0, |m| m.len() / 1024);
+    let [check, inspect, html] = rounds([
+        &mut || {
+            let report = provcheck::check(&paths, &rules);
+            assert!(report.errors.is_empty());
+            findings = report.findings.len();
+        },
+        &mut || {
+            let report = provcheck::check(&paths, &rules);
+            let model =
+                provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
+            assert!(!model.inventory.is_empty());
+        },
+        // The default report: the model written as the HTML page to a
+        // file, as `provcheck inspect` does (the check writes nothing).
+        &mut || {
+            let report = provcheck::check(&paths, &rules);
+            let model =
+                provcheck::inspect::build(&report, &rules, &provcheck::inspect::Options::default());
+            let mut file = std::fs::File::create(&page_path).expect("create the page");
+            provcheck::inspect::html::write(&model, &report, &mut file).expect("write the page");
+        },
+    ]);
+    report("whole check", &check, files, bytes);
+    report("inspect (check + model)", &inspect, files, bytes);
     report(
         "inspect --format html (check + model + page file)",
         &html,
         files,
         bytes,
     );
-    let ratio = |t: &[std::time::Duration]| {
-        let median = |v: &[std::time::Duration]| {
-            let mut v = v.to_vec();
-            v.sort();
-            v[v.len() / 2].as_secs_f64()
-        };
-        median(t) / median(&check)
-    };
+    let page = std::fs::metadata(&page_path).map_or(0, |m| m.len() / 1024);
     println!(
-        "inspect / check (medians): model {:.2}x, html {:.2}x ({} KiB page)",
-        ratio(&inspect),
-        ratio(&html),
+        "inspect / check (median of rounds): model {:.2}x, html {:.2}x ({} KiB page)",
+        ratio(&inspect, &check),
+        ratio(&html, &check),
         page
     );
     println!("({resources} blocks, {findings} findings per check)");
@@ -109,19 +107,20 @@ fn main() {
         assert_eq!(status.code(), Some(1), "provcheck {args:?}");
     };
     let json = out.path().join("check.json").to_string_lossy().into_owned();
-    let cli_check = time(|| command(&["check", &tree, "--format", "json", "-o", &json]));
-    report("provcheck check --format json", &cli_check, files, bytes);
     let html_file = out
         .path()
         .join("inspect.html")
         .to_string_lossy()
         .into_owned();
-    let cli_inspect = time(|| command(&["inspect", &tree, "-o", &html_file]));
+    let [cli_check, cli_inspect] = rounds([
+        &mut || command(&["check", &tree, "--format", "json", "-o", &json]),
+        &mut || command(&["inspect", &tree, "-o", &html_file]),
+    ]);
+    report("provcheck check --format json", &cli_check, files, bytes);
     report("provcheck inspect (html)", &cli_inspect, files, bytes);
-    let cli_median = |t: &[Duration]| t[t.len() / 2].as_secs_f64();
     println!(
-        "provcheck inspect / check --format json (medians): {:.2}x",
-        cli_median(&cli_inspect) / cli_median(&cli_check)
+        "provcheck inspect / check --format json (median of rounds): {:.2}x",
+        ratio(&cli_inspect, &cli_check)
     );
 
     // A multi-module tree: roots calling a shared module with for_each,
@@ -254,7 +253,37 @@ fn time(mut run: impl FnMut()) -> Vec<Duration> {
     times
 }
 
+/// Runs each of `runs` once to warm up, then `RUNS` rounds of one run of
+/// each in turn. Returns each one's times, in round order.
+fn rounds<const N: usize>(mut runs: [&mut dyn FnMut(); N]) -> [Vec<Duration>; N] {
+    for run in runs.iter_mut() {
+        run();
+    }
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(RUNS));
+    for _ in 0..RUNS {
+        for (run, times) in runs.iter_mut().zip(times.iter_mut()) {
+            let start = Instant::now();
+            run();
+            times.push(start.elapsed());
+        }
+    }
+    times
+}
+
+/// The median over rounds of `times[i] / base[i]`.
+fn ratio(times: &[Duration], base: &[Duration]) -> f64 {
+    let mut ratios: Vec<f64> = times
+        .iter()
+        .zip(base)
+        .map(|(t, b)| t.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
 fn report(name: &str, times: &[Duration], files: usize, bytes: usize) {
+    let mut times = times.to_vec();
+    times.sort();
     let best = times[0].as_secs_f64();
     let median = times[times.len() / 2].as_secs_f64();
     println!(
