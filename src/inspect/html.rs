@@ -12,11 +12,12 @@
 //! into one string.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::path::Path;
 
 use askama::Template;
+use foldhash::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use super::exposure::Exposure;
@@ -345,7 +346,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         .collect();
 
     // Element ids must be unique: the first holder of a fingerprint gets it.
-    let mut ids: HashSet<&str> = HashSet::new();
+    let mut ids: HashSet<&str> = HashSet::default();
     let finding_anchors: Vec<bool> = model
         .findings
         .iter()
@@ -363,7 +364,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         .collect();
 
     // Only what the page shows can be linked to.
-    let mut targets: HashMap<&str, Target<'_>> = HashMap::new();
+    let mut targets: HashMap<&str, Target<'_>> = HashMap::default();
     for f in listed_undecided
         .iter()
         .chain(model.suppressed.iter().map(|s| &s.finding))
@@ -652,7 +653,7 @@ fn clause_id(control: &str) -> String {
 }
 
 fn summary(model: &Model<'_>, report: &Report) -> Summary {
-    let mut severities: HashMap<&str, usize> = HashMap::new();
+    let mut severities: HashMap<&str, usize> = HashMap::default();
     let mut categories: BTreeMap<&'static str, usize> = BTreeMap::new();
     for f in &model.findings {
         *severities.entry(f.severity).or_default() += 1;

@@ -2,7 +2,7 @@
 //! object: a Kubernetes Service that exposes the database's pods, a client
 //! whose connection string reaches the database without TLS.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde_json::Value;
 
@@ -61,7 +61,7 @@ pub(super) fn attributed<'r>(
     report: &'r Report,
     stores: &[&'r Resource],
 ) -> HashMap<Key<'r>, OnResource<'r>> {
-    let mut out: HashMap<Key<'r>, OnResource<'r>> = HashMap::new();
+    let mut out: HashMap<Key<'r>, OnResource<'r>> = HashMap::default();
     let workloads: Vec<&Resource> = stores.iter().copied().filter(|r| is_workload(r)).collect();
     let services: Vec<&Resource> = report
         .resources
@@ -69,7 +69,7 @@ pub(super) fn attributed<'r>(
         .filter(|r| r.resource_type == "Service")
         .collect();
     // Services by (file, address) → the database workloads they select.
-    let mut selected: HashMap<Key<'r>, Vec<&Resource>> = HashMap::new();
+    let mut selected: HashMap<Key<'r>, Vec<&Resource>> = HashMap::default();
     for service in &services {
         let Some(selector) = service
             .attributes

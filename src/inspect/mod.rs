@@ -12,6 +12,7 @@ pub mod markdown;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+use foldhash::{HashMap as FastMap, HashSet as FastSet};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -415,10 +416,10 @@ fn finding_key(f: &Finding) -> Key<'_> {
     (f.file, f.resource.as_str(), f.root_call())
 }
 
-type ByResource<'r> = std::collections::HashMap<Key<'r>, OnResource<'r>>;
+type ByResource<'r> = FastMap<Key<'r>, OnResource<'r>>;
 
 fn by_resource(report: &Report) -> ByResource<'_> {
-    let mut index = ByResource::new();
+    let mut index = ByResource::default();
     let key = finding_key;
     for f in &report.findings {
         index.entry(key(f)).or_default().findings.push(f);
@@ -785,7 +786,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                         )
                     },
                     || {
-                        let systems: std::collections::HashMap<Key<'_>, String> =
+                        let systems: FastMap<Key<'_>, String> =
                             checked.iter().map(|r| (key_of(r), system(r))).collect();
                         (
                             clauses(report, rules, &checked),
@@ -857,12 +858,12 @@ fn accepted_risks(report: &Report) -> Vec<AcceptedRisk> {
 /// over the resources each rule checks.
 fn clauses(report: &Report, rules: &RuleSet, checked: &[&Resource]) -> Vec<Clause> {
     let mut by_control: BTreeMap<&str, Clause> = BTreeMap::new();
-    let mut by_type: std::collections::HashMap<&str, usize> = Default::default();
+    let mut by_type: FastMap<&str, usize> = Default::default();
     for r in checked {
         *by_type.entry(r.resource_type.as_str()).or_default() += 1;
     }
-    let mut failing: std::collections::HashMap<usize, BTreeSet<Key<'_>>> = Default::default();
-    let mut undecided: std::collections::HashMap<usize, BTreeSet<Key<'_>>> = Default::default();
+    let mut failing: FastMap<usize, FastSet<Key<'_>>> = Default::default();
+    let mut undecided: FastMap<usize, FastSet<Key<'_>>> = Default::default();
     for f in &report.findings {
         failing.entry(f.rule).or_default().insert(finding_key(f));
     }
@@ -875,10 +876,10 @@ fn clauses(report: &Report, rules: &RuleSet, checked: &[&Resource]) -> Vec<Claus
             .filter(|(t, _)| rule.applies_to(t))
             .map(|(_, n)| n)
             .sum();
-        let fail = failing.get(&index).map_or(0, BTreeSet::len).min(applicable);
+        let fail = failing.get(&index).map_or(0, FastSet::len).min(applicable);
         let undecided = undecided
             .get(&index)
-            .map_or(0, BTreeSet::len)
+            .map_or(0, FastSet::len)
             .min(applicable - fail);
         for control in &rule.controls {
             let clause = by_control.entry(control).or_insert_with(|| Clause {
@@ -922,7 +923,7 @@ fn step(scope: &str, step: &'static str, fail: usize, undecided: usize, what: &s
 fn checklist(
     report: &Report,
     checked: &[&Resource],
-    systems: &std::collections::HashMap<Key<'_>, String>,
+    systems: &FastMap<Key<'_>, String>,
     paths: &[String],
 ) -> Vec<Step> {
     let scope_of = |f: &Finding| -> String {
