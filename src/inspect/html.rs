@@ -14,7 +14,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
-use std::path::Path;
 
 use askama::Template;
 use foldhash::{HashMap, HashSet};
@@ -454,13 +453,12 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         },
     );
 
-    let files: HashMap<&Path, &SourceFile> = report.files.iter().map(|f| (f.path(), f)).collect();
     let page = Page {
         title: &model.title,
         summary: summary(model, report),
         chart: chart(model),
-        errors: report.errors.iter().map(|e| problem(&files, e)).collect(),
-        notes: report.notes.iter().map(|e| problem(&files, e)).collect(),
+        errors: report.errors.iter().map(|e| problem(report, e)).collect(),
+        notes: report.notes.iter().map(|e| problem(report, e)).collect(),
         legend: ["pass", "fail", "undecided", "n/a"].map(Verdict::of),
         controls: &controls,
         clause_ids: &clause_ids,
@@ -735,10 +733,10 @@ fn chart(model: &Model<'_>) -> Chart {
     }
 }
 
-fn problem(files: &HashMap<&Path, &SourceFile>, error: &FileError) -> Problem {
+fn problem(report: &Report, error: &FileError) -> Problem {
     Problem {
         file: crate::source::display_path(&error.path),
-        line: match (files.get(error.path.as_path()), error.span) {
+        line: match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => Some(file.position(span.start).line),
             _ => None,
         },

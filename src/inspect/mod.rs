@@ -620,7 +620,13 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             })
             .collect()
     };
-    let system = |r: &Resource| folder(&path(r.module.first().map_or(r.file, |c| c.file)));
+    // The system of a resource is the folder of its root module's file:
+    // one per file, looked up for every resource twice (item, checklist).
+    let folders: Vec<String> = paths.iter().map(|p| folder(p)).collect();
+    let system = |r: &Resource| {
+        let file = r.module.first().map_or(r.file, |c| c.file);
+        folders.get(file).cloned().unwrap_or_else(|| folder(""))
+    };
 
     let index = by_resource(report);
     let context_types: BTreeSet<&str> = table
