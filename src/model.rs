@@ -211,15 +211,20 @@ pub fn parent_pointer(pointer: &str) -> &str {
 pub fn push_pointer(base: &str, token: &str) -> String {
     let mut out = String::with_capacity(base.len() + token.len() + 1);
     out.push_str(base);
-    out.push('/');
+    push_token(&mut out, token);
+    out
+}
+
+/// Appends `/token` to a pointer, escaping `~` and `/` as JSON pointers do.
+pub fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
     for c in token.chars() {
         match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            c => out.push(c),
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]

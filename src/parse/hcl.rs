@@ -15,7 +15,7 @@ use hcl_edit::Span as _;
 use serde_json::{Map, Value};
 
 use crate::error::FileError;
-use crate::model::{push_pointer, BlockKind, Resource};
+use crate::model::{push_pointer, push_token, BlockKind, Resource};
 use crate::source::{SourceFile, Span};
 use crate::terraform::value::Value as TfValue;
 
@@ -164,7 +164,8 @@ pub fn lower_block(
 ) -> Resource {
     let span = header_span(block);
     let mut lowerer = Lowerer::default();
-    let attributes = lowerer.body(&block.body, "", eval);
+    let mut attributes = lowerer.body(&block.body, "", eval);
+    absent_nulls(&mut attributes, &mut String::new(), &lowerer.unknown);
     Resource {
         kind: header.kind,
         address: header.address,
@@ -180,6 +181,45 @@ pub fn lower_block(
         policy: policy_comment(block),
         references: Vec::new(),
     }
+}
+
+/// Removes the object members whose value is a known `null`: in
+/// Terraform an argument (or an object attribute, a tag) set to `null` is
+/// the same as one left out, so the provider's default applies. Unknown
+/// values, which the JSON view also holds as `null`, stay. List elements
+/// stay too: a `null` in a list is an element.
+fn absent_nulls(value: &mut Value, pointer: &mut String, unknown: &BTreeSet<String>) {
+    let base = pointer.len();
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, member| {
+                if !member.is_null() {
+                    return true;
+                }
+                pointer.truncate(base);
+                push_token(pointer, key);
+                unknown.contains(pointer.as_str())
+            });
+            for (key, member) in map.iter_mut() {
+                if member.is_object() || member.is_array() {
+                    pointer.truncate(base);
+                    push_token(pointer, key);
+                    absent_nulls(member, pointer, unknown);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                if item.is_object() || item.is_array() {
+                    pointer.truncate(base);
+                    push_token(pointer, &i.to_string());
+                    absent_nulls(item, pointer, unknown);
+                }
+            }
+        }
+        _ => {}
+    }
+    pointer.truncate(base);
 }
 
 /// From the block keyword to the end of its last label.
