@@ -1,0 +1,163 @@
+//! Terraform's semantics that decide verdicts: `null` arguments,
+//! `optional()` attributes, links kept inside one root module, read
+//! replicas, and messages that state the value in effect.
+
+use std::path::Path;
+
+use provcheck::ruleset::RuleSet;
+
+fn rules() -> RuleSet {
+    let (rules, errors) = RuleSet::load(&[]);
+    assert!(errors.is_empty(), "{errors:?}");
+    rules
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Checks a tree of `(path, text)` files.
+fn check(files: &[(&str, &str)]) -> provcheck::Report {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        write(dir.path(), name, text);
+    }
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    report
+}
+
+/// `address rule-id line` of every finding, sorted.
+fn findings(report: &provcheck::Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| !f.rule_id.as_str().ends_with("-tag-missing"))
+        .map(|f| {
+            let line = report.files[f.file].position(f.span.start).line;
+            format!("{} {} {line}", f.resource, f.rule_id)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn undecided(report: &provcheck::Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .undecided
+        .iter()
+        .filter(|f| !f.rule_id.as_str().ends_with("-tag-missing"))
+        .map(|f| format!("{} {}", f.resource, f.rule_id))
+        .collect();
+    out.sort();
+    out
+}
+
+fn message<'r>(report: &'r provcheck::Report, rule: &str) -> &'r str {
+    &report
+        .findings
+        .iter()
+        .find(|f| f.rule_id.as_str() == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding"))
+        .message
+}
+
+#[test]
+fn null_arguments_mean_the_provider_default() {
+    let report = check(&[(
+        "main.tf",
+        r#"
+variable "replica" {
+  default = null
+}
+variable "public" {
+  default = null
+}
+resource "aws_db_instance" "db" {
+  engine                          = "postgres"
+  storage_encrypted               = false
+  backup_retention_period         = 1
+  replicate_source_db             = var.replica
+  publicly_accessible             = var.public
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+resource "aws_elasticache_replication_group" "cache" {
+  description                = "sessions"
+  transit_encryption_enabled = true
+  transit_encryption_mode    = null
+  at_rest_encryption_enabled = true
+}
+resource "aptible_database" "records" {
+  env_id         = 1
+  handle         = "records"
+  database_type  = "postgresql"
+  enable_backups = null
+}
+"#,
+    )]);
+    assert_eq!(
+        findings(&report),
+        [
+            "aws_db_instance.db aws-rds-backup-retention-short 11",
+            "aws_db_instance.db aws-rds-storage-unencrypted 10",
+        ],
+        "a null replicate_source_db is no replica, a null publicly_accessible \
+         is the default false, a null transit_encryption_mode is the default \
+         (required), a null enable_backups is the default true"
+    );
+}
+
+#[test]
+fn null_module_arguments_follow_nullable() {
+    let module = r#"
+variable "encrypted" {
+  default = true
+}
+variable "retention" {
+  type     = number
+  default  = 14
+  nullable = false
+}
+variable "tags" {
+  default = {}
+}
+resource "aws_db_instance" "this" {
+  engine                          = "postgres"
+  storage_encrypted               = var.encrypted
+  backup_retention_period         = var.retention
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  tags                            = var.tags
+}
+"#;
+    let report = check(&[
+        ("modules/db/main.tf", module),
+        (
+            "live/main.tf",
+            r#"
+module "db" {
+  source    = "../modules/db"
+  encrypted = null
+  retention = null
+  tags      = { owner = "team-a", approved_by = null, change_request = "OPS-1" }
+}
+"#,
+        ),
+    ]);
+    let mut found: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.resource, f.rule_id))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "module.db.aws_db_instance.this aws-approver-tag-missing",
+            "module.db.aws_db_instance.this aws-rds-storage-unencrypted",
+        ],
+        "null passed to a nullable variable is null (the provider default \
+         applies); to a non-nullable one, its default; a null tag is no tag"
+    );
+}
