@@ -161,3 +161,42 @@ module "db" {
          applies); to a non-nullable one, its default; a null tag is no tag"
     );
 }
+
+#[test]
+fn optional_object_attributes_take_their_defaults() {
+    let report = check(&[(
+        "main.tf",
+        r#"
+variable "databases" {
+  type = map(object({
+    engine    = string
+    encrypted = optional(bool, true)
+    retention = optional(number, 14)
+    tags      = optional(map(string), {})
+    replica   = optional(string)
+  }))
+  default = {
+    ledger = { engine = "postgres" }
+    audit  = { engine = "postgres", encrypted = false, retention = "3", tags = { owner = "a" } }
+  }
+}
+resource "aws_db_instance" "db" {
+  for_each                        = var.databases
+  engine                          = each.value.engine
+  storage_encrypted               = each.value.encrypted
+  backup_retention_period         = each.value.retention
+  replicate_source_db             = each.value.replica
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  tags                            = each.value.tags
+}
+"#,
+    )]);
+    assert_eq!(
+        findings(&report),
+        [
+            "aws_db_instance.db[\"audit\"] aws-rds-backup-retention-short 19",
+            "aws_db_instance.db[\"audit\"] aws-rds-storage-unencrypted 18",
+        ]
+    );
+    assert_eq!(undecided(&report), Vec::<String>::new());
+}

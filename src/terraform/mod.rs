@@ -4,4 +4,5 @@
 pub mod eval;
 pub mod functions;
 pub mod module;
+pub mod types;
 pub mod value;

@@ -22,6 +22,7 @@ use hcl_edit::structure::{Attribute, Block, Body};
 
 use super::eval::{self, Scope};
 use super::functions::Context;
+use super::types::Type;
 use super::value::Value;
 use crate::error::FileError;
 use crate::model::{BlockKind, Origin, Resource};
@@ -61,7 +62,11 @@ struct VarDef<'a> {
     file: usize,
     default: Option<&'a Attribute>,
     nullable: bool,
-    type_name: Option<String>,
+    /// The `type` constraint; `Any` when there is none.
+    ty: Type,
+    /// Whether the variable has no type or `string`: a `--var` value is
+    /// then a string, not an expression.
+    takes_string: bool,
 }
 
 /// A `module` block.
@@ -502,7 +507,7 @@ fn root_variables(
     }
     let mut set = |name: &str, value: Value, origin: Vec<Origin>| {
         if let Some(var) = def.variables.get(name) {
-            let value = convert(value, var.type_name.as_deref());
+            let value = var.ty.convert(value);
             let value = if value.is_null() && !var.nullable {
                 default_of(name, var, program).value
             } else {
@@ -523,7 +528,7 @@ fn root_variables(
         let var = def.variables.get(name);
         set(
             name,
-            parse_cli_value(text, var.and_then(|v| v.type_name.as_deref())),
+            parse_cli_value(text, var.is_none_or(|v| v.takes_string)),
             Vec::new(),
         );
     }
@@ -538,7 +543,7 @@ fn root_variables(
         let var = def.variables.get(name);
         set(
             name,
-            parse_cli_value(text, var.and_then(|v| v.type_name.as_deref())),
+            parse_cli_value(text, var.is_none_or(|v| v.takes_string)),
             Vec::new(),
         );
     }
@@ -556,7 +561,7 @@ fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
             .unwrap_or(Value::Unknown);
             Assigned {
                 name: name.to_string(),
-                value: convert(value, var.type_name.as_deref()),
+                value: var.ty.convert(value),
                 origin: vec![Origin {
                     file: var.file,
                     span: span_of(attribute),
@@ -576,45 +581,22 @@ fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
 
 /// A `--var`/`TF_VAR_` string: a string for string (or untyped)
 /// variables, an HCL expression for the others.
-fn parse_cli_value(text: &str, type_name: Option<&str>) -> Value {
-    match type_name {
-        None | Some("string") => Value::String(text.to_string()),
-        Some(_) => match hcl_edit::parser::parse_body(&format!("v = {text}\n")) {
-            Ok(body) => body
-                .get_attribute("v")
-                .and_then(|a| {
-                    let ctx = Context {
-                        base_dir: PathBuf::from("."),
-                        root: PathBuf::from("."),
-                    };
-                    eval::eval(&a.value, &Constants, &ctx).ok()
-                })
-                .unwrap_or(Value::Unknown),
-            Err(_) => Value::Unknown,
-        },
+fn parse_cli_value(text: &str, takes_string: bool) -> Value {
+    if takes_string {
+        return Value::String(text.to_string());
     }
-}
-
-/// Converts primitive values to a variable's primitive type, as Terraform
-/// does for `"7"` given to a `number`.
-fn convert(value: Value, type_name: Option<&str>) -> Value {
-    match (type_name, &value) {
-        (Some("number"), Value::String(_)) => {
-            value.to_tf_number().map(Value::Number).unwrap_or(value)
-        }
-        (Some("bool"), Value::String(_)) => value.to_tf_bool().map(Value::Bool).unwrap_or(value),
-        (Some("string"), Value::Number(_) | Value::Bool(_)) => {
-            value.to_tf_string().map(Value::String).unwrap_or(value)
-        }
-        _ => value,
-    }
-}
-
-/// The type keyword of a `type = ...` constraint, for primitive types.
-fn type_name(expr: &Expression) -> Option<String> {
-    match expr {
-        Expression::Variable(v) => Some(v.as_str().to_string()),
-        _ => Some("complex".to_string()),
+    match hcl_edit::parser::parse_body(&format!("v = {text}\n")) {
+        Ok(body) => body
+            .get_attribute("v")
+            .and_then(|a| {
+                let ctx = Context {
+                    base_dir: PathBuf::from("."),
+                    root: PathBuf::from("."),
+                };
+                eval::eval(&a.value, &Constants, &ctx).ok()
+            })
+            .unwrap_or(Value::Unknown),
+        Err(_) => Value::Unknown,
     }
 }
 
@@ -664,6 +646,20 @@ impl<'a> Program<'a> {
                             def.blocks.push((i, block, header))
                         }
                         BlockKind::Variable => {
+                            let type_expr = block.body.get_attribute("type").map(|a| &a.value);
+                            let context = Context {
+                                base_dir: dir.clone(),
+                                root: root.to_path_buf(),
+                            };
+                            let constant = |e: &Expression| {
+                                eval::eval(e, &Constants, &context).unwrap_or(Value::Unknown)
+                            };
+                            let ty = type_expr.map_or(Type::Any, |t| Type::parse(t, &constant));
+                            let takes_string = match type_expr {
+                                None => true,
+                                Some(Expression::Variable(v)) => v.as_str() == "string",
+                                Some(_) => false,
+                            };
                             let nullable = !matches!(
                                 block.body.get_attribute("nullable").map(|a| &a.value),
                                 Some(Expression::Bool(b)) if !*b.value()
@@ -674,10 +670,8 @@ impl<'a> Program<'a> {
                                     file: i,
                                     default: block.body.get_attribute("default"),
                                     nullable,
-                                    type_name: block
-                                        .body
-                                        .get_attribute("type")
-                                        .and_then(|a| type_name(&a.value)),
+                                    ty,
+                                    takes_string,
                                 },
                             );
                         }
@@ -1086,7 +1080,7 @@ impl<'a> Instance<'a> {
         for (name, var) in &def.variables {
             let assigned = match call.block.body.get_attribute(name) {
                 Some(attribute) => {
-                    let value = convert(ctx.evaluate(&attribute.value), var.type_name.as_deref());
+                    let value = var.ty.convert(ctx.evaluate(&attribute.value));
                     if value.is_null() && !var.nullable {
                         default_of(name, var, self.program)
                     } else {
