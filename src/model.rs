@@ -86,6 +86,11 @@ pub struct Resource {
     /// (`aws_s3_bucket.logs`, `module.db.aws_db_instance.this`), without
     /// instance keys.
     pub references: Vec<String>,
+    /// The evaluation scope: one number per Terraform root module (from
+    /// 1), 0 outside Terraform. Addresses and references mean something
+    /// only inside one scope: two sibling roots may both hold an
+    /// `aws_db_parameter_group.pg`.
+    pub scope: u32,
 }
 
 /// A place a value came from.
@@ -153,12 +158,15 @@ pub fn base_address(address: &str) -> &str {
 }
 
 /// Resources of some types, found by address and by what they refer to,
-/// so that checks over relations need not compare every pair.
+/// so that checks over relations need not compare every pair. Lookups
+/// stay inside the asking resource's scope (its root module).
 #[derive(Debug, Default)]
 pub struct Index<'r> {
-    by_address: std::collections::HashMap<&'r str, Vec<&'r Resource>>,
-    by_reference: std::collections::HashMap<&'r str, Vec<&'r Resource>>,
+    by_address: HashMap<u32, HashMap<&'r str, Vec<&'r Resource>>>,
+    by_reference: HashMap<u32, HashMap<&'r str, Vec<&'r Resource>>>,
 }
+
+type HashMap<K, V> = std::collections::HashMap<K, V>;
 
 impl<'r> Index<'r> {
     /// The managed resources among `resources` whose type is in `types`.
@@ -170,35 +178,46 @@ impl<'r> Index<'r> {
             }
             index
                 .by_address
+                .entry(r.scope)
+                .or_default()
                 .entry(base_address(&r.address))
                 .or_default()
                 .push(r);
+            let referring = index.by_reference.entry(r.scope).or_default();
             for reference in &r.references {
-                index
-                    .by_reference
-                    .entry(reference.as_str())
-                    .or_default()
-                    .push(r);
+                referring.entry(reference.as_str()).or_default().push(r);
             }
         }
         index
     }
 
-    /// The resources a reference names.
-    pub fn named(&self, reference: &str) -> &[&'r Resource] {
-        self.by_address.get(reference).map_or(&[], Vec::as_slice)
+    /// The resources that `from`'s reference names.
+    pub fn named(&self, from: &Resource, reference: &str) -> &[&'r Resource] {
+        self.by_address
+            .get(&from.scope)
+            .and_then(|m| m.get(reference))
+            .map_or(&[], Vec::as_slice)
     }
 
-    /// The resources that refer to `address` (any instance of it).
-    pub fn referring_to(&self, address: &str) -> &[&'r Resource] {
+    /// The resources `from` refers to.
+    pub fn referred_by<'s>(&'s self, from: &'s Resource) -> impl Iterator<Item = &'r Resource> + 's {
+        from.references
+            .iter()
+            .flat_map(move |r| self.named(from, r))
+            .copied()
+    }
+
+    /// The resources that refer to `subject` (any instance of it).
+    pub fn referring_to(&self, subject: &Resource) -> &[&'r Resource] {
         self.by_reference
-            .get(base_address(address))
+            .get(&subject.scope)
+            .and_then(|m| m.get(base_address(&subject.address)))
             .map_or(&[], Vec::as_slice)
     }
 
     /// Every indexed resource.
     pub fn all(&self) -> impl Iterator<Item = &'r Resource> + '_ {
-        self.by_address.values().flatten().copied()
+        self.by_address.values().flat_map(|m| m.values()).flatten().copied()
     }
 }
 

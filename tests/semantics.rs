@@ -200,3 +200,85 @@ resource "aws_db_instance" "db" {
     );
     assert_eq!(undecided(&report), Vec::<String>::new());
 }
+
+#[test]
+fn links_stay_inside_their_root_module() {
+    let db = |engine: &str, family: &str, parameter: &str| {
+        format!(
+            r#"
+resource "aws_db_parameter_group" "pg" {{
+  name   = "params"
+  family = "{family}"
+  {parameter}
+}}
+resource "aws_db_instance" "db" {{
+  engine                          = "{engine}"
+  storage_encrypted               = true
+  backup_retention_period         = 7
+  enabled_cloudwatch_logs_exports = ["audit"]
+  parameter_group_name            = aws_db_parameter_group.pg.name
+}}
+"#
+        )
+    };
+    let mysql = db("mysql", "mysql8.0", "");
+    let postgres = db(
+        "postgres",
+        "postgres17",
+        r#"parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }"#,
+    );
+    // A bucket in one root, and an unknown public access block and an
+    // account-wide one in others.
+    let bucket = r#"
+resource "aws_s3_bucket" "data" {
+  bucket = "data"
+}
+"#;
+    let unknown_block = r#"
+variable "bucket" {}
+resource "aws_s3_bucket_public_access_block" "b" {
+  bucket                  = var.bucket
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+"#;
+    let account_wide = r#"
+resource "aws_s3_account_public_access_block" "all" {
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+"#;
+    let report = check(&[
+        ("examples/mysql/main.tf", &mysql),
+        ("examples/postgres/main.tf", &postgres),
+        ("examples/bucket/main.tf", bucket),
+        ("examples/unknown-block/main.tf", unknown_block),
+        ("examples/account/main.tf", account_wide),
+    ]);
+    let found: Vec<String> = findings(&report)
+        .into_iter()
+        .filter(|f| f.contains("ssl") || f.contains("public-access"))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "aws_db_instance.db aws-rds-ssl-not-enforced 7",
+            "aws_s3_bucket.data aws-s3-bucket-public-access-not-blocked 2",
+        ],
+        "the MySQL instance is judged by its own parameter group, not the \
+         PostgreSQL one next door; the bucket by the blocks of its own root"
+    );
+    let ssl = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id.as_str() == "aws-rds-ssl-not-enforced")
+        .unwrap();
+    assert!(report.files[ssl.file].path.ends_with("examples/mysql/main.tf"));
+}

@@ -159,10 +159,11 @@ struct Context<'r> {
     by_type: HashMap<&'r str, Vec<&'r Resource>>,
     /// Managed Terraform resources of the [`NAMED`] types by address
     /// without instance key.
-    by_address: HashMap<&'r str, Vec<&'r Resource>>,
+    /// without instance key, per scope (root module).
+    by_address: HashMap<u32, HashMap<&'r str, Vec<&'r Resource>>>,
     /// Managed Terraform resources by the addresses they refer to, for
-    /// addresses of the types [`is_followed_back`] accepts.
-    referrers: HashMap<&'r str, Vec<&'r Resource>>,
+    /// addresses of the types [`is_followed_back`] accepts, per scope.
+    referrers: HashMap<u32, HashMap<&'r str, Vec<&'r Resource>>>,
     /// Private-network and encryption-in-transit findings by (file,
     /// resource).
     findings: HashMap<(usize, &'r str), Vec<&'r Finding>>,
@@ -193,6 +194,8 @@ impl<'r> Context<'r> {
             if NAMED.contains(&r.resource_type.as_str()) {
                 context
                     .by_address
+                    .entry(r.scope)
+                    .or_default()
                     .entry(base_address(&r.address))
                     .or_default()
                     .push(r);
@@ -201,6 +204,8 @@ impl<'r> Context<'r> {
                 if is_followed_back(type_of(reference)) {
                     context
                         .referrers
+                        .entry(r.scope)
+                        .or_default()
                         .entry(reference.as_str())
                         .or_default()
                         .push(r);
@@ -227,17 +232,22 @@ impl<'r> Context<'r> {
         self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
     }
 
-    /// The managed resources a reference names.
-    fn named(&self, reference: &str) -> &[&'r Resource] {
-        self.by_address.get(reference).map_or(&[], Vec::as_slice)
+    /// The managed resources `from`'s reference names.
+    fn named(&self, from: &Resource, reference: &str) -> &[&'r Resource] {
+        self.by_address
+            .get(&from.scope)
+            .and_then(|m| m.get(reference))
+            .map_or(&[], Vec::as_slice)
     }
 
-    /// The managed resources referring to `address` (any instance of it),
+    /// The managed resources referring to `subject` (any instance of it),
     /// of a type [`is_followed_back`] accepts.
-    fn referring_to(&self, address: &str) -> &[&'r Resource] {
+    fn referring_to(&self, subject: &Resource) -> &[&'r Resource] {
+        let address = base_address(&subject.address);
         debug_assert!(is_followed_back(type_of(address)), "{address}");
         self.referrers
-            .get(base_address(address))
+            .get(&subject.scope)
+            .and_then(|m| m.get(address))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -252,7 +262,7 @@ impl<'r> Context<'r> {
         resource
             .references
             .iter()
-            .flat_map(|a| self.named(a))
+            .flat_map(move |a| self.named(resource, a))
             .copied()
             .filter(|r| types.contains(&r.resource_type.as_str()))
     }

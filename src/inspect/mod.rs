@@ -565,10 +565,8 @@ fn retention_days(
 ) -> Option<i64> {
     let holder = match &retention.via {
         None => resource,
-        Some(via) => *resource
-            .references
-            .iter()
-            .flat_map(|r| related.named(r))
+        Some(via) => related
+            .referred_by(resource)
             .find(|r| &r.resource_type == via)?,
     };
     if holder.is_unknown(&retention.pointer) {
@@ -695,10 +693,10 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 types.push("Service");
             }
             if !context.is_empty() {
-                let referred = r.references.iter().flat_map(|a| related.named(a));
-                let referring = related.referring_to(&r.address).iter();
+                let referred = related.referred_by(r);
+                let referring = related.referring_to(r).iter().copied();
                 for other in referred.chain(referring) {
-                    if context.contains(&other.resource_type) && !std::ptr::eq(*other, *r) {
+                    if context.contains(&other.resource_type) && !std::ptr::eq(other, *r) {
                         on.push(index.get(&key_of(other)).unwrap_or(&empty));
                         types.push(other.resource_type.as_str());
                     }

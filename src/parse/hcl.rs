@@ -180,6 +180,7 @@ pub fn lower_block(
         module: Vec::new(),
         policy: policy_comment(block),
         references: Vec::new(),
+        scope: 0,
     }
 }
 

@@ -156,9 +156,19 @@ pub fn evaluate(
     program.manifests = manifests;
     // Roots are independent: each is evaluated on its own thread, its
     // module instances (Rc, RefCell) never leaving it.
+    // Each root is a scope of its own (numbered from 1): references and
+    // names resolve only inside it.
     let per_root: Vec<Vec<Resource>> = roots(&program, dirs.keys())
         .par_iter()
-        .map(|dir| evaluate_root(&program, dir, files.len(), &tfvars, inputs))
+        .enumerate()
+        .map(|(i, dir)| {
+            let mut resources = evaluate_root(&program, dir, files.len(), &tfvars, inputs);
+            let scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            for r in &mut resources {
+                r.scope = scope;
+            }
+            resources
+        })
         .collect();
     for mut resources in per_root {
         out.resources.append(&mut resources);

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::NativeResult;
 use crate::engine::schema::{self, CompiledSchema, Outcome};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::{BlockKind, Index, Resource};
 
@@ -78,21 +78,25 @@ impl Linked {
         let types: Vec<&str> = self.params.related.iter().map(String::as_str).collect();
         let related = Index::of(resources, &types);
         let links = Links::new(&self.params, &related);
-        let covered_everywhere = resources.iter().any(|r| {
-            r.kind == BlockKind::Resource
-                && self.params.account_wide.contains(&r.resource_type)
-                && self
-                    .require
-                    .as_ref()
-                    .is_none_or(|s| schema::evaluate(s, r) == Outcome::Pass)
-        });
-        if covered_everywhere {
-            return Vec::new();
-        }
+        // An account-wide resource covers the subjects of its own root
+        // module: another root may well deploy to another account.
+        let covered: HashSet<u32> = resources
+            .iter()
+            .filter(|r| {
+                r.kind == BlockKind::Resource
+                    && self.params.account_wide.contains(&r.resource_type)
+                    && self
+                        .require
+                        .as_ref()
+                        .is_none_or(|s| schema::evaluate(s, r) == Outcome::Pass)
+            })
+            .map(|r| r.scope)
+            .collect();
         let mut results = Vec::new();
         for (index, subject) in resources.iter().enumerate() {
             if subject.kind != BlockKind::Resource
                 || !self.params.subjects.contains(&subject.resource_type)
+                || covered.contains(&subject.scope)
             {
                 continue;
             }
@@ -147,17 +151,19 @@ impl Linked {
 /// What links related resources to subjects, indexed once per run.
 struct Links<'p, 'r> {
     params: &'p Params,
-    /// Related resources by the literal value of their `attribute` (or,
-    /// with `from_subject`, of their `match_by` attributes).
-    literal: HashMap<&'r str, Vec<&'r Resource>>,
-    /// Some related resource's link is unknown and refers to nothing.
-    unknown: bool,
+    /// Related resources by scope and the literal value of their
+    /// `attribute` (or, with `from_subject`, of their `match_by`
+    /// attributes): a name links only inside one root module.
+    literal: HashMap<u32, HashMap<&'r str, Vec<&'r Resource>>>,
+    /// The scopes where some related resource's link is unknown and
+    /// refers to nothing.
+    unknown: HashSet<u32>,
 }
 
 impl<'p, 'r> Links<'p, 'r> {
     fn new(params: &'p Params, related: &Index<'r>) -> Links<'p, 'r> {
-        let mut literal: HashMap<&'r str, Vec<&'r Resource>> = HashMap::new();
-        let mut unknown = false;
+        let mut literal: HashMap<u32, HashMap<&'r str, Vec<&'r Resource>>> = HashMap::new();
+        let mut unknown = HashSet::new();
         let keys: Vec<&str> = if params.from_subject {
             params.match_by.iter().map(String::as_str).collect()
         } else {
@@ -166,12 +172,17 @@ impl<'p, 'r> Links<'p, 'r> {
         for r in related.all() {
             for key in &keys {
                 if let Some(Value::String(text)) = r.attributes.get(*key) {
-                    literal.entry(text.as_str()).or_default().push(r);
+                    literal
+                        .entry(r.scope)
+                        .or_default()
+                        .entry(text.as_str())
+                        .or_default()
+                        .push(r);
                 }
             }
             let pointer = crate::model::push_pointer("", &params.attribute);
             if !params.from_subject && r.is_unknown(&pointer) && r.references.is_empty() {
-                unknown = true;
+                unknown.insert(r.scope);
             }
         }
         Links {
@@ -186,25 +197,31 @@ impl<'p, 'r> Links<'p, 'r> {
     fn of(&self, subject: &Resource, related: &Index<'r>) -> (Vec<&'r Resource>, bool) {
         let mut linked: Vec<&'r Resource> = Vec::new();
         let maybe = if self.params.from_subject {
-            for reference in &subject.references {
-                linked.extend(related.named(reference));
-            }
+            linked.extend(related.referred_by(subject));
             if let Some(Value::String(name)) = subject.attributes.get(&self.params.attribute) {
-                linked.extend(self.literal.get(name.as_str()).into_iter().flatten());
+                linked.extend(self.named(subject, name));
             }
             let pointer = crate::model::push_pointer("", &self.params.attribute);
             linked.is_empty() && subject.is_unknown(&pointer)
         } else {
-            linked.extend(related.referring_to(&subject.address));
+            linked.extend(related.referring_to(subject));
             for key in &self.params.match_by {
                 if let Some(Value::String(name)) = subject.attributes.get(key) {
-                    linked.extend(self.literal.get(name.as_str()).into_iter().flatten());
+                    linked.extend(self.named(subject, name));
                 }
             }
-            self.unknown
+            self.unknown.contains(&subject.scope)
         };
         linked.sort_by(|a, b| a.address.cmp(&b.address));
         linked.dedup_by(|a, b| a.address == b.address);
         (linked, maybe)
+    }
+
+    /// The related resources named `name` in `subject`'s scope.
+    fn named(&self, subject: &Resource, name: &str) -> &[&'r Resource] {
+        self.literal
+            .get(&subject.scope)
+            .and_then(|m| m.get(name))
+            .map_or(&[], Vec::as_slice)
     }
 }

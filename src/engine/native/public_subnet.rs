@@ -75,11 +75,7 @@ impl PublicSubnet {
                 .attributes
                 .get(&spec.attribute)
                 .and_then(Value::as_str);
-            let mut groups: Vec<&Resource> = database
-                .references
-                .iter()
-                .flat_map(|r| network.groups.named(r))
-                .copied()
+            let mut groups: Vec<&Resource> = network.groups.referred_by(database)
                 .filter(|g| g.resource_type == spec.subnet_group)
                 .collect();
             if let Some(name) = literal {
@@ -89,10 +85,7 @@ impl PublicSubnet {
                 }));
             }
             let public = groups.iter().find_map(|group| {
-                group
-                    .references
-                    .iter()
-                    .flat_map(|r| network.subnets.named(r))
+                network.subnets.referred_by(group)
                     .find_map(|subnet| {
                         network
                             .public_reason(subnet)
@@ -133,11 +126,8 @@ impl Network<'_> {
                 "which gives instances public addresses (map_public_ip_on_launch = true)".into(),
             );
         }
-        for association in self.associations.referring_to(&subnet.address) {
-            for table in association
-                .references
-                .iter()
-                .flat_map(|r| self.tables.named(r))
+        for association in self.associations.referring_to(subnet) {
+            for table in self.tables.referred_by(association)
             {
                 let inline = table
                     .attributes
@@ -147,7 +137,7 @@ impl Network<'_> {
                     && refers_to_gateway(table);
                 let separate = self
                     .routes
-                    .referring_to(&table.address)
+                    .referring_to(table)
                     .iter()
                     .any(|route| to_world(&route.attributes) && refers_to_gateway(route));
                 if inline || separate {

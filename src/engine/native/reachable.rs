@@ -63,18 +63,14 @@ impl Reachable {
                 None => self.params.default_ports.clone(),
             };
             let check = OpenIngress { ports };
-            let mut attached: Vec<&Resource> = database
-                .references
-                .iter()
-                .flat_map(|r| groups.named(r))
-                .copied()
+            let mut attached: Vec<&Resource> = groups.referred_by(database)
                 .collect();
             attached.dedup_by(|a, b| a.address == b.address);
             let mut found = None;
             let mut undecided = None;
             for group in &attached {
                 let mut outcomes = check.run(group);
-                for rule in rules.referring_to(&group.address) {
+                for rule in rules.referring_to(group) {
                     for outcome in check.run(rule) {
                         outcomes.push(match outcome {
                             NativeResult::Fail { pointer, detail } => NativeResult::Fail {

@@ -41,7 +41,7 @@ pub(super) fn public_databases(ctx: &Context<'_>, open: &OpenGroups, out: &mut V
             let mut groups: Vec<String> = ctx
                 .referred(r, &[GROUP])
                 .filter_map(|g| {
-                    let admits = open.get(base_address(&g.address))?;
+                    let admits = open.get(&(g.scope, base_address(&g.address).to_string()))?;
                     Some(format!("{} ({})", g.address, admits.join(", ")))
                 })
                 .collect();

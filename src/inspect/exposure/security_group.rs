@@ -13,7 +13,7 @@ use crate::model::{base_address, push_pointer, Resource};
 
 /// Security groups (by address without instance key) and what of the
 /// world each admits: `tcp 5432 from 0.0.0.0/0`.
-pub(super) type OpenGroups = HashMap<String, Vec<String>>;
+pub(super) type OpenGroups = HashMap<(u32, String), Vec<String>>;
 
 pub(super) const GROUP: &str = "aws_security_group";
 /// Attributes that attach security groups to the resource holding them.
@@ -93,7 +93,7 @@ struct Ingress<'r> {
 /// admits, for the databases behind them.
 pub(super) fn security_groups(ctx: &Context<'_>, out: &mut Vec<Exposure>) -> OpenGroups {
     let mut open = OpenGroups::new();
-    let mut attached: HashMap<String, Vec<String>> = HashMap::new();
+    let mut attached: HashMap<(u32, String), Vec<String>> = HashMap::new();
     for &group in ctx.of_type(GROUP) {
         if group.is_unknown("/ingress") {
             let on = attached_to(ctx, group, &mut attached);
@@ -161,14 +161,14 @@ pub(super) fn security_groups(ctx: &Context<'_>, out: &mut Vec<Exposure>) -> Ope
 fn attached_to(
     ctx: &Context<'_>,
     group: &Resource,
-    memo: &mut HashMap<String, Vec<String>>,
+    memo: &mut HashMap<(u32, String), Vec<String>>,
 ) -> Vec<String> {
-    let key = base_address(&group.address);
-    if let Some(names) = memo.get(key) {
+    let key = (group.scope, base_address(&group.address).to_string());
+    if let Some(names) = memo.get(&key) {
         return names.clone();
     }
     let names = addresses(
-        ctx.referring_to(key)
+        ctx.referring_to(group)
             .iter()
             .copied()
             .filter(|r| {
@@ -177,7 +177,7 @@ fn attached_to(
             })
             .filter(|r| sets_any(r, GROUP_ATTRIBUTES)),
     );
-    memo.insert(key.to_string(), names.clone());
+    memo.insert(key, names.clone());
     names
 }
 
@@ -192,7 +192,7 @@ fn attached_clause(on: &[String]) -> String {
 fn ingress(
     ctx: &Context<'_>,
     rule: &Ingress<'_>,
-    attached: &mut HashMap<String, Vec<String>>,
+    attached: &mut HashMap<(u32, String), Vec<String>>,
     open: &mut OpenGroups,
     out: &mut Vec<Exposure>,
 ) {
@@ -280,7 +280,7 @@ fn ingress(
         e.path.push(list(&on));
     }
     if let (true, Some(group), Some(cidr)) = (certain, rule.group, &world) {
-        open.entry(base_address(&group.address).to_string())
+        open.entry((group.scope, base_address(&group.address).to_string()))
             .or_default()
             .push(format!("{ports} from {cidr}"));
     }

@@ -71,7 +71,7 @@ fn world_route(resource: &Resource, base: &str) -> Cidr {
 fn internet_route(ctx: &Context<'_>, subnet: &Resource) -> Option<Route> {
     let mut maybe = None;
     let associations = ctx
-        .referring_to(&subnet.address)
+        .referring_to(subnet)
         .iter()
         .filter(|r| r.resource_type == "aws_route_table_association");
     for association in associations {
@@ -92,7 +92,7 @@ fn internet_route(ctx: &Context<'_>, subnet: &Resource) -> Option<Route> {
                     }
                 }
             }
-            for route in ctx.referring_to(&table.address) {
+            for route in ctx.referring_to(table) {
                 if route.resource_type != "aws_route" {
                     continue;
                 }
@@ -126,14 +126,14 @@ pub(super) fn subnets(ctx: &Context<'_>, out: &mut Vec<Exposure>) {
         return;
     }
     // Stores naming their subnet group by a literal name.
-    let mut by_group_name: HashMap<&str, Vec<&Resource>> = HashMap::new();
+    let mut by_group_name: HashMap<(u32, &str), Vec<&Resource>> = HashMap::new();
     for r in &ctx.report.resources {
         if r.kind != BlockKind::Resource {
             continue;
         }
         for key in SUBNET_GROUP_NAMES {
             if let Some(name) = r.attributes.get(*key).and_then(Value::as_str) {
-                by_group_name.entry(name).or_default().push(r);
+                by_group_name.entry((r.scope, name)).or_default().push(r);
             }
         }
     }
@@ -214,10 +214,10 @@ pub(super) fn subnets(ctx: &Context<'_>, out: &mut Vec<Exposure>) {
 fn contents(
     ctx: &Context<'_>,
     subnet: &Resource,
-    by_group_name: &HashMap<&str, Vec<&Resource>>,
+    by_group_name: &HashMap<(u32, &str), Vec<&Resource>>,
 ) -> Vec<String> {
     let mut names: Vec<String> = ctx
-        .referring_to(&subnet.address)
+        .referring_to(subnet)
         .iter()
         .filter(|r| !NOT_IN_SUBNET.contains(&r.resource_type.as_str()))
         .filter(|r| sets_any(r, SUBNET_ATTRIBUTES))
@@ -229,12 +229,12 @@ fn contents(
                 .attributes
                 .get("name")
                 .and_then(Value::as_str)
-                .and_then(|n| by_group_name.get(n))
+                .and_then(|n| by_group_name.get(&(r.scope, n)))
                 .into_iter()
                 .flatten()
                 .copied();
             let users = addresses(
-                ctx.referring_to(&r.address)
+                ctx.referring_to(r)
                     .iter()
                     .copied()
                     .chain(by_name)
