@@ -200,7 +200,10 @@ impl<'r> Index<'r> {
     }
 
     /// The resources `from` refers to.
-    pub fn referred_by<'s>(&'s self, from: &'s Resource) -> impl Iterator<Item = &'r Resource> + 's {
+    pub fn referred_by<'s>(
+        &'s self,
+        from: &'s Resource,
+    ) -> impl Iterator<Item = &'r Resource> + 's {
         from.references
             .iter()
             .flat_map(move |r| self.named(from, r))
@@ -217,7 +220,11 @@ impl<'r> Index<'r> {
 
     /// Every indexed resource.
     pub fn all(&self) -> impl Iterator<Item = &'r Resource> + '_ {
-        self.by_address.values().flat_map(|m| m.values()).flatten().copied()
+        self.by_address
+            .values()
+            .flat_map(|m| m.values())
+            .flatten()
+            .copied()
     }
 }
 

@@ -280,5 +280,60 @@ resource "aws_s3_account_public_access_block" "all" {
         .iter()
         .find(|f| f.rule_id.as_str() == "aws-rds-ssl-not-enforced")
         .unwrap();
-    assert!(report.files[ssl.file].path.ends_with("examples/mysql/main.tf"));
+    assert!(report.files[ssl.file]
+        .path
+        .ends_with("examples/mysql/main.tf"));
+}
+
+#[test]
+fn replicas_take_their_sources_verdict() {
+    let report = check(&[(
+        "main.tf",
+        r#"
+resource "aws_db_instance" "primary" {
+  identifier                      = "records"
+  engine                          = "postgres"
+  storage_encrypted               = false
+  backup_retention_period         = 7
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+resource "aws_db_instance" "replica" {
+  replicate_source_db             = aws_db_instance.primary.identifier
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+resource "aws_db_instance" "elsewhere" {
+  replicate_source_db             = "arn:aws:rds:eu-west-1:123456789012:db:managed-elsewhere"
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+"#,
+    )]);
+    assert_eq!(
+        findings(&report),
+        [
+            "aws_db_instance.primary aws-rds-storage-unencrypted 5",
+            "aws_db_instance.replica aws-rds-replica-unencrypted 9",
+        ]
+    );
+    let replica = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id.as_str() == "aws-rds-replica-unencrypted")
+        .unwrap();
+    assert!(
+        replica.message.contains("aws_db_instance.primary"),
+        "{}",
+        replica.message
+    );
+    let examined: Vec<usize> = replica
+        .related
+        .iter()
+        .map(|o| report.files[o.file].position(o.span.start).line)
+        .collect();
+    assert_eq!(examined, [2], "the source is related to the finding");
+    assert!(
+        undecided(&report)
+            .contains(&"aws_db_instance.elsewhere aws-rds-replica-unencrypted".into()),
+        "a replica whose source is not in the scan is undecided: {:?}",
+        undecided(&report)
+    );
 }

@@ -49,15 +49,16 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
         if !native.is_global() {
             continue;
         }
-        for (at, result) in native.run_global(resources, paths) {
-            let Some(resource) = resources.get(at) else {
+        for global in native.run_global(resources, paths) {
+            let Some(resource) = resources.get(global.at) else {
                 continue;
             };
-            let (pointer, detail, decided) = match result {
+            let (pointer, detail, decided) = match global.result {
                 NativeResult::Fail { pointer, detail } => (pointer, detail, true),
                 NativeResult::Undecided { pointer, detail } => (pointer, detail, false),
             };
-            let finding = finding(index, rule, resource, paths, pointer, Some(detail));
+            let mut finding = finding(index, rule, resource, paths, pointer, Some(detail));
+            finding.related.extend(global.examined);
             if decided {
                 all.findings.push(finding);
             } else {

@@ -84,16 +84,25 @@ impl Native {
     /// Runs a global check: each result names the resource (by index) it
     /// is reported on. `paths` holds each file's path (compose files are
     /// grouped into projects by folder).
-    pub fn run_global(
-        &self,
-        resources: &[Resource],
-        paths: &[String],
-    ) -> Vec<(usize, NativeResult)> {
+    /// `Examined` lists the other resources a result was judged by (a
+    /// bucket's public access block, a replica's source), to be shown
+    /// beside the finding.
+    pub fn run_global(&self, resources: &[Resource], paths: &[String]) -> Vec<Global> {
+        let plain = |results: Vec<(usize, NativeResult)>| {
+            results
+                .into_iter()
+                .map(|(at, result)| Global {
+                    at,
+                    result,
+                    examined: Vec::new(),
+                })
+                .collect()
+        };
         match self {
             Native::Linked(check) => check.run_global(resources),
-            Native::Reachable(check) => check.run_global(resources),
-            Native::PublicSubnet(check) => check.run_global(resources),
-            Native::Container(check) => check.run_global(resources, paths),
+            Native::Reachable(check) => plain(check.run_global(resources)),
+            Native::PublicSubnet(check) => plain(check.run_global(resources)),
+            Native::Container(check) => plain(check.run_global(resources, paths)),
             _ => Vec::new(),
         }
     }
@@ -130,6 +139,17 @@ impl Native {
 pub enum NativeResult {
     Fail { pointer: String, detail: String },
     Undecided { pointer: String, detail: String },
+}
+
+/// One result of a check over all resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// The resource the result is reported on (an index).
+    pub at: usize,
+    pub result: NativeResult,
+    /// The other resources the verdict was judged by: where each is
+    /// declared, and what it is.
+    pub examined: Vec<crate::model::Origin>,
 }
 
 /// Ingress from anywhere (`0.0.0.0/0`, `::/0`) to one of `ports`, or to

@@ -12,11 +12,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::NativeResult;
+use super::{Global, NativeResult};
 use crate::engine::schema::{self, CompiledSchema, Outcome};
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{BlockKind, Index, Resource};
+use crate::model::{BlockKind, Index, Origin, Resource};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +50,15 @@ struct Params {
     missing: String,
     /// Said when related resources exist but none satisfies `require`.
     insufficient: String,
+    /// A subject no related resource is found for is undecided rather
+    /// than failing: the related resource may live outside the files
+    /// checked (a read replica's source database).
+    #[serde(default)]
+    missing_undecided: bool,
+    /// Attributes of an examined related resource worth naming in the
+    /// message (a parameter group's `family`).
+    #[serde(default)]
+    show: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -74,7 +83,7 @@ impl Linked {
         })
     }
 
-    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
+    pub fn run_global(&self, resources: &[Resource]) -> Vec<Global> {
         let types: Vec<&str> = self.params.related.iter().map(String::as_str).collect();
         let related = Index::of(resources, &types);
         let links = Links::new(&self.params, &related);
@@ -124,17 +133,31 @@ impl Linked {
                 continue;
             }
             let undecided = maybe
+                || (linked.is_empty() && self.params.missing_undecided)
                 || matches!(selected, Outcome::Undecided(_))
                 || outcomes.iter().any(|o| matches!(o, Outcome::Undecided(_)));
             let detail = if linked.is_empty() {
                 self.params.missing.clone()
             } else {
-                self.params.insufficient.clone()
+                let names: Vec<String> = linked.iter().map(|r| self.name(r)).collect();
+                format!("{}: {}", self.params.insufficient, names.join(", "))
             };
+            let examined = linked
+                .iter()
+                .map(|r| Origin {
+                    file: r.file,
+                    span: r.header,
+                    message: format!("examined {}", self.name(r)),
+                })
+                .collect();
             let result = if undecided {
                 NativeResult::Undecided {
                     pointer: String::new(),
-                    detail: format!("{detail}, as far as known"),
+                    detail: if linked.is_empty() && self.params.missing_undecided {
+                        detail
+                    } else {
+                        format!("{detail}, as far as known")
+                    },
                 }
             } else {
                 NativeResult::Fail {
@@ -142,9 +165,34 @@ impl Linked {
                     detail,
                 }
             };
-            results.push((index, result));
+            results.push(Global {
+                at: index,
+                result,
+                examined,
+            });
         }
         results
+    }
+
+    /// A related resource's address, with the attributes `show` names
+    /// (`aws_db_parameter_group.params (family mysql8.0)`).
+    fn name(&self, r: &Resource) -> String {
+        let shown: Vec<String> = self
+            .params
+            .show
+            .iter()
+            .filter_map(|key| match r.attributes.get(key) {
+                Some(Value::String(v)) => Some(format!("{key} {v}")),
+                Some(Value::Number(n)) => Some(format!("{key} {n}")),
+                Some(Value::Bool(b)) => Some(format!("{key} {b}")),
+                _ => None,
+            })
+            .collect();
+        if shown.is_empty() {
+            r.address.clone()
+        } else {
+            format!("{} ({})", r.address, shown.join(", "))
+        }
     }
 }
 

@@ -75,7 +75,9 @@ impl PublicSubnet {
                 .attributes
                 .get(&spec.attribute)
                 .and_then(Value::as_str);
-            let mut groups: Vec<&Resource> = network.groups.referred_by(database)
+            let mut groups: Vec<&Resource> = network
+                .groups
+                .referred_by(database)
                 .filter(|g| g.resource_type == spec.subnet_group)
                 .collect();
             if let Some(name) = literal {
@@ -85,12 +87,11 @@ impl PublicSubnet {
                 }));
             }
             let public = groups.iter().find_map(|group| {
-                network.subnets.referred_by(group)
-                    .find_map(|subnet| {
-                        network
-                            .public_reason(subnet)
-                            .map(|why| (group, subnet, why))
-                    })
+                network.subnets.referred_by(group).find_map(|subnet| {
+                    network
+                        .public_reason(subnet)
+                        .map(|why| (group, subnet, why))
+                })
             });
             if let Some((group, subnet, why)) = public {
                 results.push((
@@ -127,8 +128,7 @@ impl Network<'_> {
             );
         }
         for association in self.associations.referring_to(subnet) {
-            for table in self.tables.referred_by(association)
-            {
+            for table in self.tables.referred_by(association) {
                 let inline = table
                     .attributes
                     .get("route")

@@ -63,8 +63,7 @@ impl Reachable {
                 None => self.params.default_ports.clone(),
             };
             let check = OpenIngress { ports };
-            let mut attached: Vec<&Resource> = groups.referred_by(database)
-                .collect();
+            let mut attached: Vec<&Resource> = groups.referred_by(database).collect();
             attached.dedup_by(|a, b| a.address == b.address);
             let mut found = None;
             let mut undecided = None;
