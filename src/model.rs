@@ -69,6 +69,11 @@ pub struct Resource {
     /// Pointers whose value is not known statically. Their JSON value is
     /// `null`.
     pub unknown: BTreeSet<String>,
+    /// For values not known statically, the expression they were written
+    /// as (`var.public`, `module.vpc.database_subnet_group`), by the
+    /// pointer of the attribute or element holding it: what a reader is
+    /// told an undecided result depends on.
+    pub expressions: BTreeMap<String, String>,
     /// Where the values of some attributes were written, when that is not
     /// the attribute itself: a variable default, a tfvars file, a module
     /// argument, a local, a provider's default tags.
@@ -131,6 +136,22 @@ impl Resource {
                 return &[];
             }
             pointer = parent_pointer(pointer);
+        }
+    }
+
+    /// What the value at `pointer` depends on, in Terraform's words: the
+    /// expression written at it or at its nearest ancestor, else the
+    /// attribute's path (`ingress[0].cidr_blocks`).
+    pub fn unknown_source(&self, pointer: &str) -> String {
+        let mut at = pointer;
+        loop {
+            if let Some(expr) = self.expressions.get(at) {
+                return expr.clone();
+            }
+            if at.is_empty() {
+                return attribute_path(pointer);
+            }
+            at = parent_pointer(at);
         }
     }
 
@@ -226,6 +247,26 @@ impl<'r> Index<'r> {
             .flatten()
             .copied()
     }
+}
+
+/// A JSON pointer as Terraform writes the attribute it names:
+/// `/ingress/0/cidr_blocks` -> `ingress[0].cidr_blocks`.
+pub fn attribute_path(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if token.bytes().all(|b| b.is_ascii_digit()) && !token.is_empty() {
+            out.push('[');
+            out.push_str(&token);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
 }
 
 /// `/a/b/0` -> `/a/b`; `/a` -> ``.

@@ -337,3 +337,45 @@ resource "aws_db_instance" "elsewhere" {
         undecided(&report)
     );
 }
+
+#[test]
+fn messages_state_the_value_in_effect_and_its_origin() {
+    let report = check(&[(
+        "main.tf",
+        r#"
+variable "encrypted" {
+  default = false
+}
+variable "public" {}
+resource "aws_db_instance" "db" {
+  engine                          = "postgres"
+  storage_encrypted               = var.encrypted
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  publicly_accessible             = var.public
+}
+"#,
+    )]);
+    assert_eq!(
+        message(&report, "aws-rds-storage-unencrypted"),
+        "Database storage is not encrypted at rest (storage_encrypted = false, \
+         from default of var.encrypted)",
+        "never 'defaults to false' for a value set through a variable"
+    );
+    assert_eq!(
+        message(&report, "aws-rds-backup-retention-short"),
+        "Automated backups are kept for less than 7 days (backup_retention_period \
+         is not set: the provider default is 0 (no backups) for an aws_db_instance, \
+         1 day for an aws_rds_cluster)"
+    );
+    let public = report
+        .undecided
+        .iter()
+        .find(|f| f.rule_id.as_str() == "aws-rds-publicly-accessible")
+        .expect("undecided");
+    assert_eq!(
+        public.message,
+        "Database instance is publicly accessible (depends on var.public, which \
+         is not known statically)",
+        "never '= true' for an unknown value"
+    );
+}

@@ -173,10 +173,11 @@ pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], o
             Outcome::Pass => {}
             Outcome::Fail(errors) => {
                 let pointer = failure_pointer(rule, resource, &errors);
-                emit(pointer, None, true, out);
+                let detail = value_in_effect(rule, resource, &pointer, &errors);
+                emit(pointer, detail, true, out);
             }
             Outcome::Undecided(pointers) => {
-                let detail = format!("depends on unknown {}", pointers.join(", "));
+                let detail = depends_on(resource, &pointers);
                 let pointer = pointers.into_iter().next().unwrap_or_default();
                 emit(pointer, Some(detail), false, out);
             }
@@ -193,6 +194,76 @@ pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], o
                 }
             }
         }
+    }
+}
+
+/// Values longer than this (as JSON) are not quoted in messages.
+const QUOTED_VALUE: usize = 60;
+
+/// The value a failed assertion saw, in Terraform's words, and where it
+/// came from: "storage_encrypted = false, from default of var.encrypted",
+/// or, for an attribute left out, "storage_encrypted is not set: the
+/// provider default is false".
+fn value_in_effect(
+    rule: &Rule,
+    resource: &Resource,
+    pointer: &str,
+    errors: &[SchemaError],
+) -> Option<String> {
+    if let Some(value) = resource
+        .attributes
+        .pointer(pointer)
+        .filter(|_| !pointer.is_empty())
+    {
+        let text = serde_json::to_string(value).ok()?;
+        if text.chars().count() > QUOTED_VALUE {
+            return None;
+        }
+        let path = crate::model::attribute_path(pointer);
+        return Some(match resource.origins(pointer).first() {
+            Some(origin) => format!("{path} = {text}, from {}", origin.message),
+            None => format!("{path} = {text}"),
+        });
+    }
+    // The attribute is left out: the first missing one at the pointer or
+    // the one the rule focuses on.
+    let missing: Vec<String> = errors
+        .iter()
+        .filter_map(|e| {
+            e.missing
+                .as_ref()
+                .map(|name| crate::model::push_pointer(&e.pointer, name))
+        })
+        .collect();
+    let missing = missing
+        .iter()
+        .find(|p| rule.focus.contains(p))
+        .or_else(|| missing.iter().find(|p| p.starts_with(pointer)))?
+        .clone();
+    let path = crate::model::attribute_path(&missing);
+    Some(match rule.defaults.get(&missing) {
+        Some(default) => format!("{path} is not set: the provider default is {default}"),
+        None => format!("{path} is not set"),
+    })
+}
+
+/// "depends on var.public, which is not known statically": the values an
+/// undecided result needed, in Terraform's words.
+fn depends_on(resource: &Resource, pointers: &[String]) -> String {
+    let mut sources: Vec<String> = Vec::new();
+    for pointer in pointers {
+        let source = resource.unknown_source(pointer);
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    match sources.as_slice() {
+        [] => "depends on values not known statically".to_string(),
+        [one] => format!("depends on {one}, which is not known statically"),
+        many => format!(
+            "depends on {}, which are not known statically",
+            many.join(", ")
+        ),
     }
 }
 

@@ -176,6 +176,7 @@ pub fn lower_block(
         attributes,
         spans: lowerer.spans,
         unknown: lowerer.unknown,
+        expressions: lowerer.expressions,
         related: Default::default(),
         module: Vec::new(),
         policy: policy_comment(block),
@@ -244,6 +245,29 @@ pub fn header_span(block: &Block) -> Span {
 struct Lowerer {
     spans: BTreeMap<String, Span>,
     unknown: BTreeSet<String>,
+    expressions: BTreeMap<String, String>,
+}
+
+/// Expressions longer than this are shortened when recorded as what an
+/// unknown value came from.
+const EXPRESSION_TEXT: usize = 80;
+
+/// An expression as written, on one line and at most
+/// [`EXPRESSION_TEXT`] characters.
+fn expression_text(expr: &Expression) -> String {
+    let text = expr.to_string();
+    let mut out = String::new();
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().count() > EXPRESSION_TEXT {
+        out = out.chars().take(EXPRESSION_TEXT - 1).collect();
+        out.push('…');
+    }
+    out
 }
 
 impl Lowerer {
@@ -433,12 +457,18 @@ impl Lowerer {
     fn unknown(&mut self, pointer: &str, expr: &Expression, eval: Option<&dyn Evaluate>) -> Value {
         if let Some(eval) = eval {
             let (value, unknown) = eval.evaluate(expr).to_json();
+            if !unknown.is_empty() {
+                self.expressions
+                    .insert(pointer.to_string(), expression_text(expr));
+            }
             for relative in unknown {
                 self.unknown.insert(format!("{pointer}{relative}"));
             }
             return value;
         }
         self.unknown.insert(pointer.to_string());
+        self.expressions
+            .insert(pointer.to_string(), expression_text(expr));
         Value::Null
     }
 }

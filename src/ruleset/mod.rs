@@ -85,6 +85,8 @@ struct RuleFile {
     params: Value,
     #[serde(default)]
     focus: Vec<String>,
+    #[serde(default)]
+    defaults: BTreeMap<String, String>,
     message: String,
     remediation: String,
     #[serde(default)]
@@ -130,6 +132,9 @@ pub struct Rule {
     pub selector: Option<CompiledSchema>,
     pub check: Check,
     pub focus: Vec<String>,
+    /// The provider's default for attributes the rule reads, by pointer
+    /// (`/storage_encrypted`: `false`), said when one is left out.
+    pub defaults: BTreeMap<String, String>,
     pub message: String,
     pub remediation: String,
     pub links: Vec<String>,
@@ -404,6 +409,7 @@ fn build_rule(
         selector,
         check,
         focus: rule.focus,
+        defaults: rule.defaults,
         message: rule.message,
         remediation: rule.remediation,
         links: rule.links,
