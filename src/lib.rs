@@ -49,6 +49,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Results that depend on values unknown statically; not violations.
     pub undecided: Vec<Finding>,
+    /// (rule, resource) indices, into the rule set and `resources`, of
+    /// every rule that evaluated a resource on known values and held:
+    /// what a "pass" may be built on.
+    pub held: Vec<(usize, usize)>,
     /// Findings silenced by an inline suppression, a waiver or the
     /// baseline: not violations, but listed for audit.
     pub suppressed: Vec<suppress::Suppressed>,
@@ -377,6 +381,7 @@ fn check_parsed(
         resources: lowered.resources,
         findings: results.findings,
         undecided: results.undecided,
+        held: results.held,
         suppressed: Vec::new(),
         lapsed: Vec::new(),
         notes: lowered.notes,

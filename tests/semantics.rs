@@ -379,3 +379,51 @@ resource "aws_db_instance" "db" {
         "never '= true' for an unknown value"
     );
 }
+
+#[test]
+fn the_report_passes_only_what_a_rule_evaluated() {
+    let report = check(&[(
+        "main.tf",
+        r#"
+resource "aws_db_instance" "primary" {
+  identifier                      = "records"
+  engine                          = "postgres"
+  storage_encrypted               = true
+  backup_retention_period         = 7
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+resource "aws_db_instance" "replica" {
+  replicate_source_db             = aws_db_instance.primary.identifier
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+"#,
+    )]);
+    let rules = rules();
+    let model = provcheck::inspect::build(&report, &rules, &Default::default());
+    let cell = |address: &str, control: &str| {
+        let store = model
+            .data_stores
+            .iter()
+            .find(|s| s.address == address)
+            .unwrap_or_else(|| panic!("no store {address}"));
+        let cell = &store.controls[control];
+        (cell.verdict, cell.reason.clone().unwrap_or_default())
+    };
+    let (verdict, reason) = cell("aws_db_instance.replica", "backup");
+    assert_eq!(verdict, "undecided", "{reason}");
+    assert!(
+        reason.contains("aws-rds-backup-retention-short"),
+        "{reason}"
+    );
+    let (verdict, reason) = cell("aws_db_instance.replica", "encryption-at-rest");
+    assert_eq!(
+        (verdict, reason.as_str()),
+        (
+            "pass",
+            "checked by aws-rds-replica-unencrypted on known values"
+        ),
+        "the replica is judged by its source, not by a rule that skips it"
+    );
+    let (verdict, _) = cell("aws_db_instance.primary", "backup");
+    assert_eq!(verdict, "pass");
+}

@@ -13,11 +13,16 @@ use crate::ruleset::{Check, Rule, RuleSet};
 use native::NativeResult;
 use schema::{Outcome, SchemaError};
 
-/// Findings, and the results that depend on unknown values.
+/// Findings, the results that depend on unknown values, and the rules
+/// that held.
 #[derive(Debug, Default)]
 pub struct Results {
     pub findings: Vec<Finding>,
     pub undecided: Vec<Finding>,
+    /// (rule, resource) indices of every rule that evaluated a resource on
+    /// known values and passed: a rule whose `where` left the resource
+    /// out, or that could not decide, is not here. A pass is earned.
+    pub held: Vec<(usize, usize)>,
 }
 
 /// Runs every rule on every managed resource.
@@ -25,12 +30,15 @@ pub struct Results {
 pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results {
     let per_resource: Vec<Results> = resources
         .par_iter()
-        .filter(|r| r.kind.is_checked())
-        .map(|resource| {
+        .enumerate()
+        .filter(|(_, r)| r.kind.is_checked())
+        .map(|(at, resource)| {
             let mut results = Results::default();
             for (index, rule) in rules.rules.iter().enumerate() {
-                if rule.applies_to(&resource.resource_type) {
-                    check(index, rule, resource, paths, &mut results);
+                if rule.applies_to(&resource.resource_type)
+                    && check(index, rule, resource, paths, &mut results)
+                {
+                    results.held.push((index, at));
                 }
             }
             results
@@ -40,6 +48,7 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
     for mut results in per_resource {
         all.findings.append(&mut results.findings);
         all.undecided.append(&mut results.undecided);
+        all.held.append(&mut results.held);
     }
     // Checks over the whole set of resources (topology, co-location).
     for (index, rule) in rules.rules.iter().enumerate() {
@@ -49,7 +58,26 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
         if !native.is_global() {
             continue;
         }
-        for global in native.run_global(resources, paths) {
+        let run = native.run_global(resources, paths);
+        match run.held {
+            Some(held) => all.held.extend(held.into_iter().map(|at| (index, at))),
+            None => {
+                let reported: std::collections::HashSet<usize> =
+                    run.results.iter().map(|g| g.at).collect();
+                all.held.extend(
+                    resources
+                        .iter()
+                        .enumerate()
+                        .filter(|(at, r)| {
+                            r.kind.is_checked()
+                                && rule.applies_to(&r.resource_type)
+                                && !reported.contains(at)
+                        })
+                        .map(|(at, _)| (index, at)),
+                );
+            }
+        }
+        for global in run.results {
             let Some(resource) = resources.get(global.at) else {
                 continue;
             };
@@ -146,8 +174,15 @@ fn dedupe_overlays(findings: &mut Vec<Finding>, resources: &[Resource], paths: &
     });
 }
 
-/// Runs one rule on one resource.
-pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], out: &mut Results) {
+/// Runs one rule on one resource; true when the rule selected it and
+/// held on known values.
+fn check(
+    index: usize,
+    rule: &Rule,
+    resource: &Resource,
+    paths: &[String],
+    out: &mut Results,
+) -> bool {
     let selected = match &rule.selector {
         None => Selection::Yes,
         Some(selector) => match schema::evaluate(selector, resource) {
@@ -157,8 +192,9 @@ pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], o
         },
     };
     if selected == Selection::No {
-        return;
+        return false;
     }
+    let before = out.findings.len() + out.undecided.len();
     let emit = |pointer: String, detail: Option<String>, decided: bool, out: &mut Results| {
         let finding = finding(index, rule, resource, paths, pointer, detail);
         if decided && selected == Selection::Yes {
@@ -195,6 +231,9 @@ pub fn check(index: usize, rule: &Rule, resource: &Resource, paths: &[String], o
             }
         }
     }
+    // A global check's verdicts come from the global pass.
+    let global = matches!(&rule.check, Check::Native(native) if native.is_global());
+    !global && selected == Selection::Yes && out.findings.len() + out.undecided.len() == before
 }
 
 /// Values longer than this (as JSON) are not quoted in messages.

@@ -87,23 +87,24 @@ impl Native {
     /// `Examined` lists the other resources a result was judged by (a
     /// bucket's public access block, a replica's source), to be shown
     /// beside the finding.
-    pub fn run_global(&self, resources: &[Resource], paths: &[String]) -> Vec<Global> {
-        let plain = |results: Vec<(usize, NativeResult)>| {
-            results
+    pub fn run_global(&self, resources: &[Resource], paths: &[String]) -> GlobalRun {
+        let plain = |results: Vec<(usize, NativeResult)>| GlobalRun {
+            results: results
                 .into_iter()
                 .map(|(at, result)| Global {
                     at,
                     result,
                     examined: Vec::new(),
                 })
-                .collect()
+                .collect(),
+            held: None,
         };
         match self {
             Native::Linked(check) => check.run_global(resources),
             Native::Reachable(check) => plain(check.run_global(resources)),
             Native::PublicSubnet(check) => plain(check.run_global(resources)),
             Native::Container(check) => plain(check.run_global(resources, paths)),
-            _ => Vec::new(),
+            _ => GlobalRun::default(),
         }
     }
 
@@ -139,6 +140,16 @@ impl Native {
 pub enum NativeResult {
     Fail { pointer: String, detail: String },
     Undecided { pointer: String, detail: String },
+}
+
+/// What a check over all resources found.
+#[derive(Debug, Default)]
+pub struct GlobalRun {
+    pub results: Vec<Global>,
+    /// The resources (by index) the check evaluated on known values and
+    /// that passed; `None` when every resource of the rule's types
+    /// without a result was evaluated and passed.
+    pub held: Option<Vec<usize>>,
 }
 
 /// One result of a check over all resources.

@@ -401,6 +401,9 @@ struct OnResource<'r> {
     findings: Vec<&'r Finding>,
     undecided: Vec<&'r Finding>,
     suppressed: Vec<&'r crate::suppress::Suppressed>,
+    /// The rules (indices) that evaluated the resource on known values
+    /// and held.
+    held: Vec<usize>,
 }
 
 /// One resource instance: its file, its address, and for a resource in a
@@ -429,6 +432,11 @@ fn by_resource(report: &Report) -> ByResource<'_> {
     }
     for s in &report.suppressed {
         index.entry(key(&s.finding)).or_default().suppressed.push(s);
+    }
+    for &(rule, at) in &report.held {
+        if let Some(r) = report.resources.get(at) {
+            index.entry(key_of(r)).or_default().held.push(rule);
+        }
     }
     index
 }
@@ -466,6 +474,21 @@ impl<'r> Results<'_, 'r> {
             .iter()
             .flat_map(|o| o.undecided.iter().copied())
             .find(|f| f.category == category)
+    }
+
+    /// The rules of `category` that held on the store or its context.
+    fn held<'s>(&'s self, rules: &'s RuleSet, category: Category) -> Vec<&'s str> {
+        let mut held: Vec<&str> = self
+            .sources(category)
+            .iter()
+            .flat_map(|o| o.held.iter())
+            .filter_map(|&i| rules.rules.get(i))
+            .filter(|rule| rule.category == category)
+            .map(|rule| rule.id.as_str())
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        held
     }
 
     fn suppressed(&self, category: Category) -> Option<&'r crate::suppress::Suppressed> {
@@ -516,6 +539,14 @@ fn cell(
             findings: vec![s.finding.fingerprint.clone()],
         };
     }
+    let held = results.held(rules, category);
+    if !held.is_empty() {
+        return Cell {
+            verdict: "pass",
+            reason: Some(format!("checked by {} on known values", held.join(", "))),
+            findings: Vec::new(),
+        };
+    }
     let checking: Vec<&str> = rules
         .rules
         .iter()
@@ -548,9 +579,17 @@ fn cell(
             findings: Vec::new(),
         }
     } else {
+        // Rules cover the control for the type, but none evaluated this
+        // resource: their `where` left it out (a read replica for the
+        // storage and backup rules). Silence is not a pass.
         Cell {
-            verdict: "pass",
-            reason: Some(format!("checked by {}", checking.join(", "))),
+            verdict: "undecided",
+            reason: Some(format!(
+                "not evaluated: {} {} not check this resource (see `provcheck explain {}`); verify by hand",
+                checking.join(", "),
+                if checking.len() == 1 { "does" } else { "do" },
+                checking[0]
+            )),
             findings: Vec::new(),
         }
     }

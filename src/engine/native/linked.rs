@@ -12,7 +12,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Global, NativeResult};
+use super::{Global, GlobalRun, NativeResult};
 use crate::engine::schema::{self, CompiledSchema, Outcome};
 use std::collections::{HashMap, HashSet};
 
@@ -83,7 +83,7 @@ impl Linked {
         })
     }
 
-    pub fn run_global(&self, resources: &[Resource]) -> Vec<Global> {
+    pub fn run_global(&self, resources: &[Resource]) -> GlobalRun {
         let types: Vec<&str> = self.params.related.iter().map(String::as_str).collect();
         let related = Index::of(resources, &types);
         let links = Links::new(&self.params, &related);
@@ -102,10 +102,10 @@ impl Linked {
             .map(|r| r.scope)
             .collect();
         let mut results = Vec::new();
+        let mut held = Vec::new();
         for (index, subject) in resources.iter().enumerate() {
             if subject.kind != BlockKind::Resource
                 || !self.params.subjects.contains(&subject.resource_type)
-                || covered.contains(&subject.scope)
             {
                 continue;
             }
@@ -116,8 +116,17 @@ impl Linked {
             if matches!(selected, Outcome::Fail(_)) {
                 continue;
             }
+            if covered.contains(&subject.scope) {
+                if selected == Outcome::Pass {
+                    held.push(index);
+                }
+                continue;
+            }
             if let Some(inline) = &self.inline {
                 if schema::evaluate(inline, subject) == Outcome::Pass {
+                    if selected == Outcome::Pass {
+                        held.push(index);
+                    }
                     continue;
                 }
             }
@@ -130,6 +139,9 @@ impl Linked {
                 })
                 .collect();
             if outcomes.contains(&Outcome::Pass) {
+                if selected == Outcome::Pass {
+                    held.push(index);
+                }
                 continue;
             }
             let undecided = maybe
@@ -171,7 +183,10 @@ impl Linked {
                 examined,
             });
         }
-        results
+        GlobalRun {
+            results,
+            held: Some(held),
+        }
     }
 
     /// A related resource's address, with the attributes `show` names
