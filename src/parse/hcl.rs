@@ -524,6 +524,36 @@ resource "aws_security_group" "db" {
         );
     }
 
+    /// Not a benchmark: the bound is loose enough for a debug build on a
+    /// busy machine (this takes about half a second) and still catches a
+    /// quadratic key check, which took 45 s here.
+    #[test]
+    fn a_large_object_literal_parses_in_linear_time() {
+        const KEYS: usize = 50_000;
+        let mut text = String::from("locals {\n  big = {\n");
+        for i in 0..KEYS {
+            text.push_str(&format!("    key_{i} = {i}\n"));
+        }
+        text.push_str("  }\n}\n");
+        let source = SourceFile::new("big.tf", text);
+        let started = std::time::Instant::now();
+        let body = parse(&source).expect("parses");
+        let elapsed = started.elapsed();
+        let Some(Expression::Object(object)) = body
+            .get_blocks("locals")
+            .next()
+            .and_then(|b| b.body.get_attribute("big"))
+            .map(|a| &a.value)
+        else {
+            panic!("no object");
+        };
+        assert_eq!(object.len(), KEYS);
+        assert!(
+            elapsed < std::time::Duration::from_secs(5),
+            "{KEYS} keys took {elapsed:?}"
+        );
+    }
+
     #[test]
     fn wrong_label_counts_are_reported_and_skipped() {
         let lowered = lower("resource \"only_type\" {}\nvariable \"v\" {}\n");

@@ -171,6 +171,19 @@ impl Object {
         self.trailing = trailing.into();
     }
 
+    /// provcheck patch: builds an object from items in linear time, where `insert` looks up
+    /// every key among the earlier ones. The parser uses it with keys it has checked itself.
+    ///
+    /// No two items may have equal keys.
+    pub(crate) fn from_vec_unchecked(items: Vec<(ObjectKey, ObjectValue)>) -> Self {
+        Object {
+            // SAFETY: the caller guarantees that the keys are unique, which is all that
+            // `VecMap::from_vec_unchecked` requires.
+            items: unsafe { VecMap::from_vec_unchecked(items) },
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn despan(&mut self, input: &str) {
         self.decor.despan(input);
         self.trailing.despan(input);

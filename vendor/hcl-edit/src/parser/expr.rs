@@ -3,7 +3,7 @@ use super::prelude::*;
 use super::nesting::{self, nested, operator_scope};
 use super::number::number as num;
 use super::repr::{decorated, prefix_decorated, spanned, suffix_decorated};
-use super::state::ExprParseState;
+use super::state::{ExprParseState, ObjectKeys};
 use super::string::{cut_char, cut_ident, cut_tag, ident, raw_string, str_ident, string};
 use super::template::{heredoc_template, string_template};
 use super::trivia::{line_comment, sp, ws};
@@ -528,13 +528,18 @@ fn object_items<'i>(
     state: &RefCell<ExprParseState>,
 ) -> impl ModalParser<Input<'i>, (), ContextError> + '_ {
     move |input: &mut Input<'i>| {
-        let mut object = Object::new();
+        // provcheck patch: collect the items and index their keys, then build the object
+        // at once, instead of `Object::contains_key` and `Object::insert`, which each scan all
+        // earlier keys.
+        let mut items = Vec::new();
+        let mut keys = ObjectKeys::default();
 
         loop {
             let trailing = raw_string(ws).parse_next(input)?;
             let ch = peek(any).parse_next(input)?;
 
             if ch == '}' {
+                let mut object = Object::from_vec_unchecked(items);
                 object.set_trailing(trailing);
                 state.borrow_mut().on_expr_term(Expression::Object(object));
                 return Ok(());
@@ -543,7 +548,7 @@ fn object_items<'i>(
             let checkpoint = input.checkpoint();
             let mut key = object_key(input)?;
 
-            if object.contains_key(&key) {
+            if keys.insert(&key, items.len()).is_some() {
                 input.reset(&checkpoint);
                 return cut_err(fail)
                     .context(StrContext::Label("object item"))
@@ -563,7 +568,8 @@ fn object_items<'i>(
             let value_terminator = match ch {
                 '}' => {
                     value.set_terminator(ObjectValueTerminator::None);
-                    object.insert(key, value);
+                    items.push((key, value));
+                    let object = Object::from_vec_unchecked(items);
                     state.borrow_mut().on_expr_term(Expression::Object(object));
                     return Ok(());
                 }
@@ -605,7 +611,7 @@ fn object_items<'i>(
             };
 
             value.set_terminator(value_terminator);
-            object.insert(key, value);
+            items.push((key, value));
         }
     }
 }

@@ -1,8 +1,10 @@
 use super::pratt::{parse_binary_op, BinaryOpToken};
-use crate::expr::{BinaryOperator, Conditional, Expression, Traversal, TraversalOperator};
+use crate::expr::{
+    BinaryOperator, Conditional, Expression, ObjectKey, Traversal, TraversalOperator,
+};
 use crate::structure::{Body, Structure};
-use crate::{Decorate, Decorated, RawString, SetSpan};
-use fnv::FnvHashSet;
+use crate::{Decorate, Decorated, Ident, RawString, SetSpan};
+use fnv::{FnvHashMap, FnvHashSet};
 use std::ops::Range;
 
 #[derive(Debug, Default)]
@@ -56,6 +58,48 @@ impl<'a> BodyParseState<'a> {
         let mut body = Body::from_vec_unchecked(self.structures);
         body.set_prefer_omit_trailing_newline(self.eof);
         body
+    }
+}
+
+/// provcheck patch: the keys of the object being parsed, for finding a redefined key without
+/// scanning all earlier keys (`Object` lookups are linear, which made parsing an object quadratic
+/// in its number of items).
+///
+/// Identifier and string keys, by far the most common, are hashed by their text. The other
+/// expressions are compared one by one: they are rare, and `Expression` does not implement
+/// `Hash`.
+#[derive(Debug, Default)]
+pub(super) struct ObjectKeys {
+    literals: FnvHashMap<LiteralKey, usize>,
+    computed: Vec<(ObjectKey, usize)>,
+}
+
+/// An identifier or string object key. Two are equal exactly when the `ObjectKey`s they come from
+/// are: those compare values only, not decor or spans.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum LiteralKey {
+    Ident(Ident),
+    String(String),
+}
+
+impl ObjectKeys {
+    /// Records that the item at `index` has `key`, and returns the index of the latest earlier
+    /// item with an equal key, if any.
+    pub(super) fn insert(&mut self, key: &ObjectKey, index: usize) -> Option<usize> {
+        let literal = match key {
+            ObjectKey::Ident(ident) => LiteralKey::Ident(ident.value().clone()),
+            ObjectKey::Expression(Expression::String(string)) => {
+                LiteralKey::String(string.value().clone())
+            }
+            ObjectKey::Expression(_) => {
+                if let Some((_, earlier)) = self.computed.iter_mut().find(|(k, _)| k == key) {
+                    return Some(std::mem::replace(earlier, index));
+                }
+                self.computed.push((key.clone(), index));
+                return None;
+            }
+        };
+        self.literals.insert(literal, index)
     }
 }
 
