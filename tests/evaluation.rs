@@ -193,6 +193,45 @@ resource "aws_ebs_volume" "none" {{
 }
 
 #[test]
+fn a_redefined_object_key_takes_the_last_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        r#"locals {
+  plain  = { encrypted = true, encrypted = false }
+  quoted = { encrypted = false, "encrypted" = true }
+}
+
+resource "aws_ebs_volume" "plain" {
+  encrypted = local.plain.encrypted
+  tags      = { change_request = "OPS-1", approved_by = "cto", owner = "a", owner = "b" }
+}
+
+resource "aws_ebs_volume" "quoted" {
+  encrypted = local.quoted.encrypted
+  tags      = { change_request = "OPS-1", approved_by = "cto", owner = "a" }
+}
+"#,
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(
+        findings(&report),
+        [(
+            "aws_ebs_volume.plain".to_string(),
+            "aws-ebs-volume-unencrypted".to_string()
+        )]
+    );
+    let plain = report
+        .resources
+        .iter()
+        .find(|r| r.address == "aws_ebs_volume.plain")
+        .unwrap();
+    assert_eq!(plain.attributes["tags"]["owner"], "b");
+}
+
+#[test]
 fn the_command_line_takes_var_and_var_file() {
     let dir = tempfile::tempdir().unwrap();
     write(

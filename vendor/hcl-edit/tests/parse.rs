@@ -1,4 +1,6 @@
+use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::parser::parse_body;
+use hcl_edit::Ident;
 use indoc::indoc;
 use pretty_assertions::assert_eq;
 
@@ -163,43 +165,53 @@ fn invalid_exprs() {
     );
 }
 
+// provcheck patch: a redefined object key is not an error; the last definition wins, as in
+// Terraform, and the items it replaces are dropped as `Object::remove` would drop them, with the
+// whitespace and comments before their keys.
 #[test]
 fn redefined_object_keys() {
-    assert_error!(
+    fn redefined(input: &str, key: ObjectKey, value: i64, printed: &str) {
+        let body = parse_body(input).unwrap();
+        let object = body
+            .get_attribute("ident")
+            .and_then(|attr| attr.value.as_object())
+            .unwrap();
+        assert_eq!(object.get(&key).unwrap().expr(), &Expression::from(value));
+        assert_eq!(body.to_string(), printed);
+    }
+
+    let foo = || ObjectKey::from(Ident::new("foo"));
+    let quoted_foo = || ObjectKey::from(Expression::from("foo"));
+
+    redefined(
         "ident = { foo = 1, foo = 2 }",
-        indoc! {r#"
-             --> HCL parse error in line 1, column 20
-              |
-            1 | ident = { foo = 1, foo = 2 }
-              |                    ^---
-              |
-              = invalid object item; expected unique object key; found redefined object key"#}
+        foo(),
+        2,
+        "ident = { foo = 2 }",
     );
-
-    assert_error!(
-        "ident = { \"foo\" = 1, \"foo\" = 2 }",
-        indoc! {r#"
-             --> HCL parse error in line 1, column 22
-              |
-            1 | ident = { "foo" = 1, "foo" = 2 }
-              |                      ^---
-              |
-              = invalid object item; expected unique object key; found redefined object key"#}
+    redefined(
+        "ident = { \"foo\" = 1, bar = 2, \"foo\" = 3, foo = 4 }",
+        quoted_foo(),
+        3,
+        "ident = { bar = 2, \"foo\" = 3, foo = 4 }",
     );
-
-    assert_error!(
+    redefined(
+        "ident = { foo = 1, bar = 2, foo = 3, foo = 4 }",
+        foo(),
+        4,
+        "ident = { bar = 2, foo = 4 }",
+    );
+    redefined(
         indoc! {r#"
             ident = {
-              foo = 1
-              foo = 2
+              foo = 1 # replaced
+              (var.a) = 2
+              foo = 3
+              (var.a) = 4
             }"#},
-        indoc! {r#"
-             --> HCL parse error in line 3, column 3
-              |
-            3 |   foo = 2
-              |   ^---
-              |
-              = invalid object item; expected unique object key; found redefined object key"#}
+        foo(),
+        3,
+        "ident = {  foo = 3\n  (var.a) = 4\n}",
     );
 }
 

@@ -539,23 +539,18 @@ fn object_items<'i>(
             let ch = peek(any).parse_next(input)?;
 
             if ch == '}' {
-                let mut object = Object::from_vec_unchecked(items);
+                let mut object = collect_object(items);
                 object.set_trailing(trailing);
                 state.borrow_mut().on_expr_term(Expression::Object(object));
                 return Ok(());
             }
 
-            let checkpoint = input.checkpoint();
             let mut key = object_key(input)?;
 
-            if keys.insert(&key, items.len()).is_some() {
-                input.reset(&checkpoint);
-                return cut_err(fail)
-                    .context(StrContext::Label("object item"))
-                    .context(StrContext::Expected(StrContextValue::Description(
-                        "unique object key; found redefined object key",
-                    )))
-                    .parse_next(input);
+            // provcheck patch: a redefined key is not an error: the last definition wins, as
+            // in Terraform. The earlier item is dropped, so the later one keeps its place.
+            if let Some(earlier) = keys.insert(&key, items.len()) {
+                items[earlier] = None;
             }
 
             let mut value = object_value(input)?;
@@ -568,8 +563,8 @@ fn object_items<'i>(
             let value_terminator = match ch {
                 '}' => {
                     value.set_terminator(ObjectValueTerminator::None);
-                    items.push((key, value));
-                    let object = Object::from_vec_unchecked(items);
+                    items.push(Some((key, value)));
+                    let object = collect_object(items);
                     state.borrow_mut().on_expr_term(Expression::Object(object));
                     return Ok(());
                 }
@@ -611,9 +606,14 @@ fn object_items<'i>(
             };
 
             value.set_terminator(value_terminator);
-            items.push((key, value));
+            items.push(Some((key, value)));
         }
     }
+}
+
+/// provcheck patch: the object made of the items that were not redefined later.
+fn collect_object(items: Vec<Option<(ObjectKey, ObjectValue)>>) -> Object {
+    Object::from_vec_unchecked(items.into_iter().flatten().collect())
 }
 
 fn object_key(input: &mut Input) -> ModalResult<ObjectKey> {
