@@ -215,6 +215,58 @@ fn redefined_object_keys() {
     );
 }
 
+// provcheck patch: HCL ignores newlines anywhere within a `for` expression.
+#[test]
+fn newlines_in_for_exprs() {
+    // Each input, and how it prints: the whitespace around binary and traversal operators is not
+    // kept, and neither is the body's final line ending.
+    let inputs = [
+        (
+            "ident = { for k, v in var.tags :\n  k => v\n  if v != \"\" }\n",
+            "ident = { for k, v in var.tags :\n  k => v\n  if v != \"\" }\n",
+        ),
+        (
+            "ident = { for k, v in var.tags : k\n  => v\n  ...\n  if v != \"\" }\n",
+            "ident = { for k, v in var.tags : k\n  => v\n  ...\n  if v != \"\" }\n",
+        ),
+        (
+            "ident = { for s in var.list : s => s\n  + 1 }\n",
+            "ident = { for s in var.list : s => s + 1 }\n",
+        ),
+        (
+            "ident = { for s in var.list : s\n  + \"x\" => s }\n",
+            "ident = { for s in var.list : s + \"x\" => s }\n",
+        ),
+        (
+            "ident = { for s in var.list : s => s == \"\"\n  ? 1\n  : 2 }\n",
+            "ident = { for s in var.list : s => s == \"\"\n  ? 1\n  : 2 }\n",
+        ),
+        (
+            "ident = { for s in var.list : s => var.map\n  .key }\n",
+            "ident = { for s in var.list : s => var.map.key }\n",
+        ),
+        (
+            "ident = { for s in var.a\n  .b : s => s }\n",
+            "ident = { for s in var.a.b : s => s }\n",
+        ),
+        (
+            "ident = [ for s in var.a\n  + var.b : s ]\n",
+            "ident = [ for s in var.a + var.b : s ]\n",
+        ),
+        (
+            "ident = [for\r\n  s in var.list :\r\n  upper(s)\r\n]\r\n",
+            "ident = [for\r\n  s in var.list :\r\n  upper(s)\r\n]\n",
+        ),
+    ];
+
+    for (input, printed) in inputs {
+        match parse_body(input) {
+            Ok(body) => assert_eq!(body.to_string(), printed),
+            Err(err) => panic!("{input:?}: {err}"),
+        }
+    }
+}
+
 // Builds the expected error with `message` at `column` of `line`.
 fn expected_error(line: usize, column: usize, line_content: &str, message: &str) -> String {
     let s = " ".repeat(line.to_string().len());

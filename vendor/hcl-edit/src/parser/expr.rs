@@ -495,10 +495,11 @@ fn for_object_expr<'i>(
         state.borrow_mut().allow_newlines();
         (
             for_intro,
+            // provcheck patch: see `for_intro`.
             separated_pair(
-                decorated(ws, expr, ws),
+                decorated(ws, multiline_expr, ws),
                 cut_tag("=>"),
-                decorated(ws, expr, ws),
+                decorated(ws, multiline_expr, ws),
             ),
             opt(("...", raw_string(ws))),
             opt(for_cond(state)),
@@ -670,13 +671,18 @@ where
         // disambiguate. Otherwise an identifier like `format` will match both the `for` tag
         // and the following identifier which would fail parsing of arrays with identifier/func
         // call elements and objects with those as keys.
-        match peek((ws, "for", one_of(b" \t#/\n"))).parse_next(input) {
+        //
+        // provcheck patch: `\r` is accepted too, for a `for` that ends a CRLF-terminated line.
+        match peek((ws, "for", one_of(b" \t#/\r\n"))).parse_next(input) {
             Ok(_) => for_expr_parser.parse_next(input),
             Err(_) => items_parser.parse_next(input),
         }
     }
 }
 
+// provcheck patch: HCL ignores newlines anywhere within a `for` expression, so the collection
+// expression, and the key and value expressions of the object form, are parsed with
+// `multiline_expr`: `for v in var.a\n  .b :` and `k => v\n  + 1` were rejected.
 fn for_intro(input: &mut Input) -> ModalResult<ForIntro> {
     prefix_decorated(
         ws,
@@ -685,7 +691,7 @@ fn for_intro(input: &mut Input) -> ModalResult<ForIntro> {
             (
                 decorated(ws, cut_ident, ws),
                 opt(preceded(',', decorated(ws, cut_ident, ws))),
-                preceded(cut_tag("in"), decorated(ws, expr, ws)),
+                preceded(cut_tag("in"), decorated(ws, multiline_expr, ws)),
             ),
             cut_char(':'),
         )
