@@ -463,7 +463,7 @@ fn read_file(candidate: &Candidate) -> Result<SourceFile, (SourceFile, FileError
         ));
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(path.clone(), text)),
+        Ok(text) => Ok(SourceFile::new(path.clone(), source::without_bom(text))),
         Err(err) => {
             let valid = err.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(err.as_bytes()).into_owned();

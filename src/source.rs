@@ -78,6 +78,17 @@ impl SourceFile {
     }
 }
 
+/// A file's text without the byte-order mark that some Windows editors put
+/// at its start. Terraform, Docker and YAML parsers ignore it; dropping it
+/// when the file is read keeps spans, columns and snippets about the
+/// characters a user sees.
+pub fn without_bom(mut text: String) -> String {
+    if text.starts_with('\u{FEFF}') {
+        text.drain(..'\u{FEFF}'.len_utf8());
+    }
+    text
+}
+
 /// Renders a path with forward slashes so reports are identical everywhere.
 pub fn display_path(path: &Path) -> String {
     let text = path.to_string_lossy();
@@ -157,6 +168,13 @@ mod tests {
         // 'd' sits after the two-byte 'ç'.
         assert_eq!(index.position(text, 5), Position { line: 2, column: 2 });
         assert_eq!(index.position(text, 99), Position { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped() {
+        assert_eq!(without_bom("\u{FEFF}a\u{FEFF}".into()), "a\u{FEFF}");
+        assert_eq!(without_bom("a".into()), "a");
+        assert_eq!(without_bom(String::new()), "");
     }
 
     #[test]

@@ -154,3 +154,48 @@ fn deeply_nested_and_odd_hcl_does_not_panic() {
         .iter()
         .any(|e| e.path.ends_with("unterminated.tf")));
 }
+
+#[test]
+fn a_byte_order_mark_is_ignored_and_positions_count_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("db.tf"),
+        "\u{FEFF}resource \"aws_db_instance\" \"x\" {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("disk.tf"),
+        "\u{FEFF}variable \"encrypted\" {\n  default = true\n}\n\n\
+         resource \"aws_ebs_volume\" \"v\" {\n  encrypted = var.encrypted\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("terraform.tfvars"),
+        "\u{FEFF}encrypted = false\n",
+    )
+    .unwrap();
+    // Docker ignores it as well.
+    std::fs::write(dir.path().join("Dockerfile"), "\u{FEFF}FROM nginx:1.27\n").unwrap();
+    let report = check(&[dir.path().to_path_buf()]);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let at = |rule: &str| {
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.rule_id.as_str() == rule)
+            .unwrap_or_else(|| panic!("no {rule} finding"));
+        let file = &report.files[finding.file];
+        let start = file.position(finding.span.start);
+        let text = &file.text[finding.span.start..finding.span.end];
+        (start.line, start.column, text.to_string())
+    };
+    assert_eq!(
+        at("aws-rds-storage-unencrypted"),
+        (1, 1, r#"resource "aws_db_instance" "x""#.to_string())
+    );
+    // The value comes from a tfvars file with a byte-order mark too.
+    assert_eq!(
+        at("aws-ebs-volume-unencrypted"),
+        (6, 3, "encrypted = var.encrypted".to_string())
+    );
+}

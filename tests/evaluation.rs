@@ -193,6 +193,107 @@ resource "aws_ebs_volume" "none" {{
 }
 
 #[test]
+fn a_redefined_object_key_takes_the_last_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        r#"locals {
+  plain  = { encrypted = true, encrypted = false }
+  quoted = { encrypted = false, "encrypted" = true }
+}
+
+resource "aws_ebs_volume" "plain" {
+  encrypted = local.plain.encrypted
+  tags      = { change_request = "OPS-1", approved_by = "cto", owner = "a", owner = "b" }
+}
+
+resource "aws_ebs_volume" "quoted" {
+  encrypted = local.quoted.encrypted
+  tags      = { change_request = "OPS-1", approved_by = "cto", owner = "a" }
+}
+"#,
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(
+        findings(&report),
+        [(
+            "aws_ebs_volume.plain".to_string(),
+            "aws-ebs-volume-unencrypted".to_string()
+        )]
+    );
+    let plain = report
+        .resources
+        .iter()
+        .find(|r| r.address == "aws_ebs_volume.plain")
+        .unwrap();
+    assert_eq!(plain.attributes["tags"]["owner"], "b");
+}
+
+#[test]
+fn for_expressions_may_break_lines_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        &format!(
+            r#"locals {{
+  services = {{ web = 443, db = 5432, off = 0 }}
+  ports = {{
+    for name, port in local
+      .services :
+    name
+    => port
+    + 0
+    if port
+    != 0
+  }}
+  open = [
+    for name in keys(local.ports) :
+    local.ports[name]
+  ]
+}}
+
+resource "aws_security_group" "web" {{
+  dynamic "ingress" {{
+    for_each = local.open
+    content {{
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = ["0.0.0.0/0"]
+    }}
+  }}
+  {TAGS}
+}}
+"#
+        ),
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(
+        findings(&report),
+        [(
+            "aws_security_group.web".to_string(),
+            "aws-security-group-open-database-port".to_string()
+        )]
+    );
+    let web = report
+        .resources
+        .iter()
+        .find(|r| r.address == "aws_security_group.web")
+        .unwrap();
+    let ports: Vec<&serde_json::Value> = web.attributes["ingress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ingress| &ingress["from_port"])
+        .collect();
+    assert_eq!(ports, [5432, 443]);
+}
+
+#[test]
 fn the_command_line_takes_var_and_var_file() {
     let dir = tempfile::tempdir().unwrap();
     write(

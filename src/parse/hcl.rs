@@ -422,6 +422,12 @@ impl Lowerer {
                         return self.unknown(pointer, expr, eval);
                     };
                     let path = push_pointer(pointer, &name);
+                    if map.contains_key(&name) {
+                        // `a` and `"a"` are the same key, and the later one
+                        // wins, as in Terraform (the parser already drops
+                        // earlier items written the same way).
+                        self.forget(&path);
+                    }
                     let key_span = match key {
                         ObjectKey::Ident(ident) => ident.span(),
                         ObjectKey::Expression(expr) => expr.span(),
@@ -450,6 +456,17 @@ impl Lowerer {
             },
             _ => self.unknown(pointer, expr, eval),
         }
+    }
+
+    /// Drops the spans and unknowns recorded at `path` and below it.
+    fn forget(&mut self, path: &str) {
+        let stale = |pointer: &String| {
+            pointer
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        self.spans.retain(|pointer, _| !stale(pointer));
+        self.unknown.retain(|pointer| !stale(pointer));
     }
 
     /// The value of a non-literal expression: the evaluator's, with the
@@ -592,6 +609,57 @@ resource "aws_security_group" "db" {
             err.message.starts_with("HCL syntax error"),
             "{}",
             err.message
+        );
+    }
+
+    #[test]
+    fn a_redefined_object_key_takes_the_last_value() {
+        let text = r#"resource "aws_instance" "x" {
+  tags = { a = "1", a = "2" }
+  labels = {
+    b = var.unknown
+    "b" = { c = "3" }
+  }
+}
+"#;
+        let lowered = lower(text);
+        let r = &lowered.resources[0];
+        assert_eq!(r.attributes["tags"], json!({"a": "2"}));
+        assert_eq!(r.attributes["labels"], json!({"b": {"c": "3"}}));
+        assert!(r.unknown.is_empty(), "{:?}", r.unknown);
+        let span = r.spans["/tags/a"];
+        assert_eq!(&text[span.start..span.end], r#"a = "2""#);
+        let span = r.spans["/labels/b"];
+        assert_eq!(&text[span.start..span.end], r#""b" = { c = "3" }"#);
+    }
+
+    /// Not a benchmark: the bound is loose enough for a debug build on a
+    /// busy machine (this takes about half a second) and still catches a
+    /// quadratic key check, which took 45 s here.
+    #[test]
+    fn a_large_object_literal_parses_in_linear_time() {
+        const KEYS: usize = 50_000;
+        let mut text = String::from("locals {\n  big = {\n");
+        for i in 0..KEYS {
+            text.push_str(&format!("    key_{i} = {i}\n"));
+        }
+        text.push_str("  }\n}\n");
+        let source = SourceFile::new("big.tf", text);
+        let started = std::time::Instant::now();
+        let body = parse(&source).expect("parses");
+        let elapsed = started.elapsed();
+        let Some(Expression::Object(object)) = body
+            .get_blocks("locals")
+            .next()
+            .and_then(|b| b.body.get_attribute("big"))
+            .map(|a| &a.value)
+        else {
+            panic!("no object");
+        };
+        assert_eq!(object.len(), KEYS);
+        assert!(
+            elapsed < std::time::Duration::from_secs(5),
+            "{KEYS} keys took {elapsed:?}"
         );
     }
 

@@ -27,7 +27,7 @@ use super::value::Value;
 use crate::error::FileError;
 use crate::model::{BlockKind, Origin, Resource};
 use crate::parse::hcl::{self as hcl_front, Evaluate, Header};
-use crate::source::{SourceFile, Span};
+use crate::source::{without_bom, SourceFile, Span};
 
 /// Module calls nested deeper than this are not followed.
 pub const MAX_MODULE_DEPTH: usize = 24;
@@ -123,13 +123,17 @@ pub fn evaluate(
     for dir in dirs.keys() {
         for path in tfvars_files(dir) {
             if let Ok(text) = std::fs::read_to_string(&path) {
+                let text = without_bom(text);
                 tfvars.push((dir.clone(), SourceFile::new(presentable(&path), text)));
             }
         }
     }
     for path in &inputs.var_files {
         match std::fs::read_to_string(path) {
-            Ok(text) => tfvars.push((PathBuf::new(), SourceFile::new(path.clone(), text))),
+            Ok(text) => tfvars.push((
+                PathBuf::new(),
+                SourceFile::new(path.clone(), without_bom(text)),
+            )),
             Err(e) => out.errors.push(FileError::new(
                 path,
                 None,
@@ -303,7 +307,7 @@ fn installed_modules(
                 let Ok(text) = std::fs::read_to_string(&file) else {
                     continue;
                 };
-                let source = SourceFile::new(presentable(&file), text);
+                let source = SourceFile::new(presentable(&file), without_bom(text));
                 match hcl_front::parse(&source) {
                     Ok(body) => bodies.push(Some(body)),
                     Err(err) => {

@@ -38,6 +38,32 @@ fn list_form() {
 }
 
 #[test]
+fn line_breaks_anywhere_inside() {
+    check_values(&[
+        (
+            "{\n  for k, v in var.tags :\n  k => v\n  if v != \"prod\"\n}",
+            j(json!({"team": "core"})),
+        ),
+        (
+            "[\n  for s in var.list :\n  upper(s)\n]",
+            j(json!(["A", "B", "C"])),
+        ),
+        (
+            "{ for n in var.nums : n\n  => n\n  * 10\n  if n\n  > 1 }",
+            j(json!({"2": 20, "3": 30})),
+        ),
+        (
+            "[for o in var\n  .objects : o\n  .name]",
+            j(json!(["x", "y"])),
+        ),
+        (
+            "{ for o in var\n  .objects : o\n  .name => o.id == 1\n  ? \"one\"\n  : \"other\" }",
+            j(json!({"x": "one", "y": "other"})),
+        ),
+    ]);
+}
+
+#[test]
 fn object_form() {
     check_values(&[
         ("{ for k, v in var.tags : v => k }", j(json!({"prod": "env", "core": "team"}))),

@@ -53,8 +53,10 @@ fn collections() {
             "{ null = 1, true = 2, false = 3 }",
             j(json!({"null": 1, "true": 2, "false": 3})),
         ),
-        // Equal computed keys: the later wins, as in HCL (hcl-edit's parser
-        // refuses equal literal keys).
+        // Equal keys: the later wins, as in HCL, however they are written.
+        ("{ a = 1, b = 2, a = 3 }", j(json!({"a": 3, "b": 2}))),
+        ("{ a = 1, \"a\" = 2 }", j(json!({"a": 2}))),
+        ("{ \"a\" = var.unknown, a = 2 }", j(json!({"a": 2}))),
         ("{ (local.name) = 1, (\"app\") = 2 }", j(json!({"app": 2}))),
         // An unknown key hides the object's shape.
         ("{ (var.unknown) = 1, b = 2 }", U),
