@@ -14,7 +14,8 @@ pub enum Format {
     /// A YAML file: Kubernetes manifests or a docker-compose file, told
     /// apart by content when lowered.
     Yaml,
-    /// A Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.Dockerfile`).
+    /// A Dockerfile: `Dockerfile`, `Dockerfile.<suffix>` (unless the
+    /// suffix is in [`NOT_DOCKERFILE`]), `*.Dockerfile`, `*.dockerfile`.
     Dockerfile,
 }
 
@@ -30,6 +31,25 @@ const SKIPPED_DIRS: &[&str] = &[
     ".terragrunt-cache",
 ];
 
+/// Last suffixes that make `Dockerfile.<suffix>` something else than a
+/// Dockerfile, compared without case: documentation and pictures of it,
+/// templates not yet rendered, files of another format, BuildKit's
+/// per-Dockerfile ignore file, and editor, merge and backup leftovers
+/// (as are names ending in `~`).
+#[rustfmt::skip]
+pub const NOT_DOCKERFILE: &[&str] = &[
+    // Documentation and pictures.
+    "md", "markdown", "txt", "rst", "adoc", "asciidoc", "html", "htm", "pdf",
+    "png", "jpg", "jpeg", "gif", "svg", "webp",
+    // Templates, checked once rendered.
+    "j2", "jinja", "jinja2", "tpl", "tmpl", "template", "gotmpl", "erb",
+    "mustache", "hbs",
+    // Other formats, and companions.
+    "json", "yaml", "yml", "dockerignore",
+    // Leftovers.
+    "orig", "rej", "bak", "backup", "old", "tmp", "temp", "swp", "swo", "save",
+];
+
 /// A file found for checking.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Candidate {
@@ -40,11 +60,7 @@ pub struct Candidate {
 /// Recognises a file's format from its name.
 pub fn format_of(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_str()?;
-    if name == "Dockerfile"
-        || name.starts_with("Dockerfile.")
-        || name.ends_with(".Dockerfile")
-        || name.ends_with(".dockerfile")
-    {
+    if is_dockerfile(name) {
         return Some(Format::Dockerfile);
     }
     match path.extension().and_then(|e| e.to_str()) {
@@ -52,6 +68,25 @@ pub fn format_of(path: &Path) -> Option<Format> {
         Some("yaml" | "yml") => Some(Format::Yaml),
         _ => None,
     }
+}
+
+/// Whether a file name is a Dockerfile's: `Dockerfile.md` documents one,
+/// `Dockerfile.prod~` is an editor's backup of one.
+fn is_dockerfile(name: &str) -> bool {
+    if name.ends_with('~') {
+        return false;
+    }
+    if name == "Dockerfile" || name.ends_with(".Dockerfile") || name.ends_with(".dockerfile") {
+        return true;
+    }
+    let Some(suffixes) = name.strip_prefix("Dockerfile.") else {
+        return false;
+    };
+    let last = suffixes.rsplit('.').next().unwrap_or(suffixes);
+    !last.is_empty()
+        && !NOT_DOCKERFILE
+            .iter()
+            .any(|skipped| skipped.eq_ignore_ascii_case(last))
 }
 
 /// Walks `paths` (files or folders) and returns the files to check, sorted
@@ -142,5 +177,59 @@ fn io_message(err: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format(name: &str) -> Option<Format> {
+        format_of(Path::new("app").join(name).as_path())
+    }
+
+    #[test]
+    fn dockerfiles_by_name() {
+        for name in [
+            "Dockerfile",
+            "Dockerfile.prod",
+            "Dockerfile.allinone",
+            "Dockerfile.prod.arm64",
+            "api.Dockerfile",
+            "cache.dockerfile",
+        ] {
+            assert_eq!(format(name), Some(Format::Dockerfile), "{name}");
+        }
+    }
+
+    #[test]
+    fn documentation_templates_and_leftovers_are_not_dockerfiles() {
+        for name in [
+            "Dockerfile.md",
+            "Dockerfile.MD",
+            "Dockerfile.txt",
+            "Dockerfile.rst",
+            "Dockerfile.adoc",
+            "Dockerfile.html",
+            "Dockerfile.pdf",
+            "Dockerfile.png",
+            "Dockerfile.prod.md",
+            "Dockerfile.j2",
+            "Dockerfile.orig",
+            "Dockerfile.bak",
+            "Dockerfile.swp",
+            "Dockerfile.old",
+            "Dockerfile.tmp",
+            "Dockerfile.dockerignore",
+            "Dockerfile~",
+            "Dockerfile.prod~",
+            "Dockerfile.",
+            "README.Dockerfile.md",
+            "Dockerfile-notes.md",
+        ] {
+            assert_eq!(format(name), None, "{name}");
+        }
+        // A Dockerfile.yaml is YAML, as its name says.
+        assert_eq!(format("Dockerfile.yaml"), Some(Format::Yaml));
     }
 }
