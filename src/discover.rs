@@ -1,7 +1,7 @@
 //! Finding the files to check: walking the given paths in a stable order,
 //! recognising each file's format, and skipping what is not ours.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
@@ -93,6 +93,13 @@ fn is_dockerfile(name: &str) -> bool {
 /// and without duplicates, with an error for every path that cannot be
 /// read. Symbolic links to files are read; links to folders are not
 /// followed, so a link cycle can never loop.
+///
+/// Paths that overlap (`sub` and `.`, `.` and `./`, a link to a folder
+/// given beside the folder, a link beside the file it points to) give
+/// each file once, under the path that reached it first. A file linked
+/// into another folder is that folder's too, as it is to Terraform (a
+/// module is a folder) and compose (the `.env` beside it), and is read
+/// there as well.
 pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<FileError>) {
     discover_with(paths, &Walk::default())
 }
@@ -106,16 +113,43 @@ pub struct Walk<'a> {
     pub exclude: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
 }
 
+/// What the walks of one run have found so far, by real path, so that
+/// overlapping paths give each file (and each error) once.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Folders whose whole tree was walked.
+    trees: HashSet<PathBuf>,
+    /// Files found: the real folder they were reached in, and the real
+    /// file (see [`discover`] for why the folder counts).
+    files: HashSet<(PathBuf, PathBuf)>,
+    /// Paths that could not be walked.
+    errors: HashSet<PathBuf>,
+}
+
 /// [`discover`], walking as `walk` says.
 pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec<FileError>) {
+    discover_new(paths, walk, &mut Seen::default())
+}
+
+/// [`discover_with`], leaving out what `seen` holds and adding to it what
+/// is found: the files beside named files, for context, after the paths
+/// themselves.
+pub fn discover_new(
+    paths: &[PathBuf],
+    walk: &Walk<'_>,
+    seen: &mut Seen,
+) -> (Vec<Candidate>, Vec<FileError>) {
     let excluded = |path: &Path| walk.exclude.is_some_and(|f| f(path));
     let mut found = BTreeSet::new();
     let mut errors = Vec::new();
+    let mut links = Vec::new();
     for root in paths {
         let metadata = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(err) => {
-                errors.push(FileError::new(root, None, io_message(&err)));
+                if seen.errors.insert(root.clone()) {
+                    errors.push(FileError::new(root, None, io_message(&err)));
+                }
                 continue;
             }
         };
@@ -124,26 +158,42 @@ pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec
                 continue;
             }
             if let Some(format) = format_of(root) {
-                found.insert(Candidate {
-                    path: root.clone(),
-                    format,
-                });
+                let folder = canonical(folder_of(root));
+                let file = canonical(root);
+                if seen.files.insert((folder, file)) {
+                    found.insert(Candidate {
+                        path: root.clone(),
+                        format,
+                    });
+                }
             }
             continue;
         }
+        // Real paths below the root are the root's plus the path walked:
+        // the walk follows no links to folders.
+        let real_root = canonical(root);
+        if seen.trees.contains(&real_root) {
+            continue;
+        }
+        let real = |path: &Path| match path.strip_prefix(root) {
+            Ok(rest) => real_root.join(rest),
+            Err(_) => path.to_path_buf(),
+        };
         let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name();
         if let Some(depth) = walk.max_depth {
             walker = walker.max_depth(depth);
         }
+        let trees = &seen.trees;
         let walker = walker.into_iter().filter_entry(|entry| {
             entry.depth() == 0
                 || !((entry.file_type().is_dir()
-                    && entry
+                    && (entry
                         .file_name()
                         .to_str()
-                        .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+                        .is_some_and(|name| SKIPPED_DIRS.contains(&name))
+                        || trees.contains(&real(entry.path()))))
                     || excluded(entry.path()))
         });
         for entry in walker {
@@ -151,25 +201,57 @@ pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec
                 Ok(entry) => entry,
                 Err(err) => {
                     let path = err.path().unwrap_or(root).to_path_buf();
-                    let message = err.io_error().map_or_else(|| err.to_string(), io_message);
-                    errors.push(FileError::new(&path, None, message));
+                    if seen.errors.insert(real(&path)) {
+                        let message = err.io_error().map_or_else(|| err.to_string(), io_message);
+                        errors.push(FileError::new(&path, None, message));
+                    }
                     continue;
                 }
             };
             let Some(format) = format_of(entry.path()) else {
                 continue;
             };
-            let is_file = entry.file_type().is_file()
-                || (entry.file_type().is_symlink() && entry.path().is_file());
-            if is_file {
-                found.insert(Candidate {
+            if entry.file_type().is_file() {
+                let key = (real(folder_of(entry.path())), real(entry.path()));
+                if seen.files.insert(key) {
+                    found.insert(Candidate {
+                        path: entry.into_path(),
+                        format,
+                    });
+                }
+            } else if entry.file_type().is_symlink() && entry.path().is_file() {
+                links.push(Candidate {
                     path: entry.into_path(),
                     format,
                 });
             }
         }
+        // Links last, so that a file and a link to it beside it give the
+        // file, whatever their names.
+        for link in links.drain(..) {
+            let key = (real(folder_of(&link.path)), canonical(&link.path));
+            if seen.files.insert(key) {
+                found.insert(link);
+            }
+        }
+        if walk.max_depth.is_none() {
+            seen.trees.insert(real_root);
+        }
     }
     (found.into_iter().collect(), errors)
+}
+
+/// The folder a path is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// The real path, or the path itself when it has none (it vanished).
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn io_message(err: &std::io::Error) -> String {
