@@ -241,7 +241,8 @@ fn raise_production(report: &mut Report, production: &config::Production) {
 
 /// Drops what is located in the files at `context` (indices into
 /// `report.files`), read only for context: findings, and errors and notes
-/// about anything but the files the paths reached.
+/// about them. Errors about anything else (a missing path, a waivers or
+/// variables file) stay.
 fn restrict(report: &mut Report, context: std::ops::Range<usize>) {
     if context.is_empty() {
         return;
@@ -250,12 +251,12 @@ fn restrict(report: &mut Report, context: std::ops::Range<usize>) {
     report.findings.retain(|f| kept(&f.file));
     report.undecided.retain(|f| kept(&f.file));
     report.suppressed.retain(|s| kept(&s.finding.file));
-    let paths: std::collections::HashSet<&std::path::Path> = report.files[..context.start]
+    let paths: std::collections::HashSet<&std::path::Path> = report.files[context.clone()]
         .iter()
         .map(|f| f.path.as_path())
         .collect();
-    report.errors.retain(|e| paths.contains(e.path.as_path()));
-    report.notes.retain(|e| paths.contains(e.path.as_path()));
+    report.errors.retain(|e| !paths.contains(e.path.as_path()));
+    report.notes.retain(|e| !paths.contains(e.path.as_path()));
 }
 
 /// Checks in-memory sources, as the rule example harness and editors do;

@@ -307,6 +307,33 @@ fn named_files_are_checked_in_context_but_only_their_findings_reported() {
     assert_eq!(code, 1);
 }
 
+#[test]
+fn named_files_keep_the_errors_that_are_not_about_their_context() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "mod/a.tf", &volume("a", false));
+    write(dir.path(), "mod/c.tf", "resource {");
+    write(dir.path(), "broken-baseline.json", "{");
+    for (args, error) in [
+        (
+            &["mod/a.tf", "missing.tf"][..],
+            "missing.tf: error no such file or folder",
+        ),
+        (
+            &["--baseline", "broken-baseline.json", "mod/a.tf"],
+            "broken-baseline.json",
+        ),
+        (
+            &["--var-file", "missing.tfvars", "mod/a.tf"],
+            "missing.tfvars: error cannot read the variables file",
+        ),
+    ] {
+        let (code, out) = compact(dir.path(), args);
+        assert_eq!(code, 2, "check {args:?}: {out}");
+        assert!(out.contains(error), "check {args:?}: {out}");
+        assert!(!out.contains("mod/c.tf"), "check {args:?}: {out}");
+    }
+}
+
 /// A tree with findings in Terraform, compose and a Dockerfile.
 fn overlapping_tree() -> tempfile::TempDir {
     let dir = repo();
