@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::engine::wording;
 use crate::model::{push_pointer, Resource};
 
 pub use required_tag::RequiredTag;
@@ -66,6 +67,35 @@ impl Native {
                 container::Check::new(name, &params).map(Native::Container)
             }
             _ => Err(format!("unknown native check `{name}`")),
+        }
+    }
+
+    /// The name rule files give the check (`native: <name>`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Native::OpenIngressToPorts(_) => "open-ingress-to-ports",
+            Native::Linked(_) => "linked",
+            Native::Reachable(_) => "database-reachable-from-internet",
+            Native::PublicSubnet(_) => "database-in-public-subnet",
+            Native::RequiredTag(_) => "required-tag",
+            Native::SuppressionAudit => "suppression-audit",
+            Native::Container(check) => check.name(),
+            Native::EphiPlacement(_) => "ephi-placement",
+        }
+    }
+
+    /// What the check does with its parameters, in plain words, for
+    /// `provcheck explain`; each check says it beside its code.
+    pub fn describe(&self) -> String {
+        match self {
+            Native::OpenIngressToPorts(check) => check.describe(),
+            Native::Linked(check) => check.describe(),
+            Native::Reachable(check) => check.describe(),
+            Native::PublicSubnet(check) => check.describe(),
+            Native::RequiredTag(check) => check.describe(),
+            Native::SuppressionAudit => crate::suppress::describe_audit().to_string(),
+            Native::Container(check) => check.describe(),
+            Native::EphiPlacement(check) => check.describe(),
         }
     }
 
@@ -147,6 +177,21 @@ pub(crate) enum Known<T> {
 }
 
 impl OpenIngress {
+    fn describe(&self) -> String {
+        let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+        let ports = match ports.len() {
+            1 => format!("TCP port {}", ports[0]),
+            _ => format!("TCP ports {}", wording::or_list(&ports)),
+        };
+        format!(
+            "Fails when an ingress rule admits the whole internet (`0.0.0.0/0` or `::/0`) \
+             on {ports} (its port range includes one) or on every protocol: an inline \
+             `ingress` block of an `aws_security_group`, an `aws_security_group_rule` of \
+             type `ingress`, or an `aws_vpc_security_group_ingress_rule`. A range, \
+             protocol or port not known statically makes the verdict undecided."
+        )
+    }
+
     fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         let attrs = &resource.attributes;
         let mut results = Vec::new();

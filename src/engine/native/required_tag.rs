@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::NativeResult;
+use crate::engine::wording;
 use crate::model::{push_pointer, Resource};
 
 /// The parameters of `required-tag`, as a rule file writes them.
@@ -69,6 +70,36 @@ impl RequiredTag {
             self.pattern = Some(regex);
         }
         Ok(())
+    }
+
+    /// What the check does with its params, in words.
+    pub fn describe(&self) -> String {
+        let places = wording::code(&self.at);
+        let place = match places.len() {
+            1 => format!("in {}", places[0]),
+            _ => format!("in {}, looked up in that order", wording::or_list(&places)),
+        };
+        let value = match &self.pattern {
+            Some(pattern) => format!("a value matching `{pattern}`"),
+            None => "a value that is not blank".to_string(),
+        };
+        let mut out = format!(
+            "Passes when the resource carries the `{}` {} ({place}) with {value}.",
+            self.tag,
+            self.noun()
+        );
+        if let Some(slot) = &self.slot {
+            out.push_str(&format!(
+                " `{slot}` under the configuration's `approval-tags` may rename the {} \
+                 (`name`) and set its pattern (`pattern`).",
+                self.noun()
+            ));
+        }
+        out.push_str(&format!(
+            " {} not known statically make the verdict undecided.",
+            wording::capitalised(&self.plural())
+        ));
+        out
     }
 
     /// The singular noun for the maps the tag is looked for in: `tag`,
