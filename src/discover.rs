@@ -1,7 +1,7 @@
 //! Finding the files to check: walking the given paths in a stable order,
 //! recognising each file's format, and skipping what is not ours.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
@@ -14,7 +14,8 @@ pub enum Format {
     /// A YAML file: Kubernetes manifests or a docker-compose file, told
     /// apart by content when lowered.
     Yaml,
-    /// A Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.Dockerfile`).
+    /// A Dockerfile: `Dockerfile`, `Dockerfile.<suffix>` (unless the
+    /// suffix is in [`NOT_DOCKERFILE`]), `*.Dockerfile`, `*.dockerfile`.
     Dockerfile,
 }
 
@@ -30,6 +31,25 @@ const SKIPPED_DIRS: &[&str] = &[
     ".terragrunt-cache",
 ];
 
+/// Last suffixes that make `Dockerfile.<suffix>` something else than a
+/// Dockerfile, compared without case: documentation and pictures of it,
+/// templates not yet rendered, files of another format, BuildKit's
+/// per-Dockerfile ignore file, and editor, merge and backup leftovers
+/// (as are names ending in `~`).
+#[rustfmt::skip]
+pub const NOT_DOCKERFILE: &[&str] = &[
+    // Documentation and pictures.
+    "md", "markdown", "txt", "rst", "adoc", "asciidoc", "html", "htm", "pdf",
+    "png", "jpg", "jpeg", "gif", "svg", "webp",
+    // Templates, checked once rendered.
+    "j2", "jinja", "jinja2", "tpl", "tmpl", "template", "gotmpl", "erb",
+    "mustache", "hbs",
+    // Other formats, and companions.
+    "json", "yaml", "yml", "dockerignore",
+    // Leftovers.
+    "orig", "rej", "bak", "backup", "old", "tmp", "temp", "swp", "swo", "save",
+];
+
 /// A file found for checking.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Candidate {
@@ -40,11 +60,7 @@ pub struct Candidate {
 /// Recognises a file's format from its name.
 pub fn format_of(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_str()?;
-    if name == "Dockerfile"
-        || name.starts_with("Dockerfile.")
-        || name.ends_with(".Dockerfile")
-        || name.ends_with(".dockerfile")
-    {
+    if is_dockerfile(name) {
         return Some(Format::Dockerfile);
     }
     match path.extension().and_then(|e| e.to_str()) {
@@ -54,10 +70,36 @@ pub fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// Whether a file name is a Dockerfile's: `Dockerfile.md` documents one,
+/// `Dockerfile.prod~` is an editor's backup of one.
+fn is_dockerfile(name: &str) -> bool {
+    if name.ends_with('~') {
+        return false;
+    }
+    if name == "Dockerfile" || name.ends_with(".Dockerfile") || name.ends_with(".dockerfile") {
+        return true;
+    }
+    let Some(suffixes) = name.strip_prefix("Dockerfile.") else {
+        return false;
+    };
+    let last = suffixes.rsplit('.').next().unwrap_or(suffixes);
+    !last.is_empty()
+        && !NOT_DOCKERFILE
+            .iter()
+            .any(|skipped| skipped.eq_ignore_ascii_case(last))
+}
+
 /// Walks `paths` (files or folders) and returns the files to check, sorted
 /// and without duplicates, with an error for every path that cannot be
 /// read. Symbolic links to files are read; links to folders are not
 /// followed, so a link cycle can never loop.
+///
+/// Paths that overlap (`sub` and `.`, `.` and `./`, a link to a folder
+/// given beside the folder, a link beside the file it points to) give
+/// each file once, under the path that reached it first. A file linked
+/// into another folder is that folder's too, as it is to Terraform (a
+/// module is a folder) and compose (the `.env` beside it), and is read
+/// there as well.
 pub fn discover(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<FileError>) {
     discover_with(paths, &Walk::default())
 }
@@ -71,16 +113,43 @@ pub struct Walk<'a> {
     pub exclude: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
 }
 
+/// What the walks of one run have found so far, by real path, so that
+/// overlapping paths give each file (and each error) once.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Folders whose whole tree was walked.
+    trees: HashSet<PathBuf>,
+    /// Files found: the real folder they were reached in, and the real
+    /// file (see [`discover`] for why the folder counts).
+    files: HashSet<(PathBuf, PathBuf)>,
+    /// Paths that could not be walked.
+    errors: HashSet<PathBuf>,
+}
+
 /// [`discover`], walking as `walk` says.
 pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec<FileError>) {
+    discover_new(paths, walk, &mut Seen::default())
+}
+
+/// [`discover_with`], leaving out what `seen` holds and adding to it what
+/// is found: the files beside named files, for context, after the paths
+/// themselves.
+pub fn discover_new(
+    paths: &[PathBuf],
+    walk: &Walk<'_>,
+    seen: &mut Seen,
+) -> (Vec<Candidate>, Vec<FileError>) {
     let excluded = |path: &Path| walk.exclude.is_some_and(|f| f(path));
     let mut found = BTreeSet::new();
     let mut errors = Vec::new();
+    let mut links = Vec::new();
     for root in paths {
         let metadata = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(err) => {
-                errors.push(FileError::new(root, None, io_message(&err)));
+                if seen.errors.insert(root.clone()) {
+                    errors.push(FileError::new(root, None, io_message(&err)));
+                }
                 continue;
             }
         };
@@ -89,26 +158,42 @@ pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec
                 continue;
             }
             if let Some(format) = format_of(root) {
-                found.insert(Candidate {
-                    path: root.clone(),
-                    format,
-                });
+                let folder = canonical(folder_of(root));
+                let file = canonical(root);
+                if seen.files.insert((folder, file)) {
+                    found.insert(Candidate {
+                        path: root.clone(),
+                        format,
+                    });
+                }
             }
             continue;
         }
+        // Real paths below the root are the root's plus the path walked:
+        // the walk follows no links to folders.
+        let real_root = canonical(root);
+        if seen.trees.contains(&real_root) {
+            continue;
+        }
+        let real = |path: &Path| match path.strip_prefix(root) {
+            Ok(rest) => real_root.join(rest),
+            Err(_) => path.to_path_buf(),
+        };
         let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name();
         if let Some(depth) = walk.max_depth {
             walker = walker.max_depth(depth);
         }
+        let trees = &seen.trees;
         let walker = walker.into_iter().filter_entry(|entry| {
             entry.depth() == 0
                 || !((entry.file_type().is_dir()
-                    && entry
+                    && (entry
                         .file_name()
                         .to_str()
-                        .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+                        .is_some_and(|name| SKIPPED_DIRS.contains(&name))
+                        || trees.contains(&real(entry.path()))))
                     || excluded(entry.path()))
         });
         for entry in walker {
@@ -116,25 +201,57 @@ pub fn discover_with(paths: &[PathBuf], walk: &Walk<'_>) -> (Vec<Candidate>, Vec
                 Ok(entry) => entry,
                 Err(err) => {
                     let path = err.path().unwrap_or(root).to_path_buf();
-                    let message = err.io_error().map_or_else(|| err.to_string(), io_message);
-                    errors.push(FileError::new(&path, None, message));
+                    if seen.errors.insert(real(&path)) {
+                        let message = err.io_error().map_or_else(|| err.to_string(), io_message);
+                        errors.push(FileError::new(&path, None, message));
+                    }
                     continue;
                 }
             };
             let Some(format) = format_of(entry.path()) else {
                 continue;
             };
-            let is_file = entry.file_type().is_file()
-                || (entry.file_type().is_symlink() && entry.path().is_file());
-            if is_file {
-                found.insert(Candidate {
+            if entry.file_type().is_file() {
+                let key = (real(folder_of(entry.path())), real(entry.path()));
+                if seen.files.insert(key) {
+                    found.insert(Candidate {
+                        path: entry.into_path(),
+                        format,
+                    });
+                }
+            } else if entry.file_type().is_symlink() && entry.path().is_file() {
+                links.push(Candidate {
                     path: entry.into_path(),
                     format,
                 });
             }
         }
+        // Links last, so that a file and a link to it beside it give the
+        // file, whatever their names.
+        for link in links.drain(..) {
+            let key = (real(folder_of(&link.path)), canonical(&link.path));
+            if seen.files.insert(key) {
+                found.insert(link);
+            }
+        }
+        if walk.max_depth.is_none() {
+            seen.trees.insert(real_root);
+        }
     }
     (found.into_iter().collect(), errors)
+}
+
+/// The folder a path is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// The real path, or the path itself when it has none (it vanished).
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn io_message(err: &std::io::Error) -> String {
@@ -142,5 +259,59 @@ fn io_message(err: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format(name: &str) -> Option<Format> {
+        format_of(Path::new("app").join(name).as_path())
+    }
+
+    #[test]
+    fn dockerfiles_by_name() {
+        for name in [
+            "Dockerfile",
+            "Dockerfile.prod",
+            "Dockerfile.allinone",
+            "Dockerfile.prod.arm64",
+            "api.Dockerfile",
+            "cache.dockerfile",
+        ] {
+            assert_eq!(format(name), Some(Format::Dockerfile), "{name}");
+        }
+    }
+
+    #[test]
+    fn documentation_templates_and_leftovers_are_not_dockerfiles() {
+        for name in [
+            "Dockerfile.md",
+            "Dockerfile.MD",
+            "Dockerfile.txt",
+            "Dockerfile.rst",
+            "Dockerfile.adoc",
+            "Dockerfile.html",
+            "Dockerfile.pdf",
+            "Dockerfile.png",
+            "Dockerfile.prod.md",
+            "Dockerfile.j2",
+            "Dockerfile.orig",
+            "Dockerfile.bak",
+            "Dockerfile.swp",
+            "Dockerfile.old",
+            "Dockerfile.tmp",
+            "Dockerfile.dockerignore",
+            "Dockerfile~",
+            "Dockerfile.prod~",
+            "Dockerfile.",
+            "README.Dockerfile.md",
+            "Dockerfile-notes.md",
+        ] {
+            assert_eq!(format(name), None, "{name}");
+        }
+        // A Dockerfile.yaml is YAML, as its name says.
+        assert_eq!(format("Dockerfile.yaml"), Some(Format::Yaml));
     }
 }

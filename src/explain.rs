@@ -47,11 +47,14 @@ pub fn explain(rule: &Rule) -> String {
     let _ = writeln!(out, "applies to: {applies}");
     let kind = match &rule.check {
         Check::Schema(_) => "JSON Schema assertion".to_string(),
-        Check::Native(native) => format!("native check ({native:?})"),
+        Check::Native(native) => format!("native check `{}`", native.name()),
     };
     let _ = writeln!(out, "check:      {kind}");
     let _ = writeln!(out, "source:     {}", rule.origin);
     let _ = writeln!(out, "\n{}", rule.description.trim_end());
+    if let Check::Native(native) = &rule.check {
+        let _ = writeln!(out, "\nHow it is checked:\n{}", wrap(&native.describe()));
+    }
     let _ = writeln!(
         out,
         "\nRemediation:\n{}",
@@ -94,4 +97,36 @@ fn indent(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Text as an indented paragraph of lines up to 76 columns, never
+/// breaking inside a `code span`; a word longer than that (a long pattern)
+/// gets a line of its own.
+fn wrap(text: &str) -> String {
+    const WIDTH: usize = 76;
+    let mut words: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match words.last_mut() {
+            Some(open) if open.matches('`').count() % 2 == 1 => {
+                open.push(' ');
+                open.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in &words {
+        if !line.is_empty() && 4 + line.chars().count() + 1 + word.chars().count() > WIDTH {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    indent(&lines.join("\n"))
 }

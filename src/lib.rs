@@ -112,11 +112,16 @@ pub struct Settings<'a> {
 
 /// Discovers and reads (in parallel) the files under `paths`.
 pub fn load(paths: &[PathBuf]) -> Sources {
-    load_with(paths, &discover::Walk::default())
+    load_with(
+        paths,
+        &discover::Walk::default(),
+        &mut discover::Seen::default(),
+    )
 }
 
-fn load_with(paths: &[PathBuf], walk: &discover::Walk<'_>) -> Sources {
-    let (candidates, mut errors) = discover::discover_with(paths, walk);
+/// Discovers, leaving out what `seen` holds, and reads.
+fn load_with(paths: &[PathBuf], walk: &discover::Walk<'_>, seen: &mut discover::Seen) -> Sources {
+    let (candidates, mut errors) = discover::discover_new(paths, walk, seen);
     let read: Vec<Result<SourceFile, (SourceFile, FileError)>> =
         candidates.par_iter().map(read_file).collect();
     let mut sources = Sources {
@@ -155,55 +160,47 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 ///
 /// A file named on its own is checked with its whole folder for context
 /// (the other `.tf` files of its Terraform module), but only findings
-/// located in the named files are reported — what a pre-commit hook given
-/// the staged files needs.
+/// located in the files the paths reach are reported — what a pre-commit
+/// hook given the staged files needs. Paths that overlap give each file
+/// once (see [`discover::discover`]).
 pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
-    let named: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
-    let folders: Vec<PathBuf> = paths.iter().filter(|p| !p.is_file()).cloned().collect();
-    let walk = discover::Walk {
-        max_depth: None,
-        exclude: settings.exclude,
-    };
-    let mut sources = load_with(&folders, &walk);
-    if !named.is_empty() {
-        // The named files, and the files beside them for context.
-        let context: Vec<PathBuf> = named
-            .iter()
-            .map(|p| match p.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-                _ => PathBuf::from("."),
-            })
-            .collect();
+    let mut seen = discover::Seen::default();
+    let mut sources = load_with(
+        paths,
+        &discover::Walk {
+            max_depth: None,
+            exclude: settings.exclude,
+        },
+        &mut seen,
+    );
+    // The files the paths reach: the ones reported.
+    let reached = sources.files.len();
+    let reached_read = sources.files_read;
+    // The files beside named files, for context. Named files that are not
+    // of a checked format are ignored, as a pre-commit hook passes
+    // whatever is staged.
+    let context: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_file() && discover::format_of(p).is_some())
+        .map(|p| match p.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect();
+    if !context.is_empty() {
         let beside = load_with(
             &context,
             &discover::Walk {
                 max_depth: Some(1),
                 exclude: settings.exclude,
             },
+            &mut seen,
         );
-        let wanted: Vec<PathBuf> = named.iter().map(|p| canonical(p)).collect();
-        let seen: std::collections::HashSet<PathBuf> =
-            sources.files.iter().map(|f| canonical(&f.path)).collect();
-        for ((file, format), _) in beside.files.into_iter().zip(beside.formats).zip(0..) {
-            let key = canonical(&file.path);
-            if seen.contains(&key) {
-                continue;
-            }
-            // Report the named file under the path it was named by.
-            let file = match named.iter().zip(&wanted).find(|(_, w)| **w == key) {
-                Some((given, _)) => SourceFile::new(given.clone(), file.text.clone()),
-                None => file,
-            };
-            if format.is_some() || !file.text.is_empty() {
-                sources.files_read += 1;
-            }
-            sources.files.push(file);
-            sources.formats.push(format);
-        }
+        sources.files.extend(beside.files);
+        sources.formats.extend(beside.formats);
         sources.errors.extend(beside.errors);
-        // Named files that are not of a checked format are ignored, as a
-        // pre-commit hook passes whatever is staged.
     }
+    let context_end = sources.files.len();
     let mut report = check_parsed(
         sources.files,
         &sources.formats,
@@ -216,22 +213,8 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         raise_production(&mut report, production);
     }
     suppress::apply(&mut report, rules, &settings.suppress);
-    if !named.is_empty() {
-        let mut only: std::collections::HashSet<PathBuf> =
-            named.iter().map(|p| canonical(p)).collect();
-        for folder in &folders {
-            // Files under folders named alongside are reported too.
-            for file in &report.files {
-                let key = canonical(&file.path);
-                if key.starts_with(canonical(folder)) {
-                    only.insert(key);
-                }
-            }
-        }
-        restrict(&mut report, &only);
-    } else {
-        report.files_read = sources.files_read;
-    }
+    restrict(&mut report, reached..context_end);
+    report.files_read = reached_read;
     sort(&mut report);
     report
 }
@@ -260,24 +243,24 @@ fn raise_production(report: &mut Report, production: &config::Production) {
     }
 }
 
-/// Keeps only what is located in `only` (canonical paths).
-fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
-    let keep: Vec<bool> = report
-        .files
+/// Drops what is located in the files at `context` (indices into
+/// `report.files`), read only for context: findings, and errors and notes
+/// about them. Errors about anything else (a missing path, a waivers or
+/// variables file) stay.
+fn restrict(report: &mut Report, context: std::ops::Range<usize>) {
+    if context.is_empty() {
+        return;
+    }
+    let kept = |file: &usize| !context.contains(file);
+    report.findings.retain(|f| kept(&f.file));
+    report.undecided.retain(|f| kept(&f.file));
+    report.suppressed.retain(|s| kept(&s.finding.file));
+    let paths: std::collections::HashSet<&std::path::Path> = report.files[context.clone()]
         .iter()
-        .map(|f| only.contains(&canonical(&f.path)))
+        .map(|f| f.path.as_path())
         .collect();
-    let kept = |file: usize| keep.get(file).copied().unwrap_or(false);
-    report.findings.retain(|f| kept(f.file));
-    report.undecided.retain(|f| kept(f.file));
-    report.suppressed.retain(|s| kept(s.finding.file));
-    report.errors.retain(|e| only.contains(&canonical(&e.path)));
-    report.notes.retain(|e| only.contains(&canonical(&e.path)));
-    report.files_read = keep.iter().filter(|k| **k).count();
-}
-
-fn canonical(path: &std::path::Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+    report.errors.retain(|e| !paths.contains(e.path.as_path()));
+    report.notes.retain(|e| !paths.contains(e.path.as_path()));
 }
 
 /// Checks in-memory sources, as the rule example harness and editors do;

@@ -199,3 +199,35 @@ fn a_byte_order_mark_is_ignored_and_positions_count_without_it() {
         (6, 3, "encrypted = var.encrypted".to_string())
     );
 }
+
+#[test]
+fn files_named_like_dockerfiles_but_documenting_them_are_not_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.tf"), VIOLATION).unwrap();
+    let markdown = "# Building the image\n\nRun `docker build .` and see the [notes](notes.md).\n";
+    for name in [
+        "Dockerfile.md",
+        "Dockerfile.txt",
+        "README.Dockerfile.md",
+        "Dockerfile~",
+    ] {
+        std::fs::write(dir.path().join(name), markdown).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("Dockerfile.prod"),
+        "FROM nginx:1.27\nUSER nginx\n",
+    )
+    .unwrap();
+    let report = check(&[dir.path().to_path_buf()]);
+    assert!(report.errors.is_empty(), "{:?}", messages(&report));
+    assert_eq!(report.files_read, 2, "a.tf and Dockerfile.prod");
+    assert!(has_ebs_finding(&report));
+    assert!(report
+        .resources
+        .iter()
+        .any(|r| r.resource_type == "dockerfile_stage"));
+    // Named on the command line, as a pre-commit hook passes it: ignored.
+    let report = check(&[dir.path().join("Dockerfile.md")]);
+    assert!(report.errors.is_empty(), "{:?}", messages(&report));
+    assert_eq!(report.files_read, 0);
+}

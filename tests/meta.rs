@@ -139,6 +139,90 @@ fn clause_exists(text: &str, doc: &str, clause: &str) -> bool {
 
 /// The type set the ePHI rule uses and the report's kind table name the
 /// same Terraform data stores.
+/// The part of an explain page written by Rust rather than copied from
+/// the rule file: the `check:` line and how the check works, on one line.
+fn generated(page: &str) -> String {
+    let check = page.lines().find(|l| l.starts_with("check:")).unwrap_or("");
+    let how = page
+        .split_once("\nHow it is checked:\n")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(""))
+        .unwrap_or("");
+    // Words rewrapped into one line, as they read.
+    format!("{check}\n{how}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn explain_pages_say_in_words_what_native_checks_do() {
+    let (rules, errors) = RuleSet::load(&[]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // What Rust's Debug output looks like: `Some(..)`, `Params { subjects: ..`.
+    let debug_struct = regex::Regex::new(r"[A-Z][A-Za-z]* \{ [a-z_]+: |\{ [a-z_]+: ").unwrap();
+    for rule in &rules.rules {
+        let page = provcheck::explain::explain(rule);
+        for marker in [
+            "Some(",
+            "None",
+            "Params {",
+            "Object {",
+            "Array [",
+            "String(",
+            "Bool(",
+            "Number(",
+            "Regex(",
+            "CompiledSchema",
+            "Validator",
+            "GlobSet",
+            "Classifier {",
+        ] {
+            assert!(!page.contains(marker), "{}: {marker:?} in\n{page}", rule.id);
+        }
+        let generated = generated(&page);
+        assert!(
+            !debug_struct.is_match(&generated),
+            "{}: a Debug dump in\n{generated}",
+            rule.id
+        );
+        if matches!(rule.check, provcheck::ruleset::Check::Native(_)) {
+            assert!(
+                page.contains("\nHow it is checked:\n    "),
+                "{}: no words on the native check in\n{page}",
+                rule.id
+            );
+        }
+    }
+    let page = provcheck::explain::explain(
+        rules
+            .get("aws-s3-bucket-public-access-not-blocked")
+            .expect("the rule exists"),
+    );
+    let how = generated(&page);
+    for expected in [
+        "native check `linked`",
+        "`aws_s3_bucket_public_access_block` refers to it in `bucket`",
+        "`restrict_public_buckets` is true",
+        "`aws_s3_account_public_access_block`",
+    ] {
+        assert!(how.contains(expected), "missing {expected:?} in\n{how}");
+    }
+    let page = provcheck::explain::explain(
+        rules
+            .get("kubernetes-change-request-missing")
+            .expect("the rule exists"),
+    );
+    let how = generated(&page);
+    for expected in [
+        "the `change_request` annotation or label",
+        "`/metadata/annotations` or `/metadata/labels`, looked up in that order",
+        "`^[A-Z][A-Z0-9_]*-[1-9][0-9]*$`",
+        "`approval-tags`",
+    ] {
+        assert!(how.contains(expected), "missing {expected:?} in\n{how}");
+    }
+}
+
 #[test]
 fn terraform_data_store_type_set_matches_the_kind_table() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -308,6 +308,136 @@ fn named_files_are_checked_in_context_but_only_their_findings_reported() {
 }
 
 #[test]
+fn named_files_keep_the_errors_that_are_not_about_their_context() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "mod/a.tf", &volume("a", false));
+    write(dir.path(), "mod/c.tf", "resource {");
+    write(dir.path(), "broken-baseline.json", "{");
+    for (args, error) in [
+        (
+            &["mod/a.tf", "missing.tf"][..],
+            "missing.tf: error no such file or folder",
+        ),
+        (
+            &["--baseline", "broken-baseline.json", "mod/a.tf"],
+            "broken-baseline.json",
+        ),
+        (
+            &["--var-file", "missing.tfvars", "mod/a.tf"],
+            "missing.tfvars: error cannot read the variables file",
+        ),
+    ] {
+        let (code, out) = compact(dir.path(), args);
+        assert_eq!(code, 2, "check {args:?}: {out}");
+        assert!(out.contains(error), "check {args:?}: {out}");
+        assert!(!out.contains("mod/c.tf"), "check {args:?}: {out}");
+    }
+}
+
+/// A tree with findings in Terraform, compose and a Dockerfile.
+fn overlapping_tree() -> tempfile::TempDir {
+    let dir = repo();
+    write(
+        dir.path(),
+        "app/compose.yaml",
+        "services:\n  db:\n    image: postgres:16\n    ports: [\"5432:5432\"]\n",
+    );
+    write(
+        dir.path(),
+        "app/Dockerfile",
+        "FROM nginx:1.27\nRUN apt-get install -y postgresql\n",
+    );
+    dir
+}
+
+/// What `check --format json` says: each finding's file, rule and
+/// fingerprint, in order, and the summary.
+fn findings_and_summary(dir: &Path, paths: &[&str]) -> (Vec<[String; 3]>, serde_json::Value) {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(paths);
+    let out = provcheck_in(dir, &args);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let findings = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| ["file", "rule_id", "fingerprint"].map(|k| f[k].as_str().unwrap().to_string()))
+        .collect();
+    (findings, json["summary"].clone())
+}
+
+#[test]
+fn overlapping_paths_give_each_file_and_finding_once() {
+    let dir = overlapping_tree();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("db", dir.path().join("db-link")).unwrap();
+    let (whole, summary) = findings_and_summary(dir.path(), &["."]);
+    assert!(whole.len() >= 4, "{whole:?}");
+    assert_eq!(summary["files"], 5, "{summary}");
+    let rule_and_fingerprint = |findings: &[[String; 3]]| -> Vec<[String; 2]> {
+        let mut out: Vec<[String; 2]> = findings
+            .iter()
+            .map(|[_, r, f]| [r.clone(), f.clone()])
+            .collect();
+        out.sort();
+        out
+    };
+    let mut overlaps: Vec<&[&str]> = vec![
+        &["db", "."],
+        &[".", "db"],
+        &[".", "./"],
+        &["app", "app/compose.yaml", "."],
+        &["db/main.tf", "."],
+        &[".", "db/main.tf", "db/../db/main.tf"],
+    ];
+    if cfg!(unix) {
+        overlaps.push(&["db-link", "."]);
+        overlaps.push(&["db-link/main.tf", "db"]);
+    }
+    for paths in overlaps {
+        let (findings, overlapping) = findings_and_summary(dir.path(), paths);
+        if paths.contains(&".") {
+            assert_eq!(overlapping, summary, "check {paths:?}");
+            assert_eq!(
+                rule_and_fingerprint(&findings),
+                rule_and_fingerprint(&whole),
+                "check {paths:?}"
+            );
+        } else {
+            let (alone, alone_summary) = findings_and_summary(dir.path(), &["db"]);
+            assert_eq!(overlapping, alone_summary, "check {paths:?}");
+            assert_eq!(findings.len(), alone.len(), "check {paths:?}: {findings:?}");
+        }
+    }
+    // A file keeps the path that reached it first.
+    let (findings, _) = findings_and_summary(dir.path(), &["db/../db", "."]);
+    assert!(
+        findings.iter().any(|[file, ..]| file == "db/../db/main.tf"),
+        "{findings:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_beside_the_file_it_points_to_is_that_file() {
+    let dir = overlapping_tree();
+    let (whole, summary) = findings_and_summary(dir.path(), &["."]);
+    std::os::unix::fs::symlink("main.tf", dir.path().join("db/a-link.tf")).unwrap();
+    std::os::unix::fs::symlink("Dockerfile", dir.path().join("app/Dockerfile.linked")).unwrap();
+    // The real file wins over a link to it, whatever their names.
+    assert_eq!(findings_and_summary(dir.path(), &["."]), (whole, summary));
+    // Named, the link is the file, reported under the name given.
+    let (code, out) = compact(dir.path(), &["db/a-link.tf", "db/main.tf"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["db/a-link.tf:3:3: high aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false)"],
+        "{out}"
+    );
+}
+
+#[test]
 fn production_findings_are_raised_in_severity() {
     let dir = repo();
     write(

@@ -3,6 +3,7 @@
 
 pub mod native;
 pub mod schema;
+pub mod wording;
 
 use rayon::prelude::*;
 

@@ -7,13 +7,17 @@ pub mod ephi;
 mod linked;
 pub(crate) mod public_subnet;
 mod reachable;
+mod required_tag;
 
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::engine::wording;
 use crate::model::{push_pointer, Resource};
+
+pub use required_tag::RequiredTag;
 
 /// A native check with its parameters, parsed when the rule loads.
 #[derive(Debug, Clone)]
@@ -47,10 +51,7 @@ impl Native {
             "open-ingress-to-ports" => serde_json::from_value(params)
                 .map(Native::OpenIngressToPorts)
                 .map_err(|e| format!("invalid params for `{name}`: {e}")),
-            "required-tag" => serde_json::from_value::<RequiredTagParams>(params)
-                .map_err(|e| format!("invalid params for `{name}`: {e}"))
-                .and_then(RequiredTag::new)
-                .map(Native::RequiredTag),
+            "required-tag" => RequiredTag::new(&params).map(Native::RequiredTag),
             "suppression-audit" => Ok(Native::SuppressionAudit),
             "ephi-placement" => {
                 ephi::EphiPlacement::new(&params).map(|e| Native::EphiPlacement(Arc::new(e)))
@@ -66,6 +67,35 @@ impl Native {
                 container::Check::new(name, &params).map(Native::Container)
             }
             _ => Err(format!("unknown native check `{name}`")),
+        }
+    }
+
+    /// The name rule files give the check (`native: <name>`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Native::OpenIngressToPorts(_) => "open-ingress-to-ports",
+            Native::Linked(_) => "linked",
+            Native::Reachable(_) => "database-reachable-from-internet",
+            Native::PublicSubnet(_) => "database-in-public-subnet",
+            Native::RequiredTag(_) => "required-tag",
+            Native::SuppressionAudit => "suppression-audit",
+            Native::Container(check) => check.name(),
+            Native::EphiPlacement(_) => "ephi-placement",
+        }
+    }
+
+    /// What the check does with its parameters, in plain words, for
+    /// `provcheck explain`; each check says it beside its code.
+    pub fn describe(&self) -> String {
+        match self {
+            Native::OpenIngressToPorts(check) => check.describe(),
+            Native::Linked(check) => check.describe(),
+            Native::Reachable(check) => check.describe(),
+            Native::PublicSubnet(check) => check.describe(),
+            Native::RequiredTag(check) => check.describe(),
+            Native::SuppressionAudit => crate::suppress::describe_audit().to_string(),
+            Native::Container(check) => check.describe(),
+            Native::EphiPlacement(check) => check.describe(),
         }
     }
 
@@ -171,164 +201,6 @@ pub struct OpenIngress {
     ports: Vec<u16>,
 }
 
-/// The parameters of `required-tag`, as a rule file writes them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequiredTagParams {
-    /// Which approval tag of the config file (`approval-tags`) may
-    /// rename the tag or change its pattern: `change-request`,
-    /// `approver` or `owner`.
-    slot: Option<String>,
-    tag: String,
-    pattern: Option<String>,
-    /// The maps the tag may be in, by JSON pointer, looked at in order:
-    /// `[/tags]` (the default) for Terraform, `[/metadata/annotations,
-    /// /metadata/labels]` for Kubernetes objects, `[/labels]` for compose
-    /// services.
-    at: Option<Vec<String>>,
-}
-
-/// A tag every resource must carry in one of the maps `at` (`tags` by
-/// default), with a value matching `pattern` (any non-blank value when
-/// there is none).
-#[derive(Debug, Clone)]
-pub struct RequiredTag {
-    pub slot: Option<String>,
-    pub tag: String,
-    pub pattern: Option<regex::Regex>,
-    pub at: Vec<String>,
-}
-
-impl RequiredTag {
-    fn new(params: RequiredTagParams) -> Result<RequiredTag, String> {
-        let at = params.at.unwrap_or_else(|| vec!["/tags".to_string()]);
-        if at.is_empty() || at.iter().any(|p| !p.starts_with('/')) {
-            return Err("`at` lists JSON pointers such as `/tags`".to_string());
-        }
-        let mut check = RequiredTag {
-            slot: params.slot,
-            tag: String::new(),
-            pattern: None,
-            at,
-        };
-        check.configure(Some(params.tag), params.pattern)?;
-        Ok(check)
-    }
-
-    /// Renames the tag or changes its pattern, as the config file asks.
-    pub fn configure(
-        &mut self,
-        tag: Option<String>,
-        pattern: Option<String>,
-    ) -> Result<(), String> {
-        if let Some(tag) = tag {
-            self.tag = tag;
-        }
-        if let Some(pattern) = pattern {
-            let regex = regex::Regex::new(&pattern)
-                .map_err(|e| format!("invalid tag pattern `{pattern}`: {e}"))?;
-            self.pattern = Some(regex);
-        }
-        Ok(())
-    }
-
-    /// The singular noun for the maps the tag is looked for in: `tag`,
-    /// `annotation or label`.
-    fn noun(&self) -> String {
-        let nouns: Vec<&str> = self
-            .at
-            .iter()
-            .map(|p| {
-                let last = p.rsplit('/').next().unwrap_or(p);
-                last.strip_suffix('s').unwrap_or(last)
-            })
-            .collect();
-        nouns.join(" or ")
-    }
-
-    /// `tags`, `annotations or labels`.
-    fn plural(&self) -> String {
-        let names: Vec<&str> = self
-            .at
-            .iter()
-            .map(|p| p.rsplit('/').next().unwrap_or(p))
-            .collect();
-        names.join(" or ")
-    }
-
-    fn run(&self, resource: &Resource) -> Vec<NativeResult> {
-        let tag = &self.tag;
-        let noun = self.noun();
-        let mut unknown_place = None;
-        let mut present_place = None;
-        let mut found = None;
-        for place in &self.at {
-            if resource.is_unknown(place) {
-                unknown_place.get_or_insert(place);
-                continue;
-            }
-            let Some(map) = resource.attributes.pointer(place) else {
-                continue;
-            };
-            present_place.get_or_insert(place);
-            if let Some(value) = map.as_object().and_then(|m| m.get(tag.as_str())) {
-                found = Some((place, value));
-                break;
-            }
-        }
-        let Some((tags_pointer, value)) = found else {
-            if let Some(place) = unknown_place {
-                return vec![NativeResult::Undecided {
-                    pointer: place.clone(),
-                    detail: format!("`{tag}` may come from the unknown {}", self.plural()),
-                }];
-            }
-            return vec![match present_place {
-                Some(place) => NativeResult::Fail {
-                    pointer: place.clone(),
-                    detail: format!("no `{tag}` {noun}"),
-                },
-                // Reported at the object that lacks the map: the resource
-                // itself for `/tags`.
-                None => NativeResult::Fail {
-                    pointer: self
-                        .at
-                        .first()
-                        .map(|p| crate::model::parent_pointer(p).to_string())
-                        .unwrap_or_default(),
-                    detail: format!("no {}, so no `{tag}` {noun}", self.plural()),
-                },
-            }];
-        };
-        let pointer = push_pointer(tags_pointer, tag);
-        if resource.is_unknown(&pointer) {
-            return vec![NativeResult::Undecided {
-                pointer,
-                detail: format!("the `{tag}` value is unknown"),
-            }];
-        }
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => String::new(),
-        };
-        let ok = match &self.pattern {
-            Some(pattern) => pattern.is_match(&text),
-            None => !text.trim().is_empty(),
-        };
-        if ok {
-            return Vec::new();
-        }
-        let detail = match &self.pattern {
-            _ if text.trim().is_empty() => format!("`{tag}` is empty"),
-            Some(pattern) => format!("`{tag}` = {text:?} does not match `{pattern}`"),
-            None => format!("`{tag}` is empty"),
-        };
-        vec![NativeResult::Fail { pointer, detail }]
-    }
-}
-
 /// A tri-state read of one attribute.
 pub(crate) enum Known<T> {
     Yes(T),
@@ -336,6 +208,21 @@ pub(crate) enum Known<T> {
 }
 
 impl OpenIngress {
+    fn describe(&self) -> String {
+        let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+        let ports = match ports.len() {
+            1 => format!("TCP port {}", ports[0]),
+            _ => format!("TCP ports {}", wording::or_list(&ports)),
+        };
+        format!(
+            "Fails when an ingress rule admits the whole internet (`0.0.0.0/0` or `::/0`) \
+             on {ports} (its port range includes one) or on every protocol: an inline \
+             `ingress` block of an `aws_security_group`, an `aws_security_group_rule` of \
+             type `ingress`, or an `aws_vpc_security_group_ingress_rule`. A range, \
+             protocol or port not known statically makes the verdict undecided."
+        )
+    }
+
     fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         let attrs = &resource.attributes;
         let mut results = Vec::new();

@@ -111,6 +111,15 @@ pub const INVALID_RULE: &str = "provcheck-suppression-invalid";
 pub const EXPIRED_RULE: &str = "provcheck-suppression-expired";
 pub const UNUSED_RULE: &str = "provcheck-suppression-unused";
 
+/// What the `suppression-audit` native check is, for `provcheck explain`.
+pub fn describe_audit() -> &'static str {
+    "Not run on resources: the suppression pass reads every `provcheck:ignore` \
+     comment and waiver and reports, under the rule that fits, those that are \
+     invalid (no status, reason or rule, a malformed key or date; they suppress \
+     nothing), expired (past their `expires` date; the findings they covered are \
+     reported again) or unused (they match no finding)."
+}
+
 /// What the suppression pass needs besides the report.
 #[derive(Debug, Clone)]
 pub struct Options {

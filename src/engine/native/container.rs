@@ -24,6 +24,10 @@ pub use exposure::{
 pub use separation::{CoLocatedTiers, SharedNetworkTiers};
 pub use transit::{IngressTls, PlaintextDatabaseUrl};
 
+/// How the checks that classify containers say where roles come from.
+pub(crate) const ROLES: &str = "Roles come from the role classifier (`data/roles.yaml` \
+     and the configuration's `roles`); sidecars never count.";
+
 /// One container check, by the name rule files give it.
 #[derive(Clone)]
 pub enum Check {
@@ -85,6 +89,21 @@ impl Check {
             Check::DatabaseNetworkInternal(_) => "database-network-internal",
             Check::IngressTls(_) => "ingress-tls",
             Check::PlaintextDatabaseUrl(_) => "plaintext-database-url",
+        }
+    }
+
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Check::CoLocatedTiers(c) => c.describe(),
+            Check::SharedNetworkTiers(c) => c.describe(),
+            Check::ExposedDatabaseService(c) => c.describe(),
+            Check::DatabaseNetworkPolicy(c) => c.describe(),
+            Check::DatabaseHostNetwork(c) => c.describe(),
+            Check::PublishedDatabasePort(c) => c.describe(),
+            Check::DatabaseNetworkInternal(c) => c.describe(),
+            Check::IngressTls(c) => c.describe(),
+            Check::PlaintextDatabaseUrl(c) => c.describe(),
         }
     }
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::container::topology;
 use super::{Native, NativeResult};
+use crate::engine::wording;
 use crate::inspect::{engine_attribute, kind_of, Kind};
 use crate::model::{push_pointer, Resource};
 use crate::roles::{Classifier, Role};
@@ -358,6 +359,63 @@ impl EphiPlacement {
             },
         };
         vec![result]
+    }
+
+    /// What the check does with its params, in words.
+    pub fn describe(&self) -> String {
+        let p = &self.params;
+        let keys = wording::or_list(&wording::code(&p.keys));
+        let values: Vec<String> = p.values.iter().map(|v| format!("{v:?}")).collect();
+        let mut markers = vec![
+            format!(
+                "a tag, label or annotation {keys} whose value is {} (in any case)",
+                wording::or_list(&values)
+            ),
+            match (p.keys.first(), p.values.first()) {
+                (Some(key), Some(value)) => {
+                    format!("a `# policy: {key}={value}` comment above a block that takes no tags")
+                }
+                _ => "a `# policy:` comment above a block that takes no tags".to_string(),
+            },
+        ];
+        if !p.resources.is_empty() {
+            markers.push(format!(
+                "an address matching {}",
+                wording::or_list(&wording::code(&p.resources))
+            ));
+        }
+        let allowed: Vec<String> = p
+            .allowed
+            .iter()
+            .map(|a| {
+                let store = format!(
+                    "{} `{}`",
+                    wording::article(&a.resource_type),
+                    a.resource_type
+                );
+                if a.engine.is_empty() {
+                    store
+                } else {
+                    format!("{store} running {}", wording::or_list(&a.engine))
+                }
+            })
+            .collect();
+        let verdict = if allowed.is_empty() {
+            "A marked store fails wherever it is: no store is allowed to hold ePHI.".to_string()
+        } else {
+            format!(
+                "A marked store fails unless it is {}; an engine not known statically makes \
+                 the verdict undecided.",
+                wording::or_list(&allowed)
+            )
+        };
+        format!(
+            "Looks at every data store (a type `data/resource-kinds.yaml` calls one, or a \
+             compose service or workload whose role is database) that is marked as \
+             holding ePHI: by {}. {verdict} The inspection report asks the same check which \
+             stores hold ePHI.",
+            wording::or_list(&markers)
+        )
     }
 
     /// `ePHI may live only in aptible_database (postgresql or redis)`.

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::{Global, GlobalRun, NativeResult};
 use crate::engine::schema::{self, CompiledSchema, Outcome};
+use crate::engine::wording;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{BlockKind, Index, Origin, Resource};
@@ -81,6 +82,79 @@ impl Linked {
             when: compile(&params.when).map_err(|e| format!("invalid `when` schema: {e}"))?,
             params,
         })
+    }
+
+    /// What the check does with its params, in words.
+    pub fn describe(&self) -> String {
+        let p = &self.params;
+        let subjects = wording::or_list(&wording::code(&p.subjects));
+        let related = wording::or_list(&wording::code(&p.related));
+        let mut out = vec![match &p.when {
+            Some(when) => format!("Checks each {subjects} where {}.", wording::schema(when)),
+            None => format!("Checks each {subjects}."),
+        }];
+        if let Some(inline) = &p.inline {
+            out.push(format!(
+                "It passes on its own when {}.",
+                wording::schema(inline)
+            ));
+        }
+        let passes = if p.inline.is_some() {
+            "Otherwise it passes"
+        } else {
+            "It passes"
+        };
+        let attribute = &p.attribute;
+        let how = |whose: &str| {
+            if p.match_by.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (by reference or by {whose} {})",
+                    wording::or_list(&wording::code(&p.match_by))
+                )
+            }
+        };
+        let link = if p.from_subject {
+            format!("the {related} it names in `{attribute}`{}", how("its"))
+        } else {
+            format!(
+                "{} {related} refers to it in `{attribute}`{}",
+                wording::article(&related),
+                how(&format!("the {subjects}'s"))
+            )
+        };
+        out.push(match (&p.require, p.from_subject) {
+            (Some(require), true) => format!(
+                "{passes} when {link} satisfies: {}.",
+                wording::schema(require)
+            ),
+            (Some(require), false) => format!(
+                "{passes} when {link} and satisfies: {}.",
+                wording::schema(require)
+            ),
+            (None, true) => format!("{passes} when {link} exists."),
+            (None, false) => format!("{passes} when {link}."),
+        });
+        if !p.account_wide.is_empty() {
+            let covering = wording::or_list(&wording::code(&p.account_wide));
+            let satisfying = if p.require.is_some() {
+                " that satisfies the same"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "{} {covering}{satisfying} covers every {subjects}.",
+                wording::capitalised(wording::article(&covering))
+            ));
+        }
+        if p.missing_undecided {
+            out.push(format!(
+                "When no {related} is found among the files checked, the verdict is undecided."
+            ));
+        }
+        out.push("A link not known statically makes the verdict undecided.".to_string());
+        out.join(" ")
     }
 
     pub fn run_global(&self, resources: &[Resource]) -> GlobalRun {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::NativeResult;
+use crate::engine::wording;
 use crate::model::{BlockKind, Index, Resource};
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,38 @@ impl PublicSubnet {
         let params: Params = serde_json::from_value(params.clone())
             .map_err(|e| format!("invalid params for `database-in-public-subnet`: {e}"))?;
         Ok(PublicSubnet { params })
+    }
+
+    /// What the check does with its params, in words.
+    pub fn describe(&self) -> String {
+        // Types sharing an attribute and a group type, said together.
+        let mut paths: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+        for database in &self.params.databases {
+            let key = (database.attribute.as_str(), database.subnet_group.as_str());
+            match paths.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, types)) => types.push(&database.resource_type),
+                None => paths.push((key, vec![&database.resource_type])),
+            }
+        }
+        let databases: Vec<String> = paths
+            .iter()
+            .map(|((attribute, group), types)| {
+                format!(
+                    "{} through `{attribute}` to {} `{group}`",
+                    wording::and_list(&wording::code(types)),
+                    wording::article(group)
+                )
+            })
+            .collect();
+        format!(
+            "Follows each database to its subnet group, by reference or by the group's \
+             `name` ({}), and the group to its `aws_subnet` resources, and fails when one \
+             of them is public: it sets `map_public_ip_on_launch = true`, or a route table \
+             associated with it (`aws_route_table_association`) routes `0.0.0.0/0` or \
+             `::/0` to an `aws_internet_gateway`, in an inline `route` block or an \
+             `aws_route`. A NAT gateway keeps a subnet private.",
+            databases.join("; ")
+        )
     }
 
     pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{NativeResult, OpenIngress};
+use crate::engine::wording;
 use crate::model::{BlockKind, Index, Resource};
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +45,47 @@ impl Reachable {
         let params: Params = serde_json::from_value(params.clone())
             .map_err(|e| format!("invalid params for `database-reachable-from-internet`: {e}"))?;
         Ok(Reachable { params })
+    }
+
+    /// What the check does with its params, in words.
+    pub fn describe(&self) -> String {
+        // Types sharing an attribute, said together, in the params' order.
+        let mut by_attribute: Vec<(&str, Vec<&str>)> = Vec::new();
+        for database in &self.params.databases {
+            match by_attribute
+                .iter_mut()
+                .find(|(a, _)| *a == database.attribute)
+            {
+                Some((_, types)) => types.push(&database.resource_type),
+                None => by_attribute.push((&database.attribute, vec![&database.resource_type])),
+            }
+        }
+        let databases: Vec<String> = by_attribute
+            .iter()
+            .map(|(attribute, types)| {
+                format!(
+                    "{} by the references in `{attribute}`",
+                    wording::and_list(&wording::code(types))
+                )
+            })
+            .collect();
+        let ports: Vec<String> = self
+            .params
+            .default_ports
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        let rules: Vec<&str> = RULE_TYPES.iter().map(|(t, _)| *t).collect();
+        format!(
+            "Follows each database to its `aws_security_group` resources ({}) and to the \
+             {} resources attached to those groups, and fails when one admits the whole \
+             internet (`0.0.0.0/0` or `::/0`) on the database's `port` (when it is not \
+             set: {}) or on every port. Groups or rules not known statically make the \
+             verdict undecided.",
+            databases.join("; "),
+            wording::or_list(&wording::code(&rules)),
+            wording::or_list(&ports)
+        )
     }
 
     pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {

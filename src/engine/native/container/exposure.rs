@@ -23,6 +23,7 @@ use super::topology::{
     Attachment,
 };
 use super::NativeResult;
+use crate::engine::wording;
 use crate::model::Resource;
 use crate::parse::compose;
 use crate::parse::kubernetes::namespace_of;
@@ -69,6 +70,38 @@ impl ExposedDatabaseService {
             classifier: Classifier::builtin(),
             params,
         }
+    }
+
+    /// What the check does with its params, in words.
+    pub fn describe(&self) -> String {
+        let annotations: Vec<String> = self
+            .params
+            .internal_annotations
+            .iter()
+            .map(|(key, values)| {
+                if values.is_empty() {
+                    format!("`{key}` (any value)")
+                } else {
+                    let values: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+                    format!("`{key}` = {}", wording::or_list(&values))
+                }
+            })
+            .collect();
+        let internal = if annotations.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " without an annotation that makes it internal ({})",
+                wording::or_list(&annotations)
+            )
+        };
+        format!(
+            "Fails when a Service selects database pods of its namespace (matched across \
+             the files checked) and exposes them outside the cluster: `type: NodePort`, \
+             `externalIPs`, or `type: LoadBalancer`{internal}. A Service whose pods are \
+             not in the files checked is judged by its own labels and ports. {}",
+            super::ROLES
+        )
     }
 
     pub(crate) fn internal(&self, service: &Resource) -> bool {
@@ -219,6 +252,18 @@ impl Default for DatabaseNetworkPolicy {
 }
 
 impl DatabaseNetworkPolicy {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "Fails when database pods have no NetworkPolicy in their namespace that \
+             selects them and restricts ingress, or when such a policy has an ingress rule \
+             that admits every source: one without `from`, an `ipBlock` of `0.0.0.0/0` or \
+             `::/0` without `except`, or an empty `namespaceSelector` with no \
+             `podSelector`. {}",
+            super::ROLES
+        )
+    }
+
     pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
         let databases = database_workloads(resources, &self.classifier);
         let policies: Vec<(usize, &Resource)> = resources
@@ -341,6 +386,15 @@ impl Default for DatabaseHostNetwork {
 }
 
 impl DatabaseHostNetwork {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "Fails when database pods use the node's network: `hostNetwork: true`, or a \
+             container port with a `hostPort`. {}",
+            super::ROLES
+        )
+    }
+
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         if !is_workload(resource) {
             return Vec::new();
@@ -389,6 +443,17 @@ impl Default for PublishedDatabasePort {
 }
 
 impl PublishedDatabasePort {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "Fails when a database compose service publishes a port on every host \
+             interface (a `ports` entry with no host address, or `0.0.0.0` or `::`; \
+             `127.0.0.1:5432:5432` is fine) or runs with `network_mode: host`. A service \
+             whose role or ports are not known statically makes the verdict undecided. {}",
+            super::ROLES
+        )
+    }
+
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         if resource.resource_type != compose::SERVICE_TYPE {
             return Vec::new();
@@ -473,6 +538,16 @@ impl Default for DatabaseNetworkInternal {
 }
 
 impl DatabaseNetworkInternal {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "Fails when a database compose service is attached to no network declared \
+             `internal: true` (the implicit `default` network is not). An `external` \
+             network, or networks not known statically, make the verdict undecided. {}",
+            super::ROLES
+        )
+    }
+
     pub fn run_global(
         &self,
         resources: &[Resource],

@@ -50,6 +50,17 @@ impl Default for CoLocatedTiers {
 }
 
 impl CoLocatedTiers {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "Fails when one pod template (of any workload kind) or one ECS task \
+             definition holds a frontend container and a backend or database container, \
+             or when one compose service or one image (a Dockerfile's final stage) installs \
+             or starts both a web server and a database server. {}",
+            super::ROLES
+        )
+    }
+
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         match resource.resource_type.as_str() {
             "aws_ecs_task_definition" => self.ecs(resource),
@@ -359,6 +370,17 @@ impl Default for SharedNetworkTiers {
 }
 
 impl SharedNetworkTiers {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "Fails when a frontend compose service and a database service of one project \
+             (the compose files of one folder) are attached to the same network, the \
+             implicit `default` network included. A role or network not known statically \
+             makes the verdict undecided. {}",
+            super::ROLES
+        )
+    }
+
     pub fn run_global(
         &self,
         resources: &[Resource],

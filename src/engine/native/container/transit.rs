@@ -18,6 +18,14 @@ use crate::parse::compose::SERVICE_TYPE;
 pub struct IngressTls;
 
 impl IngressTls {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        "Fails when an Ingress serves a host that no `tls` entry covers (`*.example.com` \
+         covers one more label), or has no `tls` section at all for its rules without a \
+         host or its default backend."
+            .to_string()
+    }
+
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         if resource.resource_type != "Ingress" {
             return Vec::new();
@@ -142,6 +150,17 @@ pub fn plaintext_reason(value: &str) -> Option<String> {
 }
 
 impl PlaintextDatabaseUrl {
+    /// What the check does, in words.
+    pub fn describe(&self) -> String {
+        "Fails when a connection string turns TLS off (`sslmode=disable`, \
+         `ssl=false`, `tls=false`, `useSSL=false` ...) or is a `redis://` URL to a \
+         host other than the local one, in a container's `env`, a ConfigMap's `data`, a \
+         Secret's `data` (decoded) or `stringData`, or a compose service's \
+         `environment`. A compose value naming a connection that needs a variable \
+         set nowhere makes the verdict undecided."
+            .to_string()
+    }
+
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         let mut values: Vec<(String, String)> = Vec::new();
         let attrs = &resource.attributes;
