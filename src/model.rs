@@ -69,10 +69,10 @@ pub struct Resource {
     /// Pointers whose value is not known statically. Their JSON value is
     /// `null`.
     pub unknown: BTreeSet<String>,
-    /// For values not known statically, the expression they were written
-    /// as (`var.public`, `module.vpc.database_subnet_group`), by the
-    /// pointer of the attribute or element holding it: what a reader is
-    /// told an undecided result depends on.
+    /// The expression each value that is not a literal was written as
+    /// (`var.public`, `module.vpc.database_subnet_group`), by the pointer
+    /// of the attribute or element holding it: what a reader is told an
+    /// undecided result depends on, or a value came from.
     pub expressions: BTreeMap<String, String>,
     /// Where the values of some attributes were written, when that is not
     /// the attribute itself: a variable default, a tfvars file, a module

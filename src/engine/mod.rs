@@ -260,8 +260,8 @@ fn value_in_effect(
             return None;
         }
         let path = crate::model::attribute_path(pointer);
-        return Some(match resource.origins(pointer).first() {
-            Some(origin) => format!("{path} = {text}, from {}", origin.message),
+        return Some(match value_source(resource, pointer) {
+            Some(source) => format!("{path} = {text}, from {source}"),
             None => format!("{path} = {text}"),
         });
     }
@@ -285,6 +285,33 @@ fn value_in_effect(
         Some(default) => format!("{path} is not set: the provider default is {default}"),
         None => format!("{path} is not set"),
     })
+}
+
+/// Where a value came from, for a message: for an attribute written as a
+/// plain reference (`var.encrypted`), the place its value was last
+/// written (a module argument, a tfvars line, a default); for a computed
+/// one, the expression itself, since no one place decided it.
+fn value_source(resource: &Resource, pointer: &str) -> Option<String> {
+    let origins = resource.origins(pointer);
+    let last = origins.last().map(|o| o.message.clone());
+    match resource.expressions.get(pointer) {
+        _ if origins.is_empty() => None,
+        Some(expr) if is_plain_reference(expr) => last,
+        Some(expr) => Some(expr.clone()),
+        None => last,
+    }
+}
+
+/// `var.x` or `local.x`, alone.
+fn is_plain_reference(expr: &str) -> bool {
+    let Some((root, name)) = expr.split_once('.') else {
+        return false;
+    };
+    matches!(root, "var" | "local")
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// "depends on var.public, which is not known statically": the values an

@@ -474,10 +474,8 @@ impl Lowerer {
     fn unknown(&mut self, pointer: &str, expr: &Expression, eval: Option<&dyn Evaluate>) -> Value {
         if let Some(eval) = eval {
             let (value, unknown) = eval.evaluate(expr).to_json();
-            if !unknown.is_empty() {
-                self.expressions
-                    .insert(pointer.to_string(), expression_text(expr));
-            }
+            self.expressions
+                .insert(pointer.to_string(), expression_text(expr));
             for relative in unknown {
                 self.unknown.insert(format!("{pointer}{relative}"));
             }
