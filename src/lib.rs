@@ -94,8 +94,9 @@ pub struct Sources {
 /// configuration file and the command line settle.
 #[derive(Default)]
 pub struct Settings<'a> {
-    /// Where fingerprints' paths are anchored (the project root); the
-    /// current folder when unset.
+    /// Where fingerprints' paths are anchored (the project root), and
+    /// outside which nothing is read (module sources, file functions);
+    /// the current folder when unset.
     pub root: Option<PathBuf>,
     /// Paths to leave out.
     pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
@@ -204,7 +205,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         sources.files,
         &sources.formats,
         rules,
-        settings.root.as_deref(),
+        settings,
         &settings.inputs,
     );
     report.errors.append(&mut sources.errors);
@@ -282,7 +283,8 @@ fn canonical(path: &std::path::Path) -> PathBuf {
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
     let files_read = files.len();
-    let mut report = check_parsed(files, &formats, rules, None, &Default::default());
+    let settings = Settings::default();
+    let mut report = check_parsed(files, &formats, rules, &settings, &settings.inputs);
     report.files_read = files_read;
     suppress::apply(&mut report, rules, &suppress::Options::default());
     sort(&mut report);
@@ -305,7 +307,7 @@ pub struct Lowered {
 pub fn lower_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
-    root: &std::path::Path,
+    project: terraform::module::Project<'_>,
     inputs: &terraform::module::Inputs,
 ) -> Lowered {
     let parsed: Vec<(
@@ -339,7 +341,7 @@ pub fn lower_all(
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
     }
-    let evaluated = terraform::module::evaluate(files, &bodies, root, inputs);
+    let evaluated = terraform::module::evaluate(files, &bodies, project, inputs);
     let mut resources = evaluated.resources;
     resources.append(&mut lowered.resources);
     lowered.resources = resources;
@@ -355,7 +357,11 @@ pub fn parse_all(
     formats: &[Option<Format>],
 ) -> (Vec<Resource>, Vec<FileError>) {
     let root = std::env::current_dir().unwrap_or_default();
-    let lowered = lower_all(files, formats, &root, &Default::default());
+    let project = terraform::module::Project {
+        root: &root,
+        exclude: None,
+    };
+    let lowered = lower_all(files, formats, project, &Default::default());
     (lowered.resources, lowered.errors)
 }
 
@@ -363,11 +369,16 @@ fn check_parsed(
     mut files: Vec<SourceFile>,
     formats: &[Option<Format>],
     rules: &RuleSet,
-    root: Option<&std::path::Path>,
+    settings: &Settings<'_>,
     inputs: &terraform::module::Inputs,
 ) -> Report {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let lowered = lower_all(&files, formats, root.unwrap_or(&cwd), inputs);
+    let root = settings.root.as_deref();
+    let project = terraform::module::Project {
+        root: root.unwrap_or(&cwd),
+        exclude: settings.exclude,
+    };
+    let lowered = lower_all(&files, formats, project, inputs);
     files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);
