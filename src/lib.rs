@@ -152,8 +152,9 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 ///
 /// A file named on its own is checked with its whole folder for context
 /// (the other `.tf` files of its Terraform module), but only findings
-/// located in the named files are reported — what a pre-commit hook given
-/// the staged files needs.
+/// located in the named files, or whose offending value was written in
+/// them, are reported — what a pre-commit hook given the staged files
+/// needs.
 pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
     let named: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
     let folders: Vec<PathBuf> = paths.iter().filter(|p| !p.is_file()).cloned().collect();
@@ -257,7 +258,10 @@ fn raise_production(report: &mut Report, production: &config::Production) {
     }
 }
 
-/// Keeps only what is located in `only` (canonical paths).
+/// Keeps only what is located in `only` (canonical paths), and the
+/// findings whose offending value was written there: a staged variable
+/// default or tfvars line that turns encryption off is caught, though
+/// the finding is on the resource that reads it.
 fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
     let keep: Vec<bool> = report
         .files
@@ -265,9 +269,21 @@ fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
         .map(|f| only.contains(&canonical(&f.path)))
         .collect();
     let kept = |file: usize| keep.get(file).copied().unwrap_or(false);
-    report.findings.retain(|f| kept(f.file));
-    report.undecided.retain(|f| kept(f.file));
-    report.suppressed.retain(|s| kept(s.finding.file));
+    // The value's provenance, not the module calls appended to it: a
+    // staged caller does not bring in every finding of its modules.
+    let wanted = |f: &Finding| {
+        kept(f.file)
+            || f.related.iter().any(|o| {
+                kept(o.file)
+                    && !f
+                        .module
+                        .iter()
+                        .any(|call| call.file == o.file && call.span == o.span)
+            })
+    };
+    report.findings.retain(wanted);
+    report.undecided.retain(wanted);
+    report.suppressed.retain(|s| wanted(&s.finding));
     report.errors.retain(|e| only.contains(&canonical(&e.path)));
     report.notes.retain(|e| only.contains(&canonical(&e.path)));
     report.files_read = keep.iter().filter(|k| **k).count();

@@ -452,3 +452,83 @@ fn config_ephi_mistakes_point_at_their_item() {
     );
     assert!(out.contains("of type `postgresql`"), "{out}");
 }
+
+/// A compliant database but for `storage_encrypted = {encrypted}`.
+fn database(name: &str, encrypted: &str) -> String {
+    format!(
+        "resource \"aws_db_instance\" \"{name}\" {{\n  engine = \"postgres\"\n  engine_version = \"16.3\"\n  storage_encrypted = {encrypted}\n  backup_retention_period = 7\n  enabled_cloudwatch_logs_exports = [\"postgresql\"]\n  {TAGS}\n}}\n"
+    )
+}
+
+/// `check --format json ARGS`: the exit code, and each finding as
+/// `file:line rule_id` followed by its related places as `file:line`.
+fn staged(dir: &Path, args: &[&str]) -> (i32, Vec<String>, serde_json::Value) {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = provcheck_in(dir, &all);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let findings = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut line = format!(
+                "{}:{} {}",
+                f["file"].as_str().unwrap(),
+                f["span"]["start"]["line"],
+                f["rule_id"].as_str().unwrap()
+            );
+            for r in f["related"].as_array().unwrap() {
+                line.push_str(&format!(
+                    " <- {}:{}",
+                    r["file"].as_str().unwrap(),
+                    r["span"]["start"]["line"]
+                ));
+            }
+            line
+        })
+        .collect();
+    (code(&out), findings, json)
+}
+
+/// A staged variables file or tfvars file that turns encryption off is
+/// caught, though the finding is located in main.tf: its provenance
+/// names the staged file.
+#[test]
+fn staged_variable_and_tfvars_files_report_the_findings_they_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "db/main.tf", &database("db", "var.enc"));
+    write(
+        dir.path(),
+        "db/variables.tf",
+        "variable \"enc\" {\n  type    = bool\n  default = false\n}\n",
+    );
+    let (code, found, _) = staged(dir.path(), &["db/variables.tf"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["db/main.tf:4 aws-rds-storage-unencrypted <- db/variables.tf:3".to_string()]
+        )
+    );
+
+    // The default is safe; terraform.tfvars turns it off.
+    write(
+        dir.path(),
+        "db/variables.tf",
+        "variable \"enc\" {\n  type    = bool\n  default = true\n}\n",
+    );
+    let (code, found, _) = staged(dir.path(), &["db/variables.tf"]);
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    write(dir.path(), "db/terraform.tfvars", "enc = false\n");
+    let (code, found, _) = staged(dir.path(), &["db/terraform.tfvars"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["db/main.tf:4 aws-rds-storage-unencrypted <- db/terraform.tfvars:1".to_string()]
+        )
+    );
+}
