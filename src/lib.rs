@@ -200,15 +200,15 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         }
         sources.errors.extend(beside.errors);
         // Named files that are not of a checked format are ignored, as a
-        // pre-commit hook passes whatever is staged.
+        // pre-commit hook passes whatever is staged; tfvars files are
+        // read by evaluation.
     }
-    let mut report = check_parsed(
-        sources.files,
-        &sources.formats,
-        rules,
-        settings,
-        &settings.inputs,
-    );
+    // A named tfvars file is not checked itself but read by evaluation.
+    let inputs = terraform::module::Inputs {
+        named_var_files: named.iter().filter(|p| is_tfvars(p)).cloned().collect(),
+        ..settings.inputs.clone()
+    };
+    let mut report = check_parsed(sources.files, &sources.formats, rules, settings, &inputs);
     report.errors.append(&mut sources.errors);
     if let Some(production) = &settings.production {
         raise_production(&mut report, production);
@@ -287,6 +287,13 @@ fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
     report.errors.retain(|e| only.contains(&canonical(&e.path)));
     report.notes.retain(|e| only.contains(&canonical(&e.path)));
     report.files_read = keep.iter().filter(|k| **k).count();
+}
+
+/// A Terraform variables file (`prod.tfvars`, `terraform.tfvars.json`).
+fn is_tfvars(path: &std::path::Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".tfvars") || n.ends_with(".tfvars.json"))
 }
 
 fn canonical(path: &std::path::Path) -> PathBuf {

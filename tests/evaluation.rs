@@ -101,6 +101,7 @@ fn variables_follow_terraforms_precedence() {
                 vars,
                 var_files: Vec::new(),
                 env,
+                ..Default::default()
             },
             ..Default::default()
         };

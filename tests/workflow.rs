@@ -532,3 +532,31 @@ fn staged_variable_and_tfvars_files_report_the_findings_they_cause() {
         )
     );
 }
+
+/// A tfvars file Terraform reads only when told to: naming it is
+/// telling, as `--var-file` is, for its own folder.
+#[test]
+fn named_tfvars_files_apply_to_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "db/main.tf", &database("db", "var.enc"));
+    write(
+        dir.path(),
+        "db/variables.tf",
+        "variable \"enc\" {\n  type    = bool\n  default = true\n}\n",
+    );
+    write(dir.path(), "db/prod.tfvars", "enc = false\n");
+    let (code, found, _) = staged(dir.path(), &["db/prod.tfvars"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["db/main.tf:4 aws-rds-storage-unencrypted <- db/prod.tfvars:1".to_string()]
+        )
+    );
+    // Where no root module reads it, a note says so.
+    write(dir.path(), "stray/prod.tfvars", "enc = false\n");
+    let (code, found, json) = staged(dir.path(), &["stray/prod.tfvars"]);
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    assert_eq!(json["notes"][0]["file"], "stray/prod.tfvars", "{json:#}");
+}

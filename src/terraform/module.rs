@@ -44,6 +44,10 @@ pub struct Inputs {
     pub var_files: Vec<PathBuf>,
     /// `TF_VAR_name` values (read from the environment by the caller).
     pub env: Vec<(String, String)>,
+    /// tfvars files named among the paths to check: each applies to its
+    /// own folder's root module, after that folder's own tfvars files,
+    /// as `--var-file` would there.
+    pub named_var_files: Vec<PathBuf>,
 }
 
 /// Where evaluation may read module folders that were not checked.
@@ -132,12 +136,27 @@ pub fn evaluate(
     }
     let mut tfvars: Vec<(PathBuf, SourceFile)> = Vec::new();
     for dir in dirs.keys() {
-        for path in tfvars_files(dir) {
-            if let Ok(text) = std::fs::read_to_string(&path) {
+        let automatic = tfvars_files(dir);
+        for path in &automatic {
+            if let Ok(text) = std::fs::read_to_string(path) {
                 tfvars.push((
                     dir.clone(),
-                    SourceFile::new(presentable(&path, &project_root), text),
+                    SourceFile::new(presentable(path, &project_root), text),
                 ));
+            }
+        }
+        for path in &inputs.named_var_files {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if canonical_dir(path) != *dir || automatic.contains(&canonical) {
+                continue;
+            }
+            match std::fs::read_to_string(path) {
+                Ok(text) => tfvars.push((dir.clone(), SourceFile::new(path.clone(), text))),
+                Err(e) => out.errors.push(FileError::new(
+                    path,
+                    None,
+                    format!("cannot read the variables file: {e}"),
+                )),
             }
         }
     }
@@ -184,7 +203,8 @@ pub fn evaluate(
     program.unread = reached.unread;
     // Roots are independent: each is evaluated on its own thread, its
     // module instances (Rc, RefCell) never leaving it.
-    let per_root: Vec<Vec<Resource>> = roots(&program, dirs.keys())
+    let roots = roots(&program, dirs.keys());
+    let per_root: Vec<Vec<Resource>> = roots
         .par_iter()
         .map(|dir| evaluate_root(&program, dir, files.len(), &tfvars, inputs))
         .collect();
@@ -194,6 +214,16 @@ pub fn evaluate(
     out.errors
         .extend(program.errors.into_inner().unwrap_or_default());
     out.notes = program.notes.into_inner().unwrap_or_default();
+    // A named tfvars file that no root reads is said so, not ignored.
+    for path in &inputs.named_var_files {
+        if !roots.contains(&canonical_dir(path)) {
+            out.notes.push(FileError::new(
+                path,
+                None,
+                "variables file not read: its folder is not a root module (Terraform reads tfvars files only in the folder it runs in)",
+            ));
+        }
+    }
     // Threads finish in any order; reports must not.
     out.notes.sort_by(|a, b| {
         (&a.path, a.span.map(|s| s.start), &a.message).cmp(&(
