@@ -179,18 +179,18 @@ pub fn evaluate(
         all_dirs.entry(dir).or_default().extend(indices);
     }
     // Local modules that calls reach outside the checked folders.
-    let reached = {
+    let mut reached = {
         let mut known: Vec<Option<&Body>> = bodies.iter().map(Option::as_ref).collect();
         known.resize(first_module_file, None);
         known.extend(module_bodies.iter().map(Option::as_ref));
         local_modules(&all_dirs, &known, project, &project_root)
     };
-    for (dir, indices) in reached.dirs {
+    for (dir, indices) in std::mem::take(&mut reached.dirs) {
         all_dirs.entry(dir).or_default().extend(indices);
     }
-    out.errors.extend(reached.errors);
-    module_files.extend(reached.files);
-    module_bodies.extend(reached.bodies);
+    out.errors.append(&mut reached.errors);
+    module_files.append(&mut reached.files);
+    module_bodies.append(&mut reached.bodies);
     let mut all_files: Vec<&SourceFile> = files.iter().collect();
     all_files.extend(tfvars.iter().map(|(_, f)| f));
     all_files.extend(module_files.iter());
@@ -198,9 +198,9 @@ pub fn evaluate(
     all_bodies.resize(first_module_file, None);
     all_bodies.extend(module_bodies.iter().map(Option::as_ref));
 
-    let mut program = Program::build(&all_files, &all_bodies, &all_dirs, root);
+    let mut program = Program::build(&all_files, &all_bodies, &all_dirs, root, &reached.targets);
     program.manifests = manifests;
-    program.unread = reached.unread;
+    program.unread = std::mem::take(&mut reached.unread);
     // Roots are independent: each is evaluated on its own thread, its
     // module instances (Rc, RefCell) never leaving it.
     let roots = roots(&program, dirs.keys());
@@ -374,8 +374,13 @@ struct Reached {
     /// The files of each folder read, indexed after the known ones.
     dirs: BTreeMap<PathBuf, Vec<usize>>,
     unread: HashMap<PathBuf, Unread>,
+    /// Where each (folder, local source) leads, resolved once.
+    targets: Targets,
     errors: Vec<FileError>,
 }
+
+/// The folder each (calling folder, `source`) leads to, when found.
+type Targets = HashMap<(PathBuf, String), Option<PathBuf>>;
 
 /// Reads and parses, once each, the folders that local module sources
 /// (`../modules/db`) in `known` reach but that were not checked, then
@@ -403,7 +408,11 @@ fn local_modules(
                 None => bodies.get(*index).copied().flatten(),
             };
             for source in body.into_iter().flat_map(local_sources) {
-                if let Some(target) = local_target(dir, source) {
+                let target = local_target(dir, source);
+                reached
+                    .targets
+                    .insert((dir.clone(), source.to_string()), target.clone());
+                if let Some(target) = target {
                     if visited.insert(target.clone()) {
                         wanted.insert(target);
                     }
@@ -840,6 +849,7 @@ impl<'a> Program<'a> {
         bodies: &[Option<&'a Body>],
         dirs: &BTreeMap<PathBuf, Vec<usize>>,
         root: &Path,
+        targets: &Targets,
     ) -> Program<'a> {
         let mut defs = HashMap::new();
         let mut errors = Vec::new();
@@ -914,7 +924,10 @@ impl<'a> Program<'a> {
                                 Some(Expression::String(s)) => s.value().clone(),
                                 _ => String::new(),
                             };
-                            let target = local_target(dir, &source);
+                            let target = match targets.get(&(dir.clone(), source.clone())) {
+                                Some(target) => target.clone(),
+                                None => local_target(dir, &source),
+                            };
                             def.calls.push(Call {
                                 name: label,
                                 file: i,
