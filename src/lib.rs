@@ -151,10 +151,11 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 /// Checks the files and folders at `paths` against `rules`.
 ///
 /// A file named on its own is checked with its whole folder for context
-/// (the other `.tf` files of its Terraform module), but only findings
-/// located in the named files, or whose offending value was written in
-/// them, are reported — what a pre-commit hook given the staged files
-/// needs.
+/// (the other `.tf` files of its Terraform module) and, when other
+/// folders under the project root call that folder as a module, through
+/// them, as checking the whole project would; but only findings located
+/// in the named files, or whose offending value was written in them, are
+/// reported — what a pre-commit hook given the staged files needs.
 pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
     let named: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
     let folders: Vec<PathBuf> = paths.iter().filter(|p| !p.is_file()).cloned().collect();
@@ -164,14 +165,10 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     };
     let mut sources = load_with(&folders, &walk);
     if !named.is_empty() {
-        // The named files, and the files beside them for context.
-        let context: Vec<PathBuf> = named
-            .iter()
-            .map(|p| match p.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-                _ => PathBuf::from("."),
-            })
-            .collect();
+        // The named files, and the files beside them for context, and
+        // the folders that call theirs as modules.
+        let mut context: Vec<PathBuf> = named.iter().map(|p| folder_of(p)).collect();
+        context.extend(callers_of(&named, settings));
         let beside = load_with(
             &context,
             &discover::Walk {
@@ -287,6 +284,47 @@ fn restrict(report: &mut Report, only: &std::collections::HashSet<PathBuf>) {
     report.errors.retain(|e| only.contains(&canonical(&e.path)));
     report.notes.retain(|e| only.contains(&canonical(&e.path)));
     report.files_read = keep.iter().filter(|k| **k).count();
+}
+
+/// The folder a path is in, `.` for a bare file name.
+fn folder_of(path: &std::path::Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The folders under the project root that call the named Terraform
+/// files' folders as modules, directly or not: a staged file in a child
+/// module is evaluated through them, as `check .` would evaluate it.
+fn callers_of(named: &[PathBuf], settings: &Settings<'_>) -> Vec<PathBuf> {
+    let dirs: Vec<PathBuf> = named
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tf") || is_tfvars(p))
+        .map(|p| canonical(&folder_of(p)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if dirs.is_empty() {
+        return Vec::new();
+    }
+    let root = canonical(
+        &settings
+            .root
+            .clone()
+            .unwrap_or_else(|| std::env::current_dir().unwrap_or_default()),
+    );
+    terraform::callers::callers(&dirs, &root, settings.exclude)
+        .iter()
+        .map(|dir| {
+            let shown = terraform::module::presentable(dir, &root);
+            if shown.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                shown
+            }
+        })
+        .collect()
 }
 
 /// A Terraform variables file (`prod.tfvars`, `terraform.tfvars.json`).

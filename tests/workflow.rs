@@ -560,3 +560,65 @@ fn named_tfvars_files_apply_to_their_folder() {
     assert_eq!((code, found.len()), (0, 0), "{found:?}");
     assert_eq!(json["notes"][0]["file"], "stray/prod.tfvars", "{json:#}");
 }
+
+/// A staged file in a child module is evaluated through the folders that
+/// call it, as `check .` evaluates it, not with the module's defaults.
+#[test]
+fn staged_module_files_are_evaluated_through_their_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let module = |default: bool| {
+        format!(
+            "variable \"encrypted\" {{\n  type    = bool\n  default = {default}\n}}\n{}",
+            database("this", "var.encrypted")
+        )
+    };
+    let caller = |encrypted: bool| {
+        format!(
+            "module \"db\" {{\n  source    = \"../../modules/db\"\n  encrypted = {encrypted}\n}}\n"
+        )
+    };
+    write(dir.path(), "modules/db/main.tf", &module(true));
+    write(dir.path(), "live/prod/main.tf", &caller(false));
+    write(dir.path(), "live/dev/main.tf", &caller(true));
+    // Unrelated folders and a file that mentions `db` without calling it.
+    write(dir.path(), "other/main.tf", &volume("data", true));
+    write(dir.path(), "other/db.tf", "locals {\n  db = \"db\"\n}\n");
+    let (code, found, _) = staged(dir.path(), &["modules/db/main.tf"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["modules/db/main.tf:8 aws-rds-storage-unencrypted <- live/prod/main.tf:3 <- live/prod/main.tf:1".to_string()]
+        ),
+        "prod passes encrypted = false over the module's safe default"
+    );
+
+    // The converse: an unsafe default every caller overrides.
+    write(dir.path(), "modules/db/main.tf", &module(false));
+    write(dir.path(), "live/prod/main.tf", &caller(true));
+    let (code, found, _) = staged(dir.path(), &["modules/db/main.tf"]);
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+
+    // Through an intermediate module, from a subfolder.
+    write(
+        dir.path(),
+        "modules/stack/main.tf",
+        "variable \"encrypted\" {\n  type = bool\n}\nmodule \"db\" {\n  source    = \"../db\"\n  encrypted = var.encrypted\n}\n",
+    );
+    write(
+        dir.path(),
+        "live/prod/main.tf",
+        "module \"stack\" {\n  source    = \"../../modules/stack\"\n  encrypted = false\n}\n",
+    );
+    std::fs::remove_file(dir.path().join("live/dev/main.tf")).unwrap();
+    let (code, found, _) = staged(&dir.path().join("modules"), &["db/main.tf"]);
+    assert_eq!(code, 1, "{found:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "db/main.tf:8 aws-rds-storage-unencrypted <- stack/main.tf:6 <- ../live/prod/main.tf:3"
+        ),
+        "{found:?}"
+    );
+}

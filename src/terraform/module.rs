@@ -458,7 +458,7 @@ fn local_modules(
 }
 
 /// The `source` strings of a body's `module` blocks.
-fn local_sources(body: &Body) -> impl Iterator<Item = &str> {
+pub(crate) fn local_sources(body: &Body) -> impl Iterator<Item = &str> {
     body.blocks()
         .filter(|b| b.ident.as_str() == "module")
         .filter_map(|b| match b.body.get_attribute("source").map(|a| &a.value) {
@@ -530,7 +530,7 @@ fn canonical_dir(path: &Path) -> PathBuf {
 /// to the current folder when both lie in the project, as users name
 /// files (`modules/db/main.tf`, `../../modules/db/main.tf`); otherwise
 /// as it is.
-fn presentable(path: &Path, project_root: &Path) -> PathBuf {
+pub(crate) fn presentable(path: &Path, project_root: &Path) -> PathBuf {
     let cwd = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .unwrap_or_default();
@@ -972,7 +972,7 @@ impl<'a> Program<'a> {
 }
 
 /// The folder a local `source` (`./x`, `../x`) names, when it exists.
-fn local_target(dir: &Path, source: &str) -> Option<PathBuf> {
+pub(crate) fn local_target(dir: &Path, source: &str) -> Option<PathBuf> {
     if !(source.starts_with("./") || source.starts_with("../")) {
         return None;
     }
