@@ -650,3 +650,24 @@ fn module_sources_outside_the_project_are_not_read() {
         );
     }
 }
+
+/// A module folder the configuration excludes is not read for a call
+/// either: its findings would be in excluded files.
+#[test]
+fn excluded_module_folders_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), ".provcheck.yaml", "exclude: [\"vendor/**\"]\n");
+    write(dir.path(), "vendor/db/main.tf", &database("this", "false"));
+    write(
+        dir.path(),
+        "live/main.tf",
+        "module \"db\" {\n  source = \"../vendor/db\"\n}\n",
+    );
+    let (code, json) = check_json(dir.path(), &["live"]);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(
+        notes(&json),
+        ["live/main.tf: module \"db\" (source \"../vendor/db\"): its source folder is excluded by the configuration; not read: its outputs are unknown"]
+    );
+}
