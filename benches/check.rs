@@ -2,7 +2,8 @@
 //! with the parse-only figure beside it, and what `inspect` costs on top
 //! of the check (in the library, then the binary end to end).
 //!
-//! `cargo bench --bench check` (or `-- FILES` for another tree size).
+//! `cargo bench --bench check` (or `-- FILES` for another tree size, or
+//! `-- staged` for the pre-commit run alone).
 //! Generates the tree in a temporary folder, then times several runs of
 //! each phase and reports the best and the median; phases compared with
 //! each other run in turns, round by round.
@@ -21,10 +22,18 @@ const DEFAULT_FILES: usize = 4000;
 const RUNS: usize = 9;
 
 fn main() {
-    let files: usize = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let files: usize = args
+        .iter()
         .find_map(|a| a.parse().ok())
         .unwrap_or(DEFAULT_FILES);
+    if !args.iter().any(|a| a == "staged") {
+        whole_trees(files);
+    }
+    staged_file();
+}
+
+fn whole_trees(files: usize) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let bytes = generate(dir.path(), files);
     let paths = vec![dir.path().to_path_buf()];
@@ -141,6 +150,177 @@ fn main() {
     );
     report("modules", &modules, module_files, module_bytes);
     println!("({instances} resource instances after expansion)");
+}
+
+/// Files in the pre-commit repository.
+const STAGED_REPO_FILES: usize = 500;
+
+/// A pre-commit run, as a hook makes it: the binary given one staged
+/// file in a child module of a 500-file repository, which it evaluates
+/// through the root modules that call it, found by a text pre-filter
+/// over the repository's files.
+fn staged_file() {
+    let repo = tempfile::tempdir().expect("temporary folder");
+    let (callers, bytes) = generate_repo(repo.path(), STAGED_REPO_FILES);
+    println!(
+        "pre-commit repository: {STAGED_REPO_FILES} files, {:.1} MB; modules/database called from {callers} roots",
+        bytes as f64 / 1e6
+    );
+    let binary = env!("CARGO_BIN_EXE_provcheck");
+    let run = |staged: &str| {
+        let out = std::process::Command::new(binary)
+            .args(["check", "--format", "compact", staged])
+            .current_dir(repo.path())
+            .output()
+            .expect("run provcheck");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "provcheck check {staged}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count()
+    };
+    // A file in the shared module, then one in a root (no callers to
+    // evaluate it through), in turns.
+    let staged = ["modules/database/main.tf", "live/qa/stack1/main.tf"];
+    let (mut in_module, mut in_root) = (0, 0);
+    let [module, root] = rounds([&mut || in_module = run(staged[0]), &mut || {
+        in_root = run(staged[1])
+    }]);
+    for ((file, times), found) in staged.iter().zip([module, root]).zip([in_module, in_root]) {
+        let mut times = times;
+        times.sort();
+        println!(
+            "provcheck check {file:28} best {:5.1} ms  median {:5.1} ms  ({found} findings)",
+            times[0].as_secs_f64() * 1e3,
+            times[times.len() / 2].as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// Shared modules the generated repository's roots call.
+const MODULES: [&str; 10] = [
+    "database", "network", "bucket", "queue", "cache", "service", "cluster", "dns", "logging",
+    "secrets",
+];
+
+/// A repository with `.git`, ten modules of three files each
+/// (`modules/<name>/{main,variables,outputs}.tf`) and root modules
+/// `live/<env>/stack<k>/main.tf` for the rest of `files`, each calling two
+/// modules. Returns how many roots call `modules/database`, and the
+/// bytes written.
+fn generate_repo(root: &Path, files: usize) -> (usize, usize) {
+    let mut total = 0;
+    let mut write = |path: PathBuf, text: String| {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        total += text.len();
+        std::fs::write(path, text).expect("write file");
+    };
+    std::fs::create_dir_all(root.join(".git")).expect("create .git");
+    for name in MODULES {
+        let dir = root.join("modules").join(name);
+        write(
+            dir.join("variables.tf"),
+            r#"variable "name" { type = string }
+variable "encrypted" {
+  type    = bool
+  default = true
+}
+variable "backup_days" {
+  type    = number
+  default = 7
+}
+variable "tags" { type = map(string) }
+"#
+            .to_string(),
+        );
+        write(
+            dir.join("main.tf"),
+            format!(
+                r#"locals {{
+  tags = merge(var.tags, {{ module = "{name}" }})
+}}
+
+resource "aws_db_instance" "this" {{
+  identifier                      = "${{var.name}}-{name}"
+  engine                          = "postgres"
+  engine_version                  = "16.3"
+  instance_class                  = "db.t3.medium"
+  storage_encrypted               = var.encrypted
+  backup_retention_period         = var.backup_days
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  vpc_security_group_ids          = [aws_security_group.this.id]
+  tags                            = local.tags
+}}
+
+resource "aws_security_group" "this" {{
+  name = "${{var.name}}-{name}"
+  ingress {{
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/16"]
+  }}
+  tags = local.tags
+}}
+"#
+            ),
+        );
+        write(
+            dir.join("outputs.tf"),
+            r#"output "endpoint" { value = aws_db_instance.this.endpoint }
+output "security_group_id" { value = aws_security_group.this.id }
+"#
+            .to_string(),
+        );
+    }
+    let envs = ["dev", "qa", "staging", "prod", "sandbox"];
+    let roots = files.saturating_sub(MODULES.len() * 3);
+    let mut callers = 0;
+    for i in 0..roots {
+        let (first, second) = (MODULES[i % 10], MODULES[(i + 3) % 10]);
+        if first == "database" || second == "database" {
+            callers += 1;
+        }
+        write(
+            root.join(format!("live/{}/stack{i}/main.tf", envs[i % envs.len()])),
+            format!(
+                r#"locals {{
+  tags = {{
+    change_request = "OPS-{n}"
+    approved_by    = "cto"
+    owner          = "team-{t}"
+  }}
+}}
+
+module "{first}" {{
+  source      = "../../../modules/{first}"
+  name        = "stack{i}"
+  encrypted   = {e}
+  backup_days = 14
+  tags        = local.tags
+}}
+
+module "{second}" {{
+  source = "../../../modules/{second}"
+  name   = "stack{i}"
+  tags   = local.tags
+}}
+
+output "endpoints" {{
+  value = [module.{first}.endpoint, module.{second}.endpoint]
+}}
+"#,
+                n = i + 1,
+                t = i % 13,
+                e = i % 4 != 0,
+            ),
+        );
+    }
+    (callers, total)
 }
 
 /// `roots` root modules, each calling `modules/service` for five

@@ -188,13 +188,8 @@ pub fn discover_new(
         let trees = &seen.trees;
         let walker = walker.into_iter().filter_entry(|entry| {
             entry.depth() == 0
-                || !((entry.file_type().is_dir()
-                    && (entry
-                        .file_name()
-                        .to_str()
-                        .is_some_and(|name| SKIPPED_DIRS.contains(&name))
-                        || trees.contains(&real(entry.path()))))
-                    || excluded(entry.path()))
+                || !(skipped(entry, &excluded)
+                    || (entry.file_type().is_dir() && trees.contains(&real(entry.path()))))
         });
         for entry in walker {
             let entry = match entry {
@@ -252,6 +247,45 @@ fn folder_of(path: &Path) -> &Path {
 /// The real path, or the path itself when it has none (it vanished).
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Every `.tf` file under `root` (a canonical path), in no set order,
+/// skipping what [`discover_with`] skips and what `exclude` leaves out;
+/// a symbolic link counts only when it resolves inside `root`. Folders
+/// that cannot be read are passed over: this looks for context, not for
+/// files to check.
+pub fn terraform_files(
+    root: &Path,
+    exclude: Option<&(dyn Fn(&Path) -> bool + Sync)>,
+) -> Vec<PathBuf> {
+    let excluded = |path: &Path| exclude.is_some_and(|f| f(path));
+    walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !skipped(entry, &excluded))
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "tf"))
+        .filter(|entry| {
+            entry.file_type().is_file()
+                || (entry.file_type().is_symlink()
+                    && entry
+                        .path()
+                        .canonicalize()
+                        .is_ok_and(|p| p.starts_with(root) && p.is_file()))
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect()
+}
+
+/// Whether a walk leaves an entry out: a folder never descended into, or
+/// a path excluded.
+fn skipped(entry: &walkdir::DirEntry, excluded: &impl Fn(&Path) -> bool) -> bool {
+    (entry.file_type().is_dir()
+        && entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+        || excluded(entry.path())
 }
 
 fn io_message(err: &std::io::Error) -> String {

@@ -98,8 +98,9 @@ pub struct Sources {
 /// configuration file and the command line settle.
 #[derive(Default)]
 pub struct Settings<'a> {
-    /// Where fingerprints' paths are anchored (the project root); the
-    /// current folder when unset.
+    /// Where fingerprints' paths are anchored (the project root), and
+    /// outside which nothing is read (module sources, file functions);
+    /// the current folder when unset.
     pub root: Option<PathBuf>,
     /// Paths to leave out.
     pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
@@ -159,10 +160,13 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 /// Checks the files and folders at `paths` against `rules`.
 ///
 /// A file named on its own is checked with its whole folder for context
-/// (the other `.tf` files of its Terraform module), but only findings
-/// located in the files the paths reach are reported — what a pre-commit
-/// hook given the staged files needs. Paths that overlap give each file
-/// once (see [`discover::discover`]).
+/// (the other `.tf` files of its Terraform module) and, when other
+/// folders under the project root call that folder as a module, through
+/// them, as checking the whole project would; but only findings located
+/// in the files the paths reach, or whose offending value was written in
+/// them, are reported — what a pre-commit hook given the staged files
+/// needs. Paths that overlap give each file once (see
+/// [`discover::discover`]).
 pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
     let mut seen = discover::Seen::default();
     let mut sources = load_with(
@@ -176,18 +180,18 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     // The files the paths reach: the ones reported.
     let reached = sources.files.len();
     let reached_read = sources.files_read;
-    // The files beside named files, for context. Named files that are not
-    // of a checked format are ignored, as a pre-commit hook passes
-    // whatever is staged.
-    let context: Vec<PathBuf> = paths
+    let named: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    // The files beside named files, and the folders that call theirs as
+    // modules, for context. Named files that are not of a checked format
+    // are ignored, as a pre-commit hook passes whatever is staged; tfvars
+    // files are read by evaluation.
+    let mut context: Vec<PathBuf> = named
         .iter()
-        .filter(|p| p.is_file() && discover::format_of(p).is_some())
-        .map(|p| match p.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        })
+        .filter(|p| discover::format_of(p).is_some() || is_tfvars(p))
+        .map(|p| folder_of(p))
         .collect();
     if !context.is_empty() {
+        context.extend(callers_of(&named, settings));
         let beside = load_with(
             &context,
             &discover::Walk {
@@ -201,19 +205,18 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         sources.errors.extend(beside.errors);
     }
     let context_end = sources.files.len();
-    let mut report = check_parsed(
-        sources.files,
-        &sources.formats,
-        rules,
-        settings.root.as_deref(),
-        &settings.inputs,
-    );
+    // A named tfvars file is not checked itself but read by evaluation.
+    let inputs = terraform::module::Inputs {
+        named_var_files: named.iter().filter(|p| is_tfvars(p)).cloned().collect(),
+        ..settings.inputs.clone()
+    };
+    let mut report = check_parsed(sources.files, &sources.formats, rules, settings, &inputs);
     report.errors.append(&mut sources.errors);
     if let Some(production) = &settings.production {
         raise_production(&mut report, production);
     }
     suppress::apply(&mut report, rules, &settings.suppress);
-    restrict(&mut report, reached..context_end);
+    restrict(&mut report, reached, reached..context_end, &named);
     report.files_read = reached_read;
     sort(&mut report);
     report
@@ -246,21 +249,107 @@ fn raise_production(report: &mut Report, production: &config::Production) {
 /// Drops what is located in the files at `context` (indices into
 /// `report.files`), read only for context: findings, and errors and notes
 /// about them. Errors about anything else (a missing path, a waivers or
-/// variables file) stay.
-fn restrict(report: &mut Report, context: std::ops::Range<usize>) {
-    if context.is_empty() {
-        return;
-    }
-    let kept = |file: &usize| !context.contains(file);
-    report.findings.retain(|f| kept(&f.file));
-    report.undecided.retain(|f| kept(&f.file));
-    report.suppressed.retain(|s| kept(&s.finding.file));
-    let paths: std::collections::HashSet<&std::path::Path> = report.files[context.clone()]
+/// variables file) stay. When files were named, a finding located
+/// elsewhere (a module the named file calls) is kept only when its
+/// offending value was written in a file the paths reach: a staged
+/// variable default or tfvars line that turns encryption off is caught,
+/// though the finding is on the resource that reads it.
+fn restrict(
+    report: &mut Report,
+    reached: usize,
+    context: std::ops::Range<usize>,
+    named: &[PathBuf],
+) {
+    let named: std::collections::HashSet<PathBuf> = named.iter().map(|p| canonical(p)).collect();
+    let is_named = |file: usize| {
+        report
+            .files
+            .get(file)
+            .is_some_and(|f| named.contains(&canonical(&f.path)))
+    };
+    let reported: Vec<bool> = (0..report.files.len())
+        .map(|file| {
+            if named.is_empty() {
+                !context.contains(&file)
+            } else {
+                file < reached || is_named(file)
+            }
+        })
+        .collect();
+    let kept = |file: usize| reported.get(file).copied().unwrap_or(false);
+    // The value's provenance, not the module calls appended to it: a
+    // staged caller does not bring in every finding of its modules.
+    let wanted = |f: &Finding| {
+        kept(f.file)
+            || f.related.iter().any(|o| {
+                kept(o.file)
+                    && !f
+                        .module
+                        .iter()
+                        .any(|call| call.file == o.file && call.span == o.span)
+            })
+    };
+    report.findings.retain(wanted);
+    report.undecided.retain(wanted);
+    report.suppressed.retain(|s| wanted(&s.finding));
+    let paths: std::collections::HashSet<&std::path::Path> = report.files[context]
         .iter()
         .map(|f| f.path.as_path())
         .collect();
     report.errors.retain(|e| !paths.contains(e.path.as_path()));
     report.notes.retain(|e| !paths.contains(e.path.as_path()));
+}
+
+/// The folder a path is in, `.` for a bare file name.
+fn folder_of(path: &std::path::Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The folders under the project root that call the named Terraform
+/// files' folders as modules, directly or not: a staged file in a child
+/// module is evaluated through them, as `check .` would evaluate it.
+fn callers_of(named: &[PathBuf], settings: &Settings<'_>) -> Vec<PathBuf> {
+    let dirs: Vec<PathBuf> = named
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tf") || is_tfvars(p))
+        .map(|p| canonical(&folder_of(p)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if dirs.is_empty() {
+        return Vec::new();
+    }
+    let root = canonical(
+        &settings
+            .root
+            .clone()
+            .unwrap_or_else(|| std::env::current_dir().unwrap_or_default()),
+    );
+    terraform::callers::callers(&dirs, &root, settings.exclude)
+        .iter()
+        .map(|dir| {
+            let shown = terraform::module::presentable(dir, &root);
+            if shown.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                shown
+            }
+        })
+        .collect()
+}
+
+/// A Terraform variables file (`prod.tfvars`, `terraform.tfvars.json`).
+fn is_tfvars(path: &std::path::Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".tfvars") || n.ends_with(".tfvars.json"))
+}
+
+fn canonical(path: &std::path::Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Checks in-memory sources, as the rule example harness and editors do;
@@ -269,7 +358,8 @@ fn restrict(report: &mut Report, context: std::ops::Range<usize>) {
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
     let files_read = files.len();
-    let mut report = check_parsed(files, &formats, rules, None, &Default::default());
+    let settings = Settings::default();
+    let mut report = check_parsed(files, &formats, rules, &settings, &settings.inputs);
     report.files_read = files_read;
     suppress::apply(&mut report, rules, &suppress::Options::default());
     sort(&mut report);
@@ -292,7 +382,7 @@ pub struct Lowered {
 pub fn lower_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
-    root: &std::path::Path,
+    project: terraform::module::Project<'_>,
     inputs: &terraform::module::Inputs,
 ) -> Lowered {
     let parsed: Vec<(
@@ -326,7 +416,7 @@ pub fn lower_all(
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
     }
-    let evaluated = terraform::module::evaluate(files, &bodies, root, inputs);
+    let evaluated = terraform::module::evaluate(files, &bodies, project, inputs);
     let mut resources = evaluated.resources;
     resources.append(&mut lowered.resources);
     lowered.resources = resources;
@@ -342,7 +432,11 @@ pub fn parse_all(
     formats: &[Option<Format>],
 ) -> (Vec<Resource>, Vec<FileError>) {
     let root = std::env::current_dir().unwrap_or_default();
-    let lowered = lower_all(files, formats, &root, &Default::default());
+    let project = terraform::module::Project {
+        root: &root,
+        exclude: None,
+    };
+    let lowered = lower_all(files, formats, project, &Default::default());
     (lowered.resources, lowered.errors)
 }
 
@@ -350,11 +444,16 @@ fn check_parsed(
     mut files: Vec<SourceFile>,
     formats: &[Option<Format>],
     rules: &RuleSet,
-    root: Option<&std::path::Path>,
+    settings: &Settings<'_>,
     inputs: &terraform::module::Inputs,
 ) -> Report {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let lowered = lower_all(&files, formats, root.unwrap_or(&cwd), inputs);
+    let root = settings.root.as_deref();
+    let project = terraform::module::Project {
+        root: root.unwrap_or(&cwd),
+        exclude: settings.exclude,
+    };
+    let lowered = lower_all(&files, formats, project, inputs);
     files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);

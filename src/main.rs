@@ -146,6 +146,7 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
             env: std::env::vars()
                 .filter_map(|(k, v)| k.strip_prefix("TF_VAR_").map(|n| (n.to_string(), v)))
                 .collect(),
+            ..Default::default()
         },
     };
     provcheck::check_with(&scan.paths, &prepared.rules, &settings)

@@ -101,6 +101,7 @@ fn variables_follow_terraforms_precedence() {
                 vars,
                 var_files: Vec::new(),
                 env,
+                ..Default::default()
             },
             ..Default::default()
         };
@@ -584,4 +585,190 @@ module "db" {{
             "{rule} in {found:#?}"
         );
     }
+}
+
+/// A database whose encryption is `storage_encrypted = {encrypted}`, and
+/// otherwise compliant.
+fn database(name: &str, encrypted: &str) -> String {
+    format!(
+        r#"resource "aws_db_instance" "{name}" {{
+  engine                          = "postgres"
+  engine_version                  = "16.3"
+  storage_encrypted               = {encrypted}
+  backup_retention_period         = 7
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  {TAGS}
+}}
+"#
+    )
+}
+
+/// `provcheck check --format json ARGS` in `dir`: the exit code and the
+/// report.
+fn check_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(["check", "--format", "json"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+/// (file, rule id) of every finding in a JSON report.
+fn located(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn notes(json: &serde_json::Value) -> Vec<String> {
+    json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            format!(
+                "{}: {}",
+                n["file"].as_str().unwrap(),
+                n["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// A module called from the checked folder but lying outside it is read
+/// and evaluated with the caller's arguments, once per call, and its
+/// findings are located in its own files.
+#[test]
+fn local_modules_outside_the_checked_folder_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        "modules/db/main.tf",
+        &format!(
+            "variable \"encrypted\" {{\n  type    = bool\n  default = true\n}}\n{}",
+            database("this", "var.encrypted")
+        ),
+    );
+    write(
+        dir.path(),
+        "live/prod/main.tf",
+        "module \"db\" {\n  source    = \"../../modules/db\"\n  encrypted = false\n}\nmodule \"replica\" {\n  source = \"../../modules/db\"\n}\n",
+    );
+    let (code, json) = check_json(dir.path(), &["live/prod"]);
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(
+        located(&json),
+        [(
+            "modules/db/main.tf".to_string(),
+            "aws-rds-storage-unencrypted".to_string()
+        )],
+        "{json:#}"
+    );
+    let finding = &json["findings"][0];
+    assert_eq!(finding["resource"], "module.db.aws_db_instance.this");
+    // The value and the call that reached the module from the checked
+    // folder.
+    let related: Vec<String> = finding["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["file"].as_str().unwrap(),
+                r["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        related,
+        [
+            "live/prod/main.tf argument encrypted of module.db",
+            "live/prod/main.tf instance module.db is created here"
+        ]
+    );
+    let notes = notes(&json);
+    assert!(notes.is_empty(), "{notes:#?}");
+    // From inside the folder, the same.
+    let (code, json) = check_json(&dir.path().join("live/prod"), &["."]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        json["findings"][0]["file"], "../../modules/db/main.tf",
+        "{json:#}"
+    );
+}
+
+/// Nothing outside the project root is read, whether a source climbs out
+/// of it or a symbolic link inside it leads out.
+#[cfg(unix)]
+#[test]
+fn module_sources_outside_the_project_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "elsewhere/db/main.tf",
+        &database("this", "false"),
+    );
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    std::fs::create_dir_all(project.join("modules")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("elsewhere/db"), project.join("modules/db"))
+        .unwrap();
+    write(
+        &project,
+        "live/prod/main.tf",
+        "module \"climbs\" {\n  source = \"../../../elsewhere/db\"\n}\nmodule \"linked\" {\n  source = \"../../modules/db\"\n}\noutput \"id\" {\n  value = module.linked.id\n}\n",
+    );
+    let (code, json) = check_json(&project, &["live/prod"]);
+    assert_eq!(code, 0, "{json:#}");
+    assert!(located(&json).is_empty(), "{json:#}");
+    let notes = notes(&json);
+    for call in ["climbs", "linked"] {
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(&format!("module \"{call}\""))
+                    && n.contains("outside the project; not read")),
+            "{call}: {notes:#?}"
+        );
+    }
+}
+
+/// A module folder the configuration excludes is not read for a call
+/// either: its findings would be in excluded files.
+#[test]
+fn excluded_module_folders_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), ".provcheck.yaml", "exclude: [\"vendor/**\"]\n");
+    write(dir.path(), "vendor/db/main.tf", &database("this", "false"));
+    write(
+        dir.path(),
+        "live/main.tf",
+        "module \"db\" {\n  source = \"../vendor/db\"\n}\n",
+    );
+    let (code, json) = check_json(dir.path(), &["live"]);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(
+        notes(&json),
+        ["live/main.tf: module \"db\" (source \"../vendor/db\"): its source folder is excluded by the configuration; not read: its outputs are unknown"]
+    );
 }

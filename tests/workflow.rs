@@ -582,3 +582,173 @@ fn config_ephi_mistakes_point_at_their_item() {
     );
     assert!(out.contains("of type `postgresql`"), "{out}");
 }
+
+/// A compliant database but for `storage_encrypted = {encrypted}`.
+fn database(name: &str, encrypted: &str) -> String {
+    format!(
+        "resource \"aws_db_instance\" \"{name}\" {{\n  engine = \"postgres\"\n  engine_version = \"16.3\"\n  storage_encrypted = {encrypted}\n  backup_retention_period = 7\n  enabled_cloudwatch_logs_exports = [\"postgresql\"]\n  {TAGS}\n}}\n"
+    )
+}
+
+/// `check --format json ARGS`: the exit code, and each finding as
+/// `file:line rule_id` followed by its related places as `file:line`.
+fn staged(dir: &Path, args: &[&str]) -> (i32, Vec<String>, serde_json::Value) {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = provcheck_in(dir, &all);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let findings = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut line = format!(
+                "{}:{} {}",
+                f["file"].as_str().unwrap(),
+                f["span"]["start"]["line"],
+                f["rule_id"].as_str().unwrap()
+            );
+            for r in f["related"].as_array().unwrap() {
+                line.push_str(&format!(
+                    " <- {}:{}",
+                    r["file"].as_str().unwrap(),
+                    r["span"]["start"]["line"]
+                ));
+            }
+            line
+        })
+        .collect();
+    (code(&out), findings, json)
+}
+
+/// A staged variables file or tfvars file that turns encryption off is
+/// caught, though the finding is located in main.tf: its provenance
+/// names the staged file.
+#[test]
+fn staged_variable_and_tfvars_files_report_the_findings_they_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "db/main.tf", &database("db", "var.enc"));
+    write(
+        dir.path(),
+        "db/variables.tf",
+        "variable \"enc\" {\n  type    = bool\n  default = false\n}\n",
+    );
+    let (code, found, _) = staged(dir.path(), &["db/variables.tf"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["db/main.tf:4 aws-rds-storage-unencrypted <- db/variables.tf:3".to_string()]
+        )
+    );
+
+    // The default is safe; terraform.tfvars turns it off.
+    write(
+        dir.path(),
+        "db/variables.tf",
+        "variable \"enc\" {\n  type    = bool\n  default = true\n}\n",
+    );
+    let (code, found, _) = staged(dir.path(), &["db/variables.tf"]);
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    write(dir.path(), "db/terraform.tfvars", "enc = false\n");
+    let (code, found, _) = staged(dir.path(), &["db/terraform.tfvars"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["db/main.tf:4 aws-rds-storage-unencrypted <- db/terraform.tfvars:1".to_string()]
+        )
+    );
+}
+
+/// A tfvars file Terraform reads only when told to: naming it is
+/// telling, as `--var-file` is, for its own folder.
+#[test]
+fn named_tfvars_files_apply_to_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "db/main.tf", &database("db", "var.enc"));
+    write(
+        dir.path(),
+        "db/variables.tf",
+        "variable \"enc\" {\n  type    = bool\n  default = true\n}\n",
+    );
+    write(dir.path(), "db/prod.tfvars", "enc = false\n");
+    let (code, found, _) = staged(dir.path(), &["db/prod.tfvars"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["db/main.tf:4 aws-rds-storage-unencrypted <- db/prod.tfvars:1".to_string()]
+        )
+    );
+    // Where no root module reads it, a note says so.
+    write(dir.path(), "stray/prod.tfvars", "enc = false\n");
+    let (code, found, json) = staged(dir.path(), &["stray/prod.tfvars"]);
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    assert_eq!(json["notes"][0]["file"], "stray/prod.tfvars", "{json:#}");
+}
+
+/// A staged file in a child module is evaluated through the folders that
+/// call it, as `check .` evaluates it, not with the module's defaults.
+#[test]
+fn staged_module_files_are_evaluated_through_their_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let module = |default: bool| {
+        format!(
+            "variable \"encrypted\" {{\n  type    = bool\n  default = {default}\n}}\n{}",
+            database("this", "var.encrypted")
+        )
+    };
+    let caller = |encrypted: bool| {
+        format!(
+            "module \"db\" {{\n  source    = \"../../modules/db\"\n  encrypted = {encrypted}\n}}\n"
+        )
+    };
+    write(dir.path(), "modules/db/main.tf", &module(true));
+    write(dir.path(), "live/prod/main.tf", &caller(false));
+    write(dir.path(), "live/dev/main.tf", &caller(true));
+    // Unrelated folders and a file that mentions `db` without calling it.
+    write(dir.path(), "other/main.tf", &volume("data", true));
+    write(dir.path(), "other/db.tf", "locals {\n  db = \"db\"\n}\n");
+    let (code, found, _) = staged(dir.path(), &["modules/db/main.tf"]);
+    assert_eq!(
+        (code, found),
+        (
+            1,
+            vec!["modules/db/main.tf:8 aws-rds-storage-unencrypted <- live/prod/main.tf:3 <- live/prod/main.tf:1".to_string()]
+        ),
+        "prod passes encrypted = false over the module's safe default"
+    );
+
+    // The converse: an unsafe default every caller overrides.
+    write(dir.path(), "modules/db/main.tf", &module(false));
+    write(dir.path(), "live/prod/main.tf", &caller(true));
+    let (code, found, _) = staged(dir.path(), &["modules/db/main.tf"]);
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+
+    // Through an intermediate module, from a subfolder.
+    write(
+        dir.path(),
+        "modules/stack/main.tf",
+        "variable \"encrypted\" {\n  type = bool\n}\nmodule \"db\" {\n  source    = \"../db\"\n  encrypted = var.encrypted\n}\n",
+    );
+    write(
+        dir.path(),
+        "live/prod/main.tf",
+        "module \"stack\" {\n  source    = \"../../modules/stack\"\n  encrypted = false\n}\n",
+    );
+    std::fs::remove_file(dir.path().join("live/dev/main.tf")).unwrap();
+    let (code, found, _) = staged(&dir.path().join("modules"), &["db/main.tf"]);
+    assert_eq!(code, 1, "{found:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "db/main.tf:8 aws-rds-storage-unencrypted <- stack/main.tf:6 <- ../live/prod/main.tf:3"
+        ),
+        "{found:?}"
+    );
+}

@@ -3,7 +3,9 @@
 //! variables' defaults, tfvars files, `--var`/`--var-file` and `TF_VAR_`
 //! values; module calls are evaluated with the caller's arguments,
 //! recursively, with `count`/`for_each` on resources, data sources and
-//! calls expanded into Terraform's instance addresses.
+//! calls expanded into Terraform's instance addresses. Local modules that
+//! calls reach outside the checked folders are read too (once per
+//! folder, never outside the project root), but are never roots.
 //!
 //! Everything is lazy and memoised: locals, module outputs and child
 //! instances are evaluated when first asked for, with cycles reported and
@@ -43,6 +45,20 @@ pub struct Inputs {
     pub var_files: Vec<PathBuf>,
     /// `TF_VAR_name` values (read from the environment by the caller).
     pub env: Vec<(String, String)>,
+    /// tfvars files named among the paths to check: each applies to its
+    /// own folder's root module, after that folder's own tfvars files,
+    /// as `--var-file` would there.
+    pub named_var_files: Vec<PathBuf>,
+}
+
+/// Where evaluation may read module folders that were not checked.
+#[derive(Clone, Copy)]
+pub struct Project<'a> {
+    /// The project root: nothing outside it is read, by module sources
+    /// or file functions.
+    pub root: &'a Path,
+    /// Paths the configuration leaves out: modules there are not read.
+    pub exclude: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
 }
 
 /// What evaluation produced.
@@ -96,6 +112,8 @@ struct Program<'a> {
     defs: HashMap<PathBuf, Def<'a>>,
     /// Remote modules installed by `terraform init`.
     manifests: Manifests,
+    /// Local module folders that calls reach but that were not read.
+    unread: HashMap<PathBuf, Unread>,
     files: Vec<&'a SourceFile>,
     root: PathBuf,
     notes: Mutex<Vec<FileError>>,
@@ -108,9 +126,11 @@ struct Program<'a> {
 pub fn evaluate(
     files: &[SourceFile],
     bodies: &[Option<Body>],
-    root: &Path,
+    project: Project<'_>,
     inputs: &Inputs,
 ) -> Evaluated {
+    let root = project.root;
+    let project_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut out = Evaluated::default();
     // tfvars files are read for every folder that may be a root.
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
@@ -121,10 +141,30 @@ pub fn evaluate(
     }
     let mut tfvars: Vec<(PathBuf, SourceFile)> = Vec::new();
     for dir in dirs.keys() {
-        for path in tfvars_files(dir) {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                let text = without_bom(text);
-                tfvars.push((dir.clone(), SourceFile::new(presentable(&path), text)));
+        let automatic = tfvars_files(dir);
+        for path in &automatic {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                tfvars.push((
+                    dir.clone(),
+                    SourceFile::new(presentable(path, &project_root), without_bom(text)),
+                ));
+            }
+        }
+        for path in &inputs.named_var_files {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if canonical_dir(path) != *dir || automatic.contains(&canonical) {
+                continue;
+            }
+            match std::fs::read_to_string(path) {
+                Ok(text) => tfvars.push((
+                    dir.clone(),
+                    SourceFile::new(path.clone(), without_bom(text)),
+                )),
+                Err(e) => out.errors.push(FileError::new(
+                    path,
+                    None,
+                    format!("cannot read the variables file: {e}"),
+                )),
             }
         }
     }
@@ -143,26 +183,41 @@ pub fn evaluate(
     }
     // Remote modules that `terraform init` installed under .terraform.
     let first_module_file = files.len() + tfvars.len();
-    let (manifests, module_files, module_bodies, module_dirs) =
-        installed_modules(&dirs, first_module_file, &mut out.errors);
+    let (manifests, mut module_files, mut module_bodies, module_dirs) =
+        installed_modules(&dirs, first_module_file, &project_root, &mut out.errors);
+    let mut all_dirs = dirs.clone();
+    for (dir, indices) in module_dirs {
+        all_dirs.entry(dir).or_default().extend(indices);
+    }
+    // Local modules that calls reach outside the checked folders.
+    let mut reached = {
+        let mut known: Vec<Option<&Body>> = bodies.iter().map(Option::as_ref).collect();
+        known.resize(first_module_file, None);
+        known.extend(module_bodies.iter().map(Option::as_ref));
+        local_modules(&all_dirs, &known, project, &project_root)
+    };
+    for (dir, indices) in std::mem::take(&mut reached.dirs) {
+        all_dirs.entry(dir).or_default().extend(indices);
+    }
+    out.errors.append(&mut reached.errors);
+    module_files.append(&mut reached.files);
+    module_bodies.append(&mut reached.bodies);
     let mut all_files: Vec<&SourceFile> = files.iter().collect();
     all_files.extend(tfvars.iter().map(|(_, f)| f));
     all_files.extend(module_files.iter());
     let mut all_bodies: Vec<Option<&Body>> = bodies.iter().map(Option::as_ref).collect();
     all_bodies.resize(first_module_file, None);
     all_bodies.extend(module_bodies.iter().map(Option::as_ref));
-    let mut all_dirs = dirs.clone();
-    for (dir, indices) in module_dirs {
-        all_dirs.entry(dir).or_default().extend(indices);
-    }
 
-    let mut program = Program::build(&all_files, &all_bodies, &all_dirs, root);
+    let mut program = Program::build(&all_files, &all_bodies, &all_dirs, root, &reached.targets);
     program.manifests = manifests;
+    program.unread = std::mem::take(&mut reached.unread);
     // Roots are independent: each is evaluated on its own thread, its
     // module instances (Rc, RefCell) never leaving it.
     // Each root is a scope of its own (numbered from 1): references and
     // names resolve only inside it.
-    let per_root: Vec<Vec<Resource>> = roots(&program, dirs.keys())
+    let roots = roots(&program, dirs.keys());
+    let per_root: Vec<Vec<Resource>> = roots
         .par_iter()
         .enumerate()
         .map(|(i, dir)| {
@@ -180,6 +235,16 @@ pub fn evaluate(
     out.errors
         .extend(program.errors.into_inner().unwrap_or_default());
     out.notes = program.notes.into_inner().unwrap_or_default();
+    // A named tfvars file that no root reads is said so, not ignored.
+    for path in &inputs.named_var_files {
+        if !roots.contains(&canonical_dir(path)) {
+            out.notes.push(FileError::new(
+                path,
+                None,
+                "variables file not read: its folder is not a root module (Terraform reads tfvars files only in the folder it runs in)",
+            ));
+        }
+    }
     // Threads finish in any order; reports must not.
     out.notes.sort_by(|a, b| {
         (&a.path, a.span.map(|s| s.start), &a.message).cmp(&(
@@ -247,6 +312,7 @@ type Manifests = HashMap<PathBuf, HashMap<String, PathBuf>>;
 fn installed_modules(
     dirs: &BTreeMap<PathBuf, Vec<usize>>,
     first_index: usize,
+    project_root: &Path,
     errors: &mut Vec<FileError>,
 ) -> (
     Manifests,
@@ -267,7 +333,7 @@ fn installed_modules(
             Ok(json) => json,
             Err(e) => {
                 errors.push(FileError::new(
-                    &presentable(&path),
+                    &presentable(&path, project_root),
                     None,
                     format!("cannot read the module manifest: {e}"),
                 ));
@@ -294,21 +360,9 @@ fn installed_modules(
             if dirs.contains_key(&module_dir) || module_dirs.contains_key(&module_dir) {
                 continue;
             }
-            let mut tf: Vec<PathBuf> = std::fs::read_dir(&module_dir)
-                .into_iter()
-                .flatten()
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "tf") && p.is_file())
-                .collect();
-            tf.sort();
             let indices = module_dirs.entry(module_dir.clone()).or_default();
-            for file in tf {
-                let Ok(text) = std::fs::read_to_string(&file) else {
-                    continue;
-                };
-                let source = SourceFile::new(presentable(&file), without_bom(text));
-                match hcl_front::parse(&source) {
+            for (source, parsed) in read_folder(&module_dir, dir, project_root, None) {
+                match parsed {
                     Ok(body) => bodies.push(Some(body)),
                     Err(err) => {
                         errors.push(err);
@@ -324,6 +378,165 @@ fn installed_modules(
     (manifests, files, bodies, module_dirs)
 }
 
+/// Why a local module folder that a call reaches was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unread {
+    /// It resolves (after symbolic links) outside the project root.
+    OutsideProject,
+    /// The configuration's `exclude` leaves it out.
+    Excluded,
+}
+
+/// The local module folders that calls reach beyond the checked files.
+#[derive(Default)]
+struct Reached {
+    files: Vec<SourceFile>,
+    bodies: Vec<Option<Body>>,
+    /// The files of each folder read, indexed after the known ones.
+    dirs: BTreeMap<PathBuf, Vec<usize>>,
+    unread: HashMap<PathBuf, Unread>,
+    /// Where each (folder, local source) leads, resolved once.
+    targets: Targets,
+    errors: Vec<FileError>,
+}
+
+/// The folder each (calling folder, `source`) leads to, when found.
+type Targets = HashMap<(PathBuf, String), Option<PathBuf>>;
+
+/// Reads and parses, once each, the folders that local module sources
+/// (`../modules/db`) in `known` reach but that were not checked, then
+/// those that their own calls reach, and so on — inside the project root
+/// only. `bodies` holds the known files' bodies by index; the files read
+/// are numbered after them.
+fn local_modules(
+    known: &BTreeMap<PathBuf, Vec<usize>>,
+    bodies: &[Option<&Body>],
+    project: Project<'_>,
+    project_root: &Path,
+) -> Reached {
+    let first_index = bodies.len();
+    let mut reached = Reached::default();
+    let mut visited: std::collections::HashSet<PathBuf> = known.keys().cloned().collect();
+    let mut frontier: Vec<(PathBuf, usize)> = known
+        .iter()
+        .flat_map(|(dir, indices)| indices.iter().map(move |&i| (dir.clone(), i)))
+        .collect();
+    while !frontier.is_empty() {
+        let mut wanted = std::collections::BTreeSet::new();
+        for (dir, index) in &frontier {
+            let body = match index.checked_sub(first_index) {
+                Some(i) => reached.bodies.get(i).and_then(Option::as_ref),
+                None => bodies.get(*index).copied().flatten(),
+            };
+            for source in body.into_iter().flat_map(local_sources) {
+                let target = local_target(dir, source);
+                reached
+                    .targets
+                    .insert((dir.clone(), source.to_string()), target.clone());
+                if let Some(target) = target {
+                    if visited.insert(target.clone()) {
+                        wanted.insert(target);
+                    }
+                }
+            }
+        }
+        let mut readable = Vec::new();
+        for target in wanted {
+            if !target.starts_with(project_root) {
+                reached.unread.insert(target, Unread::OutsideProject);
+            } else if project.exclude.is_some_and(|f| f(&target)) {
+                reached.unread.insert(target, Unread::Excluded);
+            } else {
+                readable.push(target);
+            }
+        }
+        let read: Vec<Vec<(SourceFile, Result<Body, FileError>)>> = readable
+            .par_iter()
+            .map(|dir| read_folder(dir, project_root, project_root, project.exclude))
+            .collect();
+        frontier = Vec::new();
+        for (dir, files) in readable.into_iter().zip(read) {
+            if files.is_empty() {
+                continue;
+            }
+            let indices = reached.dirs.entry(dir.clone()).or_default();
+            for (source, parsed) in files {
+                let index = first_index + reached.files.len();
+                match parsed {
+                    Ok(body) => reached.bodies.push(Some(body)),
+                    Err(err) => {
+                        reached.errors.push(err);
+                        reached.bodies.push(None);
+                    }
+                }
+                reached.files.push(source);
+                indices.push(index);
+                frontier.push((dir.clone(), index));
+            }
+        }
+    }
+    reached
+}
+
+/// The `source` strings of a body's `module` blocks.
+pub(crate) fn local_sources(body: &Body) -> impl Iterator<Item = &str> {
+    body.blocks()
+        .filter(|b| b.ident.as_str() == "module")
+        .filter_map(|b| match b.body.get_attribute("source").map(|a| &a.value) {
+            Some(Expression::String(s)) => Some(s.value().as_str()),
+            _ => None,
+        })
+}
+
+/// The `.tf` files directly in a module folder, in name order, read and
+/// parsed; files that resolve outside `within`, are too large or are
+/// left out by `exclude` are skipped.
+fn read_folder(
+    dir: &Path,
+    within: &Path,
+    project_root: &Path,
+    exclude: Option<&(dyn Fn(&Path) -> bool + Sync)>,
+) -> Vec<(SourceFile, Result<Body, FileError>)> {
+    let mut tf: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .filter(|p| {
+            p.canonicalize()
+                .is_ok_and(|c| c.starts_with(within) && c.is_file())
+        })
+        .filter(|p| !exclude.is_some_and(|f| f(p)))
+        .collect();
+    tf.sort();
+    tf.into_iter()
+        .map(|file| {
+            let path = presentable(&file, project_root);
+            let too_big = std::fs::metadata(&file).is_ok_and(|m| m.len() > crate::MAX_FILE_BYTES);
+            let text = if too_big {
+                Err(format!(
+                    "file is larger than {} MiB; not checked",
+                    crate::MAX_FILE_BYTES / 1024 / 1024
+                ))
+            } else {
+                std::fs::read_to_string(&file).map_err(|e| format!("cannot read file: {e}"))
+            };
+            match text {
+                Ok(text) => {
+                    let source = SourceFile::new(path, without_bom(text));
+                    let parsed = hcl_front::parse(&source);
+                    (source, parsed)
+                }
+                Err(message) => {
+                    let error = FileError::new(&path, None, message);
+                    (SourceFile::new(path, ""), Err(error))
+                }
+            }
+        })
+        .collect()
+}
+
 fn canonical_dir(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let dir = if dir.as_os_str().is_empty() {
@@ -334,14 +547,28 @@ fn canonical_dir(path: &Path) -> PathBuf {
     dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
 }
 
-/// A path under the current folder is shown relative to it.
-fn presentable(path: &Path) -> PathBuf {
+/// How a file found by evaluation (a canonical path) is shown: relative
+/// to the current folder when both lie in the project, as users name
+/// files (`modules/db/main.tf`, `../../modules/db/main.tf`); otherwise
+/// as it is.
+pub(crate) fn presentable(path: &Path, project_root: &Path) -> PathBuf {
     let cwd = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .unwrap_or_default();
-    path.strip_prefix(&cwd)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
+    if let Ok(relative) = path.strip_prefix(&cwd) {
+        return relative.to_path_buf();
+    }
+    if !(path.starts_with(project_root) && cwd.starts_with(project_root)) {
+        return path.to_path_buf();
+    }
+    let common = path
+        .components()
+        .zip(cwd.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut relative: PathBuf = cwd.components().skip(common).map(|_| "..").collect();
+    relative.extend(path.components().skip(common));
+    relative
 }
 
 /// The folders evaluated as root modules: those no other folder calls,
@@ -620,6 +847,7 @@ impl<'a> Program<'a> {
         bodies: &[Option<&'a Body>],
         dirs: &BTreeMap<PathBuf, Vec<usize>>,
         root: &Path,
+        targets: &Targets,
     ) -> Program<'a> {
         let mut defs = HashMap::new();
         let mut errors = Vec::new();
@@ -706,7 +934,10 @@ impl<'a> Program<'a> {
                                 Some(Expression::String(s)) => s.value().clone(),
                                 _ => String::new(),
                             };
-                            let target = local_target(dir, &source);
+                            let target = match targets.get(&(dir.clone(), source.clone())) {
+                                Some(target) => target.clone(),
+                                None => local_target(dir, &source),
+                            };
                             def.calls.push(Call {
                                 name: label,
                                 file: i,
@@ -725,6 +956,7 @@ impl<'a> Program<'a> {
         Program {
             defs,
             manifests: Manifests::new(),
+            unread: HashMap::new(),
             files: files.to_vec(),
             root: root.to_path_buf(),
             notes: Mutex::new(Vec::new()),
@@ -750,7 +982,7 @@ impl<'a> Program<'a> {
 }
 
 /// The folder a local `source` (`./x`, `../x`) names, when it exists.
-fn local_target(dir: &Path, source: &str) -> Option<PathBuf> {
+pub(crate) fn local_target(dir: &Path, source: &str) -> Option<PathBuf> {
     if !(source.starts_with("./") || source.starts_with("../")) {
         return None;
     }
@@ -993,12 +1225,19 @@ impl<'a> Instance<'a> {
             return Children::Opaque;
         };
         let Some(def) = self.program.defs.get(target) else {
+            let why = match self.program.unread.get(target) {
+                Some(Unread::OutsideProject) => "module source outside the project; not read",
+                Some(Unread::Excluded) => {
+                    "its source folder is excluded by the configuration; not read"
+                }
+                None => "no Terraform files in its source folder",
+            };
             self.program.note(
                 call.file,
                 header,
                 format!(
-                    "module \"{}\": no Terraform files in its source folder",
-                    call.name
+                    "module \"{}\" (source \"{}\"): {why}: its outputs are unknown",
+                    call.name, call.source
                 ),
             );
             return Children::Opaque;
