@@ -241,6 +241,10 @@ pub fn header_span(block: &Block) -> Span {
     Span::new(start, end)
 }
 
+/// Top-level arguments that expand a block into instances rather than
+/// configure it.
+pub const META_ARGUMENTS: &[&str] = &["count", "for_each"];
+
 #[derive(Default)]
 struct Lowerer {
     spans: BTreeMap<String, Span>,
@@ -277,6 +281,13 @@ impl Lowerer {
             match structure {
                 Structure::Attribute(attribute) => {
                     let key = attribute.key.as_str();
+                    // The expansion meta-arguments are the evaluator's:
+                    // an instance's `for_each` collection is not one of
+                    // its attributes, and copying it into every instance
+                    // made a `for_each` over n keys cost n² memory.
+                    if pointer.is_empty() && META_ARGUMENTS.contains(&key) {
+                        continue;
+                    }
                     let path = push_pointer(pointer, key);
                     if let Some(span) = attribute.span() {
                         self.spans.insert(path.clone(), span.into());

@@ -98,6 +98,10 @@ pub struct EvalError {
     pub message: String,
     /// Byte span of the offending sub-expression, when known.
     pub span: Option<std::ops::Range<usize>>,
+    /// A limit was reached (depth, work, a budget, a result's size): the
+    /// value is unknown for want of resources, not because the
+    /// configuration is wrong, and a report must say so.
+    pub limit: bool,
 }
 
 impl EvalError {
@@ -105,6 +109,7 @@ impl EvalError {
         EvalError {
             message: message.into(),
             span,
+            limit: false,
         }
     }
 }
@@ -115,7 +120,85 @@ pub fn eval(
     scope: &dyn Scope,
     ctx: &Context,
 ) -> std::result::Result<Value, EvalError> {
-    Evaluator::new(ctx).eval(expr, scope)
+    Evaluator::new(ctx, None).eval(expr, scope)
+}
+
+/// Work many evaluations share: one root module's, so that values built
+/// across locals, module calls and instances (each evaluation within
+/// [`MAX_WORK`]) cannot together grow without bound. The value each
+/// evaluation returns is charged too, since every reference copies it.
+#[derive(Debug)]
+pub struct Budget {
+    remaining: Cell<usize>,
+    total: usize,
+    spent: Cell<bool>,
+    /// What all budgets drawing on the same pool have left, across
+    /// threads.
+    pool: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+}
+
+impl Budget {
+    pub fn new(units: usize) -> Budget {
+        Budget {
+            remaining: Cell::new(units),
+            total: units,
+            spent: Cell::new(false),
+            pool: None,
+        }
+    }
+
+    /// A budget of `units` that also draws every unit from `pool`.
+    pub fn shared(units: usize, pool: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Budget {
+        Budget {
+            pool: Some(pool),
+            ..Budget::new(units)
+        }
+    }
+
+    /// The units it started with.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Whether an evaluation failed for want of budget.
+    pub fn is_spent(&self) -> bool {
+        self.spent.get()
+    }
+
+    fn take(&self, units: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        let pooled = self.pool.as_ref().is_none_or(|pool| {
+            pool.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(units)
+            })
+            .is_ok()
+        });
+        match self.remaining.get().checked_sub(units) {
+            Some(left) if pooled => {
+                self.remaining.set(left);
+                true
+            }
+            _ => {
+                self.remaining.set(0);
+                self.spent.set(true);
+                false
+            }
+        }
+    }
+}
+
+/// Evaluates an expression, charging its work and the value it returns
+/// to `budget`; once the budget is spent, every evaluation fails.
+pub fn eval_within(
+    expr: &Expression,
+    scope: &dyn Scope,
+    ctx: &Context,
+    budget: &Budget,
+) -> std::result::Result<Value, EvalError> {
+    let evaluator = Evaluator::new(ctx, Some(budget));
+    let value = evaluator.eval(expr, scope)?;
+    evaluator.charge_value(&value, &expr.span())?;
+    Ok(value)
 }
 
 type Result<T = Value> = std::result::Result<T, EvalError>;
@@ -123,6 +206,8 @@ type Result<T = Value> = std::result::Result<T, EvalError>;
 /// The state of one evaluation: the limits spent so far.
 struct Evaluator<'c> {
     ctx: &'c Context,
+    /// The budget shared with other evaluations, if any.
+    budget: Option<&'c Budget>,
     depth: Cell<usize>,
     work: Cell<usize>,
     /// Set once a limit is hit: the evaluation as a whole must fail, so
@@ -142,9 +227,10 @@ impl Drop for Depth<'_> {
 }
 
 impl<'c> Evaluator<'c> {
-    fn new(ctx: &'c Context) -> Evaluator<'c> {
+    fn new(ctx: &'c Context, budget: Option<&'c Budget>) -> Evaluator<'c> {
         Evaluator {
             ctx,
+            budget,
             depth: Cell::new(0),
             work: Cell::new(0),
             exhausted: Cell::new(false),
@@ -200,6 +286,17 @@ impl<'c> Evaluator<'c> {
 
     /// Spends work units, or fails past [`MAX_WORK`].
     fn charge(&self, units: usize, span: &Option<Range<usize>>) -> Result<()> {
+        if let Some(budget) = self.budget {
+            if !budget.take(units) {
+                return Err(self.limit(
+                    span.clone(),
+                    format!(
+                        "the root module's evaluation budget of {} steps is spent",
+                        budget.total
+                    ),
+                ));
+            }
+        }
         let work = self.work.get().saturating_add(units);
         self.work.set(work);
         if work > MAX_WORK {
@@ -222,7 +319,10 @@ impl<'c> Evaluator<'c> {
     /// A limit error: the whole evaluation fails.
     fn limit(&self, span: Option<Range<usize>>, message: String) -> EvalError {
         self.exhausted.set(true);
-        EvalError::new(span, message)
+        EvalError {
+            limit: true,
+            ..EvalError::new(span, message)
+        }
     }
 
     fn variable(&self, name: &Ident, span: Option<Range<usize>>, scope: &dyn Scope) -> Result {

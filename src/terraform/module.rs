@@ -11,7 +11,7 @@
 //! instances are evaluated when first asked for, with cycles reported and
 //! turned into unknown values rather than followed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -35,6 +35,34 @@ use crate::source::{without_bom, SourceFile, Span};
 pub const MAX_MODULE_DEPTH: usize = 24;
 /// Instances of one `count`/`for_each` beyond this are not expanded.
 pub const MAX_INSTANCES: usize = 10_000;
+/// Resource and module instances one root module may expand to, all
+/// calls and blocks together.
+pub const MAX_ROOT_INSTANCES: usize = 100_000;
+/// Evaluation work (see [`eval::Budget`]) all root modules share: each
+/// root gets its part, never less than [`MIN_ROOT_WORK`], and all
+/// together never more than this (a unit is a value node or 64 bytes of
+/// string: about 256 MiB of values).
+pub const TOTAL_WORK: usize = 4_000_000;
+/// The least evaluation work a root module gets.
+pub const MIN_ROOT_WORK: usize = 250_000;
+/// How deep locals, outputs and module arguments may refer to one
+/// another (each a nested evaluation) before the value is unknown.
+pub const MAX_NESTING: usize = 64;
+
+/// What one root module's evaluation may spend, shared by its module
+/// instances.
+#[derive(Debug)]
+struct RootBudget {
+    work: eval::Budget,
+    /// Nested lazy evaluations in progress (locals, outputs).
+    nesting: Cell<usize>,
+    /// Instances expanded so far.
+    instances: Cell<usize>,
+    /// The first evaluation that stopped at a limit (where, and why), and
+    /// how many did.
+    limited: RefCell<Option<(String, String)>>,
+    limited_count: Cell<usize>,
+}
 
 /// Variable values given on the command line and in the environment.
 #[derive(Debug, Clone, Default)]
@@ -217,11 +245,14 @@ pub fn evaluate(
     // Each root is a scope of its own (numbered from 1): references and
     // names resolve only inside it.
     let roots = roots(&program, dirs.keys());
+    let work = (TOTAL_WORK / roots.len().max(1)).max(MIN_ROOT_WORK);
+    let shared = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(TOTAL_WORK));
     let per_root: Vec<Vec<Resource>> = roots
         .par_iter()
         .enumerate()
         .map(|(i, dir)| {
-            let mut resources = evaluate_root(&program, dir, files.len(), &tfvars, inputs);
+            let budget = eval::Budget::shared(work, std::sync::Arc::clone(&shared));
+            let mut resources = evaluate_root(&program, dir, files.len(), &tfvars, inputs, budget);
             let scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
             for r in &mut resources {
                 r.scope = scope;
@@ -266,6 +297,7 @@ fn evaluate_root(
     first_tfvars: usize,
     tfvars: &[(PathBuf, SourceFile)],
     inputs: &Inputs,
+    work: eval::Budget,
 ) -> Vec<Resource> {
     let mut out = Vec::new();
     let Some(def) = program.defs.get(dir) else {
@@ -287,13 +319,62 @@ fn evaluate_root(
             key: String::new(),
             root: dir.clone(),
             calls: Vec::new(),
+            budget: Rc::new(RootBudget {
+                work,
+                nesting: Cell::new(0),
+                instances: Cell::new(0),
+                limited: RefCell::new(None),
+                limited_count: Cell::new(0),
+            }),
         },
         vars,
         vec![dir.clone()],
         Providers::default(),
     ));
     instance.lower(&mut out);
+    let limited = instance.budget.limited.borrow().clone();
+    if let Some((place, why)) = limited {
+        let count = instance.budget.limited_count.get();
+        push(
+            &program.errors,
+            FileError::new(
+                &presentable_dir(dir),
+                None,
+                format!(
+                    "{count} value(s) of this root module could not be evaluated within \
+                     provcheck's limits and are unknown, so the result is incomplete; \
+                     the first, in {place}: {why}"
+                ),
+            ),
+        );
+    } else if instance.budget.work.is_spent() {
+        push(
+            &program.errors,
+            FileError::new(
+                &presentable_dir(dir),
+                None,
+                format!(
+                    "evaluating this root module took more than its budget of {} steps \
+                     (values built by functions, loops and references): the values \
+                     computed after that are unknown, so the result is incomplete",
+                    instance.budget.work.total()
+                ),
+            ),
+        );
+    }
     out
+}
+
+/// A root module's folder as reports show it.
+fn presentable_dir(dir: &Path) -> PathBuf {
+    let cwd = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .unwrap_or_default();
+    match dir.strip_prefix(&cwd) {
+        Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => dir.to_path_buf(),
+    }
 }
 
 fn push(list: &Mutex<Vec<FileError>>, error: FileError) {
@@ -979,6 +1060,17 @@ impl<'a> Program<'a> {
             );
         }
     }
+
+    /// What was not checked because a limit was reached: an error, so the
+    /// exit code says the result is incomplete.
+    fn incomplete(&self, file: usize, span: Span, message: String) {
+        if let Some(source) = self.files.get(file) {
+            push(
+                &self.errors,
+                FileError::new(source.path(), Some(span), message),
+            );
+        }
+    }
 }
 
 /// The folder a local `source` (`./x`, `../x`) names, when it exists.
@@ -1021,6 +1113,7 @@ struct Place {
     root: PathBuf,
     /// The module calls from the root to this instance.
     calls: Vec<Origin>,
+    budget: Rc<RootBudget>,
 }
 
 /// One instance of a module: its definition with variable values.
@@ -1039,6 +1132,7 @@ struct Instance<'a> {
     /// Module folders from the root to here, against call cycles.
     path: Vec<PathBuf>,
     providers: Providers,
+    budget: Rc<RootBudget>,
 }
 
 impl<'a> Instance<'a> {
@@ -1063,6 +1157,7 @@ impl<'a> Instance<'a> {
             children: RefCell::new(HashMap::new()),
             path,
             providers: inherited,
+            budget: place.budget,
         };
         instance.providers = instance.own_providers();
         instance
@@ -1143,14 +1238,48 @@ impl<'a> Instance<'a> {
             }
             None => {}
         }
+        // Each nested lazy value is a nested evaluation on the stack: a
+        // chain of thousands of locals must end in an unknown, not in a
+        // stack overflow.
+        let nesting = &self.budget.nesting;
+        if nesting.get() >= MAX_NESTING {
+            if let Some(file) = self.file_of(attribute) {
+                self.program.incomplete(
+                    file,
+                    span_of(attribute),
+                    format!(
+                        "{name}: values refer to one another more than {MAX_NESTING} levels deep \
+                         (locals, outputs, module arguments); this value is unknown, so the \
+                         result is incomplete"
+                    ),
+                );
+            }
+            slots
+                .borrow_mut()
+                .insert(name.to_string(), Slot::Done(Value::Unknown));
+            return Value::Unknown;
+        }
         slots
             .borrow_mut()
             .insert(name.to_string(), Slot::Evaluating);
+        nesting.set(nesting.get() + 1);
         let value = self.ctx().evaluate(&attribute.value);
+        nesting.set(nesting.get().saturating_sub(1));
         slots
             .borrow_mut()
             .insert(name.to_string(), Slot::Done(value.clone()));
         value
+    }
+
+    /// The file of this module that holds `attribute`.
+    fn file_of(&self, attribute: &Attribute) -> Option<usize> {
+        let target = attribute as *const Attribute;
+        self.def
+            .locals
+            .values()
+            .chain(self.def.outputs.values())
+            .find(|(_, a)| std::ptr::eq(*a, target))
+            .map(|(file, _)| *file)
     }
 
     /// All outputs as an object, as `module.NAME` reads.
@@ -1242,7 +1371,18 @@ impl<'a> Instance<'a> {
             );
             return Children::Opaque;
         };
-        if self.path.contains(target) || self.path.len() >= MAX_MODULE_DEPTH {
+        if self.path.len() >= MAX_MODULE_DEPTH {
+            self.program.incomplete(
+                call.file,
+                header,
+                format!(
+                    "module \"{}\" is nested more than {MAX_MODULE_DEPTH} modules deep: it and the modules it calls are not checked, so the result is incomplete",
+                    call.name
+                ),
+            );
+            return Children::Opaque;
+        }
+        if self.path.contains(target) {
             self.program.note(
                 call.file,
                 header,
@@ -1254,7 +1394,7 @@ impl<'a> Instance<'a> {
             return Children::Opaque;
         }
         let base = format!("{}module.{}", self.prefix, call.name);
-        let expanded = self.expand(&call.block.body);
+        let expanded = self.expand(&call.block.body, call.file);
         let mut children = expanded.instances.into_iter().map(|(suffix, key, ctx)| {
             (
                 key,
@@ -1274,9 +1414,46 @@ impl<'a> Instance<'a> {
 
     /// The instances a block with `count` or `for_each` expands to: the
     /// address suffix, the `for_each` key, and the scope of each.
-    fn expand(&self, body: &Body) -> Expanded<'_, 'a> {
+    ///
+    /// Past [`MAX_INSTANCES`] for the block, or [`MAX_ROOT_INSTANCES`] for
+    /// the root module, the rest is not expanded, and an error at the
+    /// `count`/`for_each` (in `file`) says the result is incomplete.
+    fn expand(&self, body: &Body, file: usize) -> Expanded<'_, 'a> {
         let base = self.ctx();
-        let (shape, instances) = match expansion(&base, body) {
+        let mut expansion = expansion(&base, body);
+        let wanted = match &expansion {
+            Expansion::Count(n) => *n,
+            Expansion::Keys(keys) => keys.len(),
+            Expansion::Single | Expansion::Unknown(_) => 1,
+        };
+        let spent = &self.budget.instances;
+        let left = MAX_ROOT_INSTANCES.saturating_sub(spent.get());
+        let allowed = wanted.min(MAX_INSTANCES).min(left);
+        spent.set(spent.get().saturating_add(allowed));
+        if allowed < wanted {
+            let limit = if wanted > MAX_INSTANCES {
+                format!("the limit of {MAX_INSTANCES} instances of one block")
+            } else {
+                format!("the limit of {MAX_ROOT_INSTANCES} instances in one root module")
+            };
+            let span = body
+                .get_attribute("count")
+                .or_else(|| body.get_attribute("for_each"))
+                .map_or(Span::new(0, 0), span_of);
+            self.program.incomplete(
+                file,
+                span,
+                format!(
+                    "{wanted} instances exceed {limit}: only the first {allowed} are checked, so the result is incomplete"
+                ),
+            );
+            match &mut expansion {
+                Expansion::Count(n) => *n = allowed,
+                Expansion::Keys(keys) => keys.truncate(allowed),
+                Expansion::Single | Expansion::Unknown(_) => {}
+            }
+        }
+        let (shape, instances) = match expansion {
             Expansion::Single => (Shape::Single, vec![(String::new(), None, base)]),
             Expansion::Count(n) => (
                 Shape::Counted,
@@ -1394,6 +1571,7 @@ impl<'a> Instance<'a> {
             key: key.to_string(),
             root: self.root.clone(),
             calls,
+            budget: Rc::clone(&self.budget),
         };
         Instance::new(self.program, def, place, vars, path, providers)
     }
@@ -1403,6 +1581,11 @@ impl<'a> Instance<'a> {
     fn lower(&self, out: &mut Vec<Resource>) {
         for (file, block, header) in &self.def.blocks {
             let base = format!("{}{}", self.prefix, header.address);
+            // Provenance and references depend on the module instance, not
+            // on `count.index` or `each`: worked out once per block, so a
+            // `for_each` over n keys does not walk its collection n times.
+            let related = self.provenance(block);
+            let references = self.references(&block.body);
             let mut lower_one = |address: String, ctx: &Ctx<'_, 'a>| {
                 let header = Header {
                     kind: header.kind,
@@ -1410,15 +1593,15 @@ impl<'a> Instance<'a> {
                     resource_type: header.resource_type.clone(),
                 };
                 let mut resource = hcl_front::lower_block(*file, block, header, Some(ctx));
-                self.provenance(block, &mut resource);
+                resource.related.clone_from(&related);
                 resource.module.clone_from(&self.calls);
-                resource.references = self.references(&block.body);
+                resource.references.clone_from(&references);
                 if header_is_aws(&resource) && resource.kind == BlockKind::Resource {
                     self.apply_default_tags(block, &mut resource);
                 }
                 out.push(resource);
             };
-            for (suffix, _, ctx) in self.expand(&block.body).instances {
+            for (suffix, _, ctx) in self.expand(&block.body, *file).instances {
                 lower_one(format!("{base}{suffix}"), &ctx);
             }
         }
@@ -1512,14 +1695,19 @@ impl<'a> Instance<'a> {
 
     /// Records where the values of `var.*` and `local.*` that an attribute
     /// reads were written.
-    fn provenance(&self, block: &Block, resource: &mut Resource) {
+    fn provenance(&self, block: &Block) -> BTreeMap<String, Vec<Origin>> {
+        let mut related = BTreeMap::new();
         for attribute in block.body.attributes() {
+            if hcl_front::META_ARGUMENTS.contains(&attribute.key.as_str()) {
+                continue;
+            }
             let origins = self.origins_of(&attribute.value, 0);
             if !origins.is_empty() {
                 let pointer = crate::model::push_pointer("", attribute.key.as_str());
-                resource.related.insert(pointer, origins);
+                related.insert(pointer, origins);
             }
         }
+        related
     }
 
     /// Where the variables and locals an expression reads were written,
@@ -1677,18 +1865,14 @@ enum UnknownKind {
 fn expansion(ctx: &Ctx<'_, '_>, body: &Body) -> Expansion {
     if let Some(count) = body.get_attribute("count") {
         return match ctx.evaluate(&count.value).as_i64() {
-            Some(n) if n >= 0 => Expansion::Count((n as usize).min(MAX_INSTANCES)),
+            Some(n) if n >= 0 => Expansion::Count(usize::try_from(n).unwrap_or(usize::MAX)),
             _ => Expansion::Unknown(UnknownKind::Count),
         };
     }
     if let Some(for_each) = body.get_attribute("for_each") {
         return match ctx.evaluate(&for_each.value) {
-            Value::Map(map) if map.keys().len() <= MAX_INSTANCES => {
-                Expansion::Keys(map.into_iter().collect())
-            }
-            Value::List(items)
-                if items.iter().all(|v| v.as_str().is_some()) && items.len() <= MAX_INSTANCES =>
-            {
+            Value::Map(map) => Expansion::Keys(map.into_iter().collect()),
+            Value::List(items) if items.iter().all(|v| v.as_str().is_some()) => {
                 let mut keys: Vec<(String, Value)> = items
                     .into_iter()
                     .filter_map(|v| {
@@ -1755,7 +1939,24 @@ impl Scope for Ctx<'_, '_> {
 impl Evaluate for Ctx<'_, '_> {
     fn evaluate(&self, expr: &Expression) -> Value {
         let ctx = self.instance.program.context(&self.instance.def.dir);
-        eval::eval(expr, self, &ctx).unwrap_or(Value::Unknown)
+        match eval::eval_within(expr, self, &ctx, &self.instance.budget.work) {
+            Ok(value) => value,
+            Err(error) => {
+                if error.limit {
+                    let budget = &self.instance.budget;
+                    budget.limited_count.set(budget.limited_count.get() + 1);
+                    let mut first = budget.limited.borrow_mut();
+                    if first.is_none() {
+                        let place = match self.instance.prefix.trim_end_matches('.') {
+                            "" => "the root module".to_string(),
+                            prefix => prefix.to_string(),
+                        };
+                        *first = Some((place, error.message));
+                    }
+                }
+                Value::Unknown
+            }
+        }
     }
 
     fn bind(&self, name: &str, key: Value, value: Value) -> Box<dyn Evaluate + '_> {

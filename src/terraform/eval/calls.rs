@@ -31,7 +31,17 @@ impl Evaluator<'_> {
                 let Some(args) = self.arguments(call, scope)? else {
                     return Ok(Value::Unknown);
                 };
-                functions::call(&name, args, self.ctx).map_err(|e| function_error(e, call))
+                let value = match functions::call(&name, args, self.ctx) {
+                    Ok(value) => value,
+                    Err(e @ functions::FunctionError::TooLarge { .. }) => {
+                        return Err(self.limit(call.span(), e.to_string()))
+                    }
+                    Err(e) => return Err(function_error(e, call)),
+                };
+                // What a function builds (`replace`, `formatlist`,
+                // `setproduct`) counts against the budgets.
+                self.charge_value(&value, &call.span())?;
+                Ok(value)
             }
         }
     }

@@ -101,6 +101,9 @@ pub enum FunctionError {
     },
     #[error("call to \"{name}\" failed: {message}")]
     Failed { name: String, message: String },
+    /// The result would be too large to build.
+    #[error("call to \"{name}\" stopped: {message}")]
+    TooLarge { name: String, message: String },
     #[error("{name}({path:?}) is outside the scanned folder")]
     OutsideRoot { name: String, path: String },
     #[error("{name}({path:?}): {message}")]

@@ -89,10 +89,34 @@ impl Shape {
 
 /// `replace(string, substring, replacement)`; a substring written `/.../`
 /// is a regular expression and the replacement may use `$1` or `${name}`.
+/// The longest string `replace` builds, in bytes, as a template may
+/// render: one call must not turn kilobytes into gigabytes.
+const MAX_REPLACED: usize = crate::terraform::eval::MAX_STRING;
+
 fn replace(args: &Args<'_>) -> Result<Value, FunctionError> {
     let text = args.string(0)?;
     let search = args.string(1)?;
     let replacement = args.string(2)?;
+    // Every character, or every match, may become the replacement: past
+    // the limit, count what a literal search really replaces.
+    let worst = (text.chars().count() + 1)
+        .saturating_mul(replacement.len())
+        .saturating_add(text.len());
+    if worst > MAX_REPLACED {
+        let literal = !(search.len() > 1 && search.starts_with('/') && search.ends_with('/'));
+        let size = if literal && !search.is_empty() {
+            let n = text.matches(&*search).count();
+            (text.len() - n * search.len()).saturating_add(n.saturating_mul(replacement.len()))
+        } else {
+            worst
+        };
+        if size > MAX_REPLACED {
+            return Err(FunctionError::TooLarge {
+                name: "replace".into(),
+                message: format!("the result would be longer than {MAX_REPLACED} bytes"),
+            });
+        }
+    }
     if let Some(pattern) = search
         .strip_prefix('/')
         .and_then(|p| p.strip_suffix('/'))
