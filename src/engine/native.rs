@@ -132,7 +132,13 @@ impl Native {
         match self {
             Native::Linked(check) => check.run_global(resources),
             Native::Reachable(check) => plain(check.run_global(resources)),
-            Native::PublicSubnet(check) => plain(check.run_global(resources)),
+            Native::PublicSubnet(check) => {
+                let (results, held) = check.run_global(resources);
+                GlobalRun {
+                    held: Some(held),
+                    ..plain(results)
+                }
+            }
             Native::Container(check) => plain(check.run_global(resources, paths)),
             _ => GlobalRun::default(),
         }

@@ -76,7 +76,10 @@ impl PublicSubnet {
         )
     }
 
-    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
+    /// The results, and the databases whose subnet groups were found and
+    /// hold no public subnet (a database naming no subnet group, or one
+    /// not among the files checked, is neither).
+    pub fn run_global(&self, resources: &[Resource]) -> (Vec<(usize, NativeResult)>, Vec<usize>) {
         let group_types: Vec<&str> = self
             .params
             .databases
@@ -91,6 +94,7 @@ impl PublicSubnet {
             routes: Index::of(resources, &["aws_route"]),
         };
         let mut results = Vec::new();
+        let mut held = Vec::new();
         for (index, database) in resources.iter().enumerate() {
             if database.kind != BlockKind::Resource {
                 continue;
@@ -116,6 +120,7 @@ impl PublicSubnet {
             if let Some(name) = literal {
                 groups.extend(network.groups.all().filter(|g| {
                     g.resource_type == spec.subnet_group
+                        && g.scope == database.scope
                         && g.attributes.get("name").and_then(Value::as_str) == Some(name)
                 }));
             }
@@ -137,9 +142,24 @@ impl PublicSubnet {
                         ),
                     },
                 ));
+            } else if groups.is_empty() && database.is_unknown(&pointer) {
+                // The subnet group comes from a module that was not
+                // scanned or a value known only after apply: no verdict.
+                results.push((
+                    index,
+                    NativeResult::Undecided {
+                        detail: format!(
+                            "its subnet group ({}) is not known statically",
+                            database.unknown_source(&pointer)
+                        ),
+                        pointer,
+                    },
+                ));
+            } else if !groups.is_empty() {
+                held.push(index);
             }
         }
-        results
+        (results, held)
     }
 }
 
