@@ -16,6 +16,7 @@ pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod read;
 pub mod roles;
 pub mod ruleset;
 pub mod source;
@@ -33,8 +34,7 @@ use model::Resource;
 use ruleset::RuleSet;
 use source::{SourceFile, Span};
 
-/// Files larger than this are refused rather than parsed.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub use read::MAX_FILE_BYTES;
 
 /// Everything one run found.
 #[derive(Debug, Default)]
@@ -98,8 +98,9 @@ pub struct Sources {
 /// configuration file and the command line settle.
 #[derive(Default)]
 pub struct Settings<'a> {
-    /// Where fingerprints' paths are anchored (the project root); the
-    /// current folder when unset.
+    /// The project root: where fingerprints' paths are anchored (the
+    /// current folder when unset), and, with the scanned folders, where
+    /// files may be read.
     pub root: Option<PathBuf>,
     /// Paths to leave out.
     pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
@@ -110,20 +111,39 @@ pub struct Settings<'a> {
     pub production: Option<config::Production>,
 }
 
-/// Discovers and reads (in parallel) the files under `paths`.
+impl Settings<'_> {
+    /// Where the files a run reads may be: the project root and the
+    /// scanned folders (a named file's folder), never the current folder
+    /// for being current.
+    pub fn project(&self, paths: &[PathBuf]) -> read::Project {
+        read::Project::new(self.root.iter().chain(paths))
+    }
+}
+
+/// Discovers and reads (in parallel) the files under `paths`, none
+/// outside them.
 pub fn load(paths: &[PathBuf]) -> Sources {
     load_with(
         paths,
         &discover::Walk::default(),
         &mut discover::Seen::default(),
+        &read::Project::new(paths),
     )
 }
 
-/// Discovers, leaving out what `seen` holds, and reads.
-fn load_with(paths: &[PathBuf], walk: &discover::Walk<'_>, seen: &mut discover::Seen) -> Sources {
+/// Discovers, leaving out what `seen` holds, and reads what is inside the
+/// project.
+fn load_with(
+    paths: &[PathBuf],
+    walk: &discover::Walk<'_>,
+    seen: &mut discover::Seen,
+    project: &read::Project,
+) -> Sources {
     let (candidates, mut errors) = discover::discover_new(paths, walk, seen);
-    let read: Vec<Result<SourceFile, (SourceFile, FileError)>> =
-        candidates.par_iter().map(read_file).collect();
+    let read: Vec<Result<SourceFile, (SourceFile, FileError)>> = candidates
+        .par_iter()
+        .map(|candidate| read_file(candidate, project))
+        .collect();
     let mut sources = Sources {
         files: Vec::with_capacity(read.len()),
         formats: Vec::with_capacity(read.len()),
@@ -164,6 +184,7 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 /// hook given the staged files needs. Paths that overlap give each file
 /// once (see [`discover::discover`]).
 pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
+    let project = settings.project(paths);
     let mut seen = discover::Seen::default();
     let mut sources = load_with(
         paths,
@@ -172,6 +193,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
             exclude: settings.exclude,
         },
         &mut seen,
+        &project,
     );
     // The files the paths reach: the ones reported.
     let reached = sources.files.len();
@@ -195,6 +217,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
                 exclude: settings.exclude,
             },
             &mut seen,
+            &project,
         );
         sources.files.extend(beside.files);
         sources.formats.extend(beside.formats);
@@ -407,62 +430,37 @@ fn sort(report: &mut Report) {
     });
 }
 
-/// Reads one candidate: refuses huge, binary and non-UTF-8 files with an
-/// error that says why (and where, when a position helps).
-fn read_file(candidate: &Candidate) -> Result<SourceFile, (SourceFile, FileError)> {
+/// Reads one candidate through the guarded reader: refuses what is not a
+/// regular file inside the project, and huge, binary and non-UTF-8 files,
+/// with an error that says why (and where, when a position helps).
+fn read_file(
+    candidate: &Candidate,
+    project: &read::Project,
+) -> Result<SourceFile, (SourceFile, FileError)> {
     let path = &candidate.path;
-    let empty = || SourceFile::new(path.clone(), "");
-    let too_big = std::fs::metadata(path).map(|m| m.len() > MAX_FILE_BYTES);
-    if let Ok(true) = too_big {
-        return Err((
-            empty(),
-            FileError::new(
-                path,
-                None,
-                format!(
-                    "file is larger than {} MiB; not checked",
-                    MAX_FILE_BYTES / 1024 / 1024
-                ),
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|err| {
+    let error = |text: String, span: Option<Span>, message: String| {
         (
-            empty(),
-            FileError::new(path, None, format!("cannot read file: {err}")),
+            SourceFile::new(path.clone(), text),
+            FileError::new(path, span, message),
         )
-    })?;
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        let text = String::from_utf8_lossy(&bytes[..nul]).into_owned();
-        let file = SourceFile::new(path.clone(), text);
-        let at = file.text.len();
-        return Err((
-            file,
-            FileError::new(
-                path,
-                Some(Span::new(at, at)),
-                "binary file (contains NUL bytes); not checked",
-            ),
-        ));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(path.clone(), source::without_bom(text))),
-        Err(err) => {
-            let valid = err.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            let file = SourceFile::new(path.clone(), text);
-            let end = file.text[valid..]
+    };
+    let err = match read::text(path, read::Within::Project(project)) {
+        Ok(text) => return Ok(SourceFile::new(path.clone(), text)),
+        Err(err) => err,
+    };
+    let message = err.to_string();
+    Err(match err {
+        read::ReadError::Binary { text } => {
+            let at = text.len();
+            error(text, Some(Span::new(at, at)), message)
+        }
+        read::ReadError::InvalidUtf8 { text, valid } => {
+            let end = text[valid..]
                 .chars()
                 .next()
                 .map_or(valid, |c| valid + c.len_utf8());
-            Err((
-                file,
-                FileError::new(
-                    path,
-                    Some(Span::new(valid, end)),
-                    format!("invalid UTF-8 at byte {valid}; not checked"),
-                ),
-            ))
+            error(text, Some(Span::new(valid, end)), message)
         }
-    }
+        _ => error(String::new(), None, message),
+    })
 }

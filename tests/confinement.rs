@@ -1,0 +1,171 @@
+//! What a pull request must not make provcheck do, through the binary:
+//! read outside the project (links to `/proc/self/environ`, to `.git`,
+//! file functions reaching `/etc`), hang on a FIFO, or print a secret of
+//! the CI's environment in any format.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// A secret no output may hold.
+const SECRET: &str = "s3cr3t-7f1d9c2a-never-printed";
+
+const FORMATS: &[&str] = &[
+    "human", "compact", "json", "sarif", "junit", "github", "markdown",
+];
+
+/// A temporary git work tree (a `.git` folder holding a config with the
+/// secret) with a folder beside it, outside the project.
+struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    fn new() -> Tree {
+        let tree = Tree {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        tree.write(
+            "project/.git/config",
+            &format!("[http]\n\textraheader = AUTHORIZATION: basic {SECRET}\n"),
+        );
+        tree.write("outside/secret.txt", &format!("password = \"{SECRET}\"\n"));
+        tree
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn project(&self) -> PathBuf {
+        self.path("project")
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn link(&self, target: &Path, relative: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, path).unwrap();
+    }
+}
+
+/// Runs the binary in `cwd`, killed after a minute: a hang is a failure.
+fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provcheck"));
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let child = command.spawn().expect("the binary runs");
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Output is read as it comes (a full pipe would stall the child).
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    match receiver.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.expect("output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("provcheck {args:?} hung");
+        }
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Everything `check` prints in every format, with the rest of `args`,
+/// run from `cwd`.
+fn every_format(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<(String, String)> {
+    FORMATS
+        .iter()
+        .map(|format| {
+            let mut all = vec!["check", "--show-undecided", "--format", format];
+            all.extend_from_slice(args);
+            (format.to_string(), text(&run(cwd, &all, env)))
+        })
+        .collect()
+}
+
+fn assert_no_secret(outputs: &[(String, String)]) {
+    for (format, text) in outputs {
+        assert!(
+            !text.contains(SECRET),
+            "{format} prints the secret:\n{text}"
+        );
+    }
+}
+
+fn json(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let mut all = vec!["check", "--show-undecided", "--format", "json"];
+    all.extend_from_slice(args);
+    let output = run(cwd, &all, env);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&output)))
+}
+
+/// The errors of a JSON report, as `file: message`.
+fn errors(report: &serde_json::Value) -> Vec<String> {
+    report["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| format!("{}: {}", e["file"].as_str().unwrap_or(""), e["message"]))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dockerfile_linked_to_the_git_config_is_not_read() {
+    let tree = Tree::new();
+    tree.write(
+        "project/app/Dockerfile.base",
+        "FROM alpine:3.20\nUSER app\n",
+    );
+    tree.link(Path::new("../.git/config"), "project/app/Dockerfile");
+    let outputs = every_format(&tree.project(), &["."], &[]);
+    assert_no_secret(&outputs);
+    let report = json(&tree.project(), &["."], &[]);
+    let errors = errors(&report);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("app/Dockerfile:") && e.contains("inside a .git folder")),
+        "{errors:#?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_manifest_linked_outside_the_project_is_not_read() {
+    let tree = Tree::new();
+    tree.write("outside/secret.yaml", &format!("password: {SECRET}\n"));
+    tree.link(&tree.path("outside/secret.yaml"), "project/values.yaml");
+    tree.link(&tree.path("outside/secret.txt"), "project/main.tf");
+    let outputs = every_format(&tree.project(), &["."], &[]);
+    assert_no_secret(&outputs);
+    let errors = errors(&json(&tree.project(), &["."], &[]));
+    for name in ["main.tf", "values.yaml"] {
+        assert!(
+            errors.contains(&format!(
+                "{name}: \"symlink to outside the project; not read\""
+            )),
+            "{errors:#?}"
+        );
+    }
+}
