@@ -224,12 +224,16 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         sources.errors.extend(beside.errors);
     }
     let context_end = sources.files.len();
+    let lowering = Lowering {
+        project: &project,
+        inputs: &settings.inputs,
+    };
     let mut report = check_parsed(
         sources.files,
         &sources.formats,
         rules,
         settings.root.as_deref(),
-        &settings.inputs,
+        lowering,
     );
     report.errors.append(&mut sources.errors);
     if let Some(production) = &settings.production {
@@ -292,7 +296,11 @@ fn restrict(report: &mut Report, context: std::ops::Range<usize>) {
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
     let files_read = files.len();
-    let mut report = check_parsed(files, &formats, rules, None, &Default::default());
+    let lowering = Lowering {
+        project: &read::Project::default(),
+        inputs: &Default::default(),
+    };
+    let mut report = check_parsed(files, &formats, rules, None, lowering);
     report.files_read = files_read;
     suppress::apply(&mut report, rules, &suppress::Options::default());
     sort(&mut report);
@@ -310,13 +318,22 @@ pub struct Lowered {
     pub notes: Vec<FileError>,
 }
 
+/// What lowering reads besides the files themselves.
+#[derive(Debug, Clone, Copy)]
+pub struct Lowering<'a> {
+    /// Where tfvars, `.env` and installed module files, and the files of
+    /// Terraform's file functions, may be read.
+    pub project: &'a read::Project,
+    /// Terraform variable values from the command line and environment.
+    pub inputs: &'a terraform::module::Inputs,
+}
+
 /// Parses every file (in parallel), evaluates the Terraform modules they
 /// form, and lowers everything to resources, without running rules.
 pub fn lower_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
-    root: &std::path::Path,
-    inputs: &terraform::module::Inputs,
+    lowering: Lowering<'_>,
 ) -> Lowered {
     let parsed: Vec<(
         Option<hcl_edit::structure::Body>,
@@ -349,7 +366,7 @@ pub fn lower_all(
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
     }
-    let evaluated = terraform::module::evaluate(files, &bodies, root, inputs);
+    let evaluated = terraform::module::evaluate(files, &bodies, lowering.project, lowering.inputs);
     let mut resources = evaluated.resources;
     resources.append(&mut lowered.resources);
     lowered.resources = resources;
@@ -359,13 +376,18 @@ pub fn lower_all(
     lowered
 }
 
-/// Parses and lowers every file, as [`lower_all`] does with default inputs.
+/// Parses and lowers every file, as [`lower_all`] does with default inputs,
+/// reading nothing outside the files' folders.
 pub fn parse_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
 ) -> (Vec<Resource>, Vec<FileError>) {
-    let root = std::env::current_dir().unwrap_or_default();
-    let lowered = lower_all(files, formats, &root, &Default::default());
+    let project = read::Project::new(files.iter().map(SourceFile::path));
+    let lowering = Lowering {
+        project: &project,
+        inputs: &Default::default(),
+    };
+    let lowered = lower_all(files, formats, lowering);
     (lowered.resources, lowered.errors)
 }
 
@@ -374,10 +396,9 @@ fn check_parsed(
     formats: &[Option<Format>],
     rules: &RuleSet,
     root: Option<&std::path::Path>,
-    inputs: &terraform::module::Inputs,
+    lowering: Lowering<'_>,
 ) -> Report {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let lowered = lower_all(&files, formats, root.unwrap_or(&cwd), inputs);
+    let lowered = lower_all(&files, formats, lowering);
     files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);

@@ -169,3 +169,76 @@ fn a_manifest_linked_outside_the_project_is_not_read() {
         );
     }
 }
+
+/// A Terraform volume per value of `var.password`: a value that reaches
+/// the resource's address is in every report.
+const VOLUMES: &str = r#"variable "password" {
+  type    = string
+  default = "placeholder"
+}
+
+resource "aws_ebs_volume" "v" {
+  for_each  = toset([var.password])
+  encrypted = false
+}
+"#;
+
+#[cfg(unix)]
+#[test]
+fn tfvars_linked_to_the_process_environment_are_not_read() {
+    let tree = Tree::new();
+    tree.write("project/main.tf", VOLUMES);
+    tree.link(Path::new("/proc/self/environ"), "project/terraform.tfvars");
+    tree.link(&tree.path("outside/secret.txt"), "project/x.auto.tfvars");
+    let env = [("CI_TOKEN", SECRET)];
+    assert_no_secret(&every_format(&tree.project(), &["."], &env));
+    let errors = errors(&json(&tree.project(), &["."], &env));
+    for name in ["terraform.tfvars", "x.auto.tfvars"] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(&format!("{name}:"))
+                && e.contains("symlink to outside the project; not read")),
+            "{errors:#?}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn installed_modules_are_read_inside_the_project_only() {
+    let tree = Tree::new();
+    tree.write(
+        "project/main.tf",
+        "module \"app\" {\n  source = \"registry.example.com/acme/app/aws\"\n}\n",
+    );
+    tree.write(
+        "project/.terraform/modules/modules.json",
+        r#"{"Modules":[{"Key":"app","Source":"registry.example.com/acme/app/aws","Dir":".terraform/modules/app"}]}"#,
+    );
+    tree.write(
+        "outside/volumes.tf",
+        &VOLUMES.replace("\"placeholder\"", &format!("\"{SECRET}\"")),
+    );
+    tree.link(
+        &tree.path("outside/volumes.tf"),
+        "project/.terraform/modules/app/main.tf",
+    );
+    assert_no_secret(&every_format(&tree.project(), &["."], &[]));
+    let errors = errors(&json(&tree.project(), &["."], &[]));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains(".terraform/modules/app/main.tf")
+                && e.contains("symlink to outside the project")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn file_functions_do_not_read_the_git_folder() {
+    let tree = Tree::new();
+    tree.write(
+        "project/main.tf",
+        "resource \"aws_ebs_volume\" \"v\" {\n  for_each  = toset([file(\".git/config\"), file(\"../project/.git/config\")])\n  encrypted = false\n}\n",
+    );
+    assert_no_secret(&every_format(&tree.project(), &["."], &[]));
+}

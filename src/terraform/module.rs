@@ -27,7 +27,8 @@ use super::value::Value;
 use crate::error::FileError;
 use crate::model::{BlockKind, Origin, Resource};
 use crate::parse::hcl::{self as hcl_front, Evaluate, Header};
-use crate::source::{without_bom, SourceFile, Span};
+use crate::read::{self, Project, Within};
+use crate::source::{SourceFile, Span};
 
 /// Module calls nested deeper than this are not followed.
 pub const MAX_MODULE_DEPTH: usize = 24;
@@ -97,18 +98,20 @@ struct Program<'a> {
     /// Remote modules installed by `terraform init`.
     manifests: Manifests,
     files: Vec<&'a SourceFile>,
-    root: PathBuf,
+    /// Where file functions may read.
+    root: Project,
     notes: Mutex<Vec<FileError>>,
     errors: Mutex<Vec<FileError>>,
 }
 
 /// Evaluates every module under the checked files and lowers their
 /// resources. `bodies[i]` is the parsed `files[i]` (None when it is not a
-/// Terraform file or did not parse).
+/// Terraform file or did not parse). Nothing outside `root` (the project)
+/// is read, but the `--var-file` files the user named.
 pub fn evaluate(
     files: &[SourceFile],
     bodies: &[Option<Body>],
-    root: &Path,
+    root: &Project,
     inputs: &Inputs,
 ) -> Evaluated {
     let mut out = Evaluated::default();
@@ -122,18 +125,19 @@ pub fn evaluate(
     let mut tfvars: Vec<(PathBuf, SourceFile)> = Vec::new();
     for dir in dirs.keys() {
         for path in tfvars_files(dir) {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                let text = without_bom(text);
-                tfvars.push((dir.clone(), SourceFile::new(presentable(&path), text)));
+            match read::text(&path, Within::Project(root)) {
+                Ok(text) => {
+                    tfvars.push((dir.clone(), SourceFile::new(presentable(&path), text)));
+                }
+                Err(e) => out
+                    .errors
+                    .push(FileError::new(&presentable(&path), None, e.to_string())),
             }
         }
     }
     for path in &inputs.var_files {
-        match std::fs::read_to_string(path) {
-            Ok(text) => tfvars.push((
-                PathBuf::new(),
-                SourceFile::new(path.clone(), without_bom(text)),
-            )),
+        match read::text(path, Within::Anywhere) {
+            Ok(text) => tfvars.push((PathBuf::new(), SourceFile::new(path.clone(), text))),
             Err(e) => out.errors.push(FileError::new(
                 path,
                 None,
@@ -144,7 +148,7 @@ pub fn evaluate(
     // Remote modules that `terraform init` installed under .terraform.
     let first_module_file = files.len() + tfvars.len();
     let (manifests, module_files, module_bodies, module_dirs) =
-        installed_modules(&dirs, first_module_file, &mut out.errors);
+        installed_modules(&dirs, first_module_file, root, &mut out.errors);
     let mut all_files: Vec<&SourceFile> = files.iter().collect();
     all_files.extend(tfvars.iter().map(|(_, f)| f));
     all_files.extend(module_files.iter());
@@ -247,6 +251,7 @@ type Manifests = HashMap<PathBuf, HashMap<String, PathBuf>>;
 fn installed_modules(
     dirs: &BTreeMap<PathBuf, Vec<usize>>,
     first_index: usize,
+    project: &Project,
     errors: &mut Vec<FileError>,
 ) -> (
     Manifests,
@@ -260,8 +265,13 @@ fn installed_modules(
     let mut module_dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
     for dir in dirs.keys() {
         let path = dir.join(".terraform/modules/modules.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
+        let text = match read::text(&path, Within::Project(project)) {
+            Ok(text) => text,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                errors.push(FileError::new(&presentable(&path), None, e.to_string()));
+                continue;
+            }
         };
         let json: serde_json::Value = match serde_json::from_str(&text) {
             Ok(json) => json,
@@ -299,15 +309,19 @@ fn installed_modules(
                 .flatten()
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "tf") && p.is_file())
+                .filter(|p| p.extension().is_some_and(|e| e == "tf") && !p.is_dir())
                 .collect();
             tf.sort();
             let indices = module_dirs.entry(module_dir.clone()).or_default();
             for file in tf {
-                let Ok(text) = std::fs::read_to_string(&file) else {
-                    continue;
+                let text = match read::text(&file, Within::Project(project)) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        errors.push(FileError::new(&presentable(&file), None, e.to_string()));
+                        continue;
+                    }
                 };
-                let source = SourceFile::new(presentable(&file), without_bom(text));
+                let source = SourceFile::new(presentable(&file), text);
                 match hcl_front::parse(&source) {
                     Ok(body) => bodies.push(Some(body)),
                     Err(err) => {
@@ -389,9 +403,12 @@ fn roots<'p>(program: &Program<'_>, dirs: impl Iterator<Item = &'p PathBuf>) -> 
 /// `*.auto.tfvars.json` in lexical order: Terraform's order.
 fn tfvars_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    // Anything there but a folder: the reader says why it refuses a FIFO
+    // or a link out.
+    let listed = |p: &Path| p.exists() && !p.is_dir();
     for name in ["terraform.tfvars", "terraform.tfvars.json"] {
         let path = dir.join(name);
-        if path.is_file() {
+        if listed(&path) {
             files.push(path);
         }
     }
@@ -405,7 +422,7 @@ fn tfvars_files(dir: &Path) -> Vec<PathBuf> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json"))
         })
-        .filter(|p| p.is_file())
+        .filter(|p| listed(p))
         .collect();
     auto.sort();
     files.extend(auto);
@@ -567,12 +584,14 @@ fn root_variables(
 fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
     match var.default {
         Some(attribute) => {
-            let value = eval::eval(
-                &attribute.value,
-                &Constants,
-                &program.context(&program.root),
-            )
-            .unwrap_or(Value::Unknown);
+            // Relative paths from the declaring module's folder.
+            let dir = program
+                .files
+                .get(var.file)
+                .map(|f| canonical_dir(&f.path))
+                .unwrap_or_default();
+            let value = eval::eval(&attribute.value, &Constants, &program.context(&dir))
+                .unwrap_or(Value::Unknown);
             Assigned {
                 name: name.to_string(),
                 value: var.ty.convert(value),
@@ -603,9 +622,10 @@ fn parse_cli_value(text: &str, takes_string: bool) -> Value {
         Ok(body) => body
             .get_attribute("v")
             .and_then(|a| {
+                // No file function may read for a command-line value.
                 let ctx = Context {
                     base_dir: PathBuf::from("."),
-                    root: PathBuf::from("."),
+                    root: Project::default(),
                 };
                 eval::eval(&a.value, &Constants, &ctx).ok()
             })
@@ -619,7 +639,7 @@ impl<'a> Program<'a> {
         files: &[&'a SourceFile],
         bodies: &[Option<&'a Body>],
         dirs: &BTreeMap<PathBuf, Vec<usize>>,
-        root: &Path,
+        root: &Project,
     ) -> Program<'a> {
         let mut defs = HashMap::new();
         let mut errors = Vec::new();
@@ -663,7 +683,7 @@ impl<'a> Program<'a> {
                             let type_expr = block.body.get_attribute("type").map(|a| &a.value);
                             let context = Context {
                                 base_dir: dir.clone(),
-                                root: root.to_path_buf(),
+                                root: root.clone(),
                             };
                             let constant = |e: &Expression| {
                                 eval::eval(e, &Constants, &context).unwrap_or(Value::Unknown)
@@ -726,7 +746,7 @@ impl<'a> Program<'a> {
             defs,
             manifests: Manifests::new(),
             files: files.to_vec(),
-            root: root.to_path_buf(),
+            root: root.clone(),
             notes: Mutex::new(Vec::new()),
             errors: Mutex::new(errors),
         }
