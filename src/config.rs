@@ -14,6 +14,7 @@ use crate::engine::native::Native;
 use crate::error::FileError;
 use crate::finding::Severity;
 use crate::parse::yaml;
+use crate::read;
 use crate::roles::{Classifier, RoleData};
 use crate::ruleset::{Check, RuleSet, Target};
 use crate::source::SourceFile;
@@ -284,11 +285,22 @@ impl Config {
                 ..Config::default()
             });
         };
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+        // A file named with --config is the user's; a file found is the
+        // project's, read only inside its work tree (or its own folder).
+        let project = match explicit {
+            Some(_) => None,
+            None => Some(read::Project::new([git_root(start)
+                .or_else(|| file.parent().map(Path::to_path_buf))
+                .unwrap_or_default()])),
+        };
+        let within = project
+            .as_ref()
+            .map_or(read::Within::Anywhere, read::Within::Project);
+        let text = read::text(&file, within).map_err(|e| {
             vec![FileError::new(
                 &file,
                 None,
-                format!("cannot read the configuration file: {e}"),
+                e.describe("the configuration file"),
             )]
         })?;
         let source = SourceFile::new(file.clone(), text);

@@ -239,7 +239,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     if let Some(production) = &settings.production {
         raise_production(&mut report, production);
     }
-    suppress::apply(&mut report, rules, &settings.suppress);
+    suppress::apply(&mut report, rules, &settings.suppress, &project);
     restrict(&mut report, reached..context_end);
     report.files_read = reached_read;
     sort(&mut report);
@@ -302,7 +302,12 @@ pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     };
     let mut report = check_parsed(files, &formats, rules, None, lowering);
     report.files_read = files_read;
-    suppress::apply(&mut report, rules, &suppress::Options::default());
+    suppress::apply(
+        &mut report,
+        rules,
+        &suppress::Options::default(),
+        &read::Project::default(),
+    );
     sort(&mut report);
     report
 }
@@ -349,7 +354,7 @@ pub fn lower_all(
                 Err(err) => (None, Vec::new(), vec![err]),
             },
             Some(Format::Yaml) => {
-                let (r, e) = parse::manifest::lower_yaml(index, file);
+                let (r, e) = parse::manifest::lower_yaml(index, file, lowering);
                 (None, r, e)
             }
             Some(Format::Dockerfile) => {

@@ -14,6 +14,7 @@ use provcheck::cli::{
 use provcheck::config::{Config, FailOn};
 use provcheck::error::FileError;
 use provcheck::output::{self, OutputFormat, RenderOptions};
+use provcheck::read::{self, Named};
 use provcheck::ruleset::RuleSet;
 use provcheck::source::SourceFile;
 use provcheck::{explain, suppress, Report, Settings};
@@ -66,10 +67,13 @@ fn main() -> ExitCode {
 fn print_errors(errors: Vec<FileError>, what: &str) {
     let mut report = Report::default();
     for error in &errors {
-        if report.files.iter().any(|f| f.path == error.path) {
+        // Only a file that was parsed has a position worth its text.
+        if error.span.is_none() || report.files.iter().any(|f| f.path == error.path) {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(&error.path) {
+        // The rule and configuration files were named by the user or
+        // found as the configuration: read as they were.
+        if let Ok(text) = read::text(&error.path, read::Within::Anywhere) {
             report.files.push(SourceFile::new(error.path.clone(), text));
         }
     }
@@ -133,10 +137,16 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
             .map(|_| &exclude as &(dyn Fn(&Path) -> bool + Sync)),
         suppress: suppress::Options {
             inline: config.inline_suppressions && !scan.no_inline_suppressions,
-            waivers: scan.waivers.clone().or_else(|| config.waivers.clone()),
+            // The command line's files are the user's; the configuration's
+            // (or the default waivers file) are the project's.
+            waivers: scan
+                .waivers
+                .clone()
+                .map(Named::by_user)
+                .or_else(|| config.waivers.clone().map(Named::by_project)),
             baseline: baseline
-                .map(Path::to_path_buf)
-                .or_else(|| config.baseline.clone()),
+                .map(|b| Named::by_user(b.to_path_buf()))
+                .or_else(|| config.baseline.clone().map(Named::by_project)),
             today: suppress::today(),
         },
         production: config.production.clone(),

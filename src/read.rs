@@ -108,6 +108,15 @@ impl ReadError {
         matches!(self, ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
     }
 
+    /// The message for a file read as `what` ("the waivers file"): what
+    /// could not be read, or why it was refused.
+    pub fn describe(&self, what: &str) -> String {
+        match self {
+            ReadError::Io(e) => format!("cannot read {what}: {e}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Refused for where it is, not for what it holds.
     pub fn is_confinement(&self) -> bool {
         matches!(

@@ -170,6 +170,42 @@ fn a_manifest_linked_outside_the_project_is_not_read() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_the_tree_does_not_hang() {
+    let tree = Tree::new();
+    tree.write(
+        "project/compose.yaml",
+        "services:\n  web:\n    image: nginx:${TAG}\n",
+    );
+    tree.write(
+        "project/main.tf",
+        "locals {\n  text = file(\"pipe.txt\")\n}\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = local.text\n}\n",
+    );
+    for name in [".env", "pipe.txt", "pipe.tf", "terraform.tfvars"] {
+        let status = Command::new("mkfifo")
+            .arg(tree.path(&format!("project/{name}")))
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+    }
+    // Each would block a read until a writer comes: none may be opened.
+    let report = json(&tree.project(), &["."], &[]);
+    let errors = errors(&report);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("pipe.tf:") && e.contains("named pipe (FIFO)")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with(".env:") && e.contains("named pipe (FIFO)")),
+        "{errors:#?}"
+    );
+}
+
 /// A Terraform volume per value of `var.password`: a value that reaches
 /// the resource's address is in every report.
 const VOLUMES: &str = r#"variable "password" {
@@ -241,4 +277,84 @@ fn file_functions_do_not_read_the_git_folder() {
         "resource \"aws_ebs_volume\" \"v\" {\n  for_each  = toset([file(\".git/config\"), file(\"../project/.git/config\")])\n  encrypted = false\n}\n",
     );
     assert_no_secret(&every_format(&tree.project(), &["."], &[]));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dotenv_linked_outside_the_project_is_not_read() {
+    let tree = Tree::new();
+    tree.write(
+        "project/compose.yaml",
+        "services:\n  db:\n    image: postgres:${TAG}\n    ports: [\"5432:5432\"]\n",
+    );
+    tree.write("outside/secret.env", &format!("TAG={SECRET}\n"));
+    tree.link(&tree.path("outside/secret.env"), "project/.env");
+    assert_no_secret(&every_format(&tree.project(), &["."], &[]));
+    let errors = errors(&json(&tree.project(), &["."], &[]));
+    assert!(
+        errors.contains(&".env: \"symlink to outside the project; not read\"".to_string()),
+        "{errors:#?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn waivers_baseline_and_configuration_are_read_inside_the_project() {
+    let tree = Tree::new();
+    tree.write("project/main.tf", VOLUMES);
+    tree.write(
+        "outside/waivers.yaml",
+        &format!("waivers:\n  - rule: {SECRET}\n    status: unused\n    reason: \"{SECRET}\"\n"),
+    );
+    tree.write(
+        "outside/baseline.json",
+        &format!("{{\"version\": \"{SECRET}\"}}"),
+    );
+    tree.link(
+        &tree.path("outside/waivers.yaml"),
+        "project/.provcheck-waivers.yaml",
+    );
+    // The configuration's paths are the project's.
+    tree.write(
+        "project/.provcheck.yaml",
+        "baseline: ../outside/baseline.json\n",
+    );
+    assert_no_secret(&every_format(&tree.project(), &["."], &[]));
+    let errors = errors(&json(&tree.project(), &["."], &[]));
+    assert!(
+        errors.iter().any(|e| e.contains(".provcheck-waivers.yaml")
+            && e.contains("symlink to outside the project; not read")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("baseline.json") && e.contains("outside the project; not read")),
+        "{errors:#?}"
+    );
+    // Named on the command line, they are the user's to place.
+    let report = json(
+        &tree.project(),
+        &["--baseline", "../outside/baseline.json", "."],
+        &[],
+    );
+    let errors = self::errors(&report);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("baseline.json") && e.contains("invalid baseline")),
+        "{errors:#?}"
+    );
+
+    // A configuration linked out of the work tree is not read either.
+    std::fs::remove_file(tree.path("project/.provcheck.yaml")).unwrap();
+    tree.write("outside/config.yaml", &format!("ignore: [{SECRET}]\n"));
+    tree.link(&tree.path("outside/config.yaml"), "project/.provcheck.yaml");
+    let output = run(&tree.project(), &["check", "."], &[]);
+    let text = text(&output);
+    assert!(!text.contains(SECRET), "{text}");
+    assert!(
+        text.contains("symlink to outside the project; not read"),
+        "{text}"
+    );
 }

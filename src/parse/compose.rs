@@ -32,6 +32,7 @@ use crate::model::{push_pointer, BlockKind, Resource};
 use crate::parse::kubernetes;
 use crate::parse::manifest::{first_line, rebase};
 use crate::parse::yaml::{self, Document};
+use crate::read::{self, Project, Within};
 use crate::source::{SourceFile, Span};
 
 /// The resource type of a compose service.
@@ -108,21 +109,31 @@ const SERVICE_KEYS: &[&str] = &[
 ];
 
 /// Lowers one compose file, merged with its override (or base) file when
-/// `docker compose` would read them together.
+/// `docker compose` would read them together. The `.env` file and the
+/// partner are read only inside the project.
 pub fn lower(
     file_index: usize,
     source: &SourceFile,
     document: &Document,
+    lowering: crate::Lowering<'_>,
 ) -> (Vec<Resource>, Vec<FileError>) {
     let dir = source
         .path()
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let env = Environment::load(&dir);
+    let mut errors = Vec::new();
+    let env = match Environment::load(&dir, lowering.project) {
+        Ok(env) => env,
+        Err(error) => {
+            errors.push(error);
+            Environment::default()
+        }
+    };
     let own = Layer::new(document, &env);
+    // A refused partner is reported when it is discovered itself.
     let partner = partner_file(source.path()).and_then(|(path, own_is_base)| {
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = read::text(&path, Within::Project(lowering.project)).ok()?;
         let partner_source = SourceFile::new(path, text);
         let documents = yaml::parse(&partner_source).ok()?;
         let [partner_document] = &documents[..] else {
@@ -179,7 +190,7 @@ pub fn lower(
             });
         }
     }
-    (resources, Vec::new())
+    (resources, errors)
 }
 
 /// The file `docker compose` reads together with this one, and whether
@@ -221,11 +232,15 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// The environment of the project in `dir` (its `.env`, if any).
-    pub fn load(dir: &Path) -> Environment {
+    /// The environment of the project in `dir`: its `.env`, if there is
+    /// one that may be read (an error says why not).
+    pub fn load(dir: &Path, project: &Project) -> Result<Environment, FileError> {
         let path = dir.join(".env");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        Environment::from_dotenv(&text)
+        match read::text(&path, Within::Project(project)) {
+            Ok(text) => Ok(Environment::from_dotenv(&text)),
+            Err(e) if e.is_not_found() => Ok(Environment::default()),
+            Err(e) => Err(FileError::new(&path, None, e.to_string())),
+        }
     }
 
     /// Parses `.env` text: `KEY=value` lines, `export` prefixes, quotes,
@@ -928,7 +943,12 @@ mod tests {
         let path = dir.join(name);
         let source = SourceFile::new(&path, std::fs::read_to_string(&path).unwrap());
         let documents = yaml::parse(&source).unwrap();
-        let (resources, errors) = lower(0, &source, &documents[0]);
+        let project = Project::new([dir]);
+        let lowering = crate::Lowering {
+            project: &project,
+            inputs: &Default::default(),
+        };
+        let (resources, errors) = lower(0, &source, &documents[0], lowering);
         assert!(errors.is_empty());
         (source, resources)
     }
@@ -987,7 +1007,11 @@ mod tests {
         );
         let documents = yaml::parse(&source).unwrap();
         assert!(is_compose(source.path(), &documents));
-        let (resources, _) = lower(0, &source, &documents[0]);
+        let lowering = crate::Lowering {
+            project: &Project::default(),
+            inputs: &Default::default(),
+        };
+        let (resources, _) = lower(0, &source, &documents[0], lowering);
         let api = &resources[0];
         assert_eq!(
             api.attributes["environment"],

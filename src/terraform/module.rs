@@ -138,11 +138,9 @@ pub fn evaluate(
     for path in &inputs.var_files {
         match read::text(path, Within::Anywhere) {
             Ok(text) => tfvars.push((PathBuf::new(), SourceFile::new(path.clone(), text))),
-            Err(e) => out.errors.push(FileError::new(
-                path,
-                None,
-                format!("cannot read the variables file: {e}"),
-            )),
+            Err(e) => out
+                .errors
+                .push(FileError::new(path, None, e.describe("the variables file"))),
         }
     }
     // Remote modules that `terraform init` installed under .terraform.
