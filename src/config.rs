@@ -154,7 +154,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Where relative paths, globs and fingerprints are anchored: the
     /// configuration file's folder, else the enclosing git work tree,
-    /// else the current folder.
+    /// else the first scanned folder — never the current folder for
+    /// being current: it bounds what the run may read.
     pub root: PathBuf,
     pub fail_on: Option<FailOn>,
     /// Globs of paths not to check, relative to `root`.
@@ -182,14 +183,13 @@ fn schema() -> &'static Validator {
 }
 
 /// The configuration file that applies to `start`: the nearest
-/// `.provcheck.yaml` in it or a folder above.
+/// `.provcheck.yaml` in it or a folder above, up to its git work tree's
+/// root (without one, in `start`'s folder only). A file planted above the
+/// repository, where a pull request cannot be reviewed, is never read.
 pub fn find(start: &Path) -> Option<PathBuf> {
-    let start = start.canonicalize().ok()?;
-    let mut dir = if start.is_dir() {
-        Some(start.as_path())
-    } else {
-        start.parent()
-    };
+    let first = start_dir(start)?;
+    let top = git_root(&first);
+    let mut dir = Some(first.as_path());
     while let Some(d) = dir {
         for name in CONFIG_NAMES {
             let candidate = d.join(name);
@@ -197,9 +197,22 @@ pub fn find(start: &Path) -> Option<PathBuf> {
                 return Some(candidate);
             }
         }
+        if top.as_deref().is_none_or(|top| d == top) {
+            break;
+        }
         dir = d.parent();
     }
     None
+}
+
+/// The folder of `start` (itself when it is one), links resolved.
+fn start_dir(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    if start.is_dir() {
+        Some(start)
+    } else {
+        start.parent().map(Path::to_path_buf)
+    }
 }
 
 /// Compiles the globs written at `pointer`; an invalid one is an error at
@@ -247,14 +260,11 @@ fn presentable(path: PathBuf) -> PathBuf {
     }
 }
 
-/// The nearest folder at or above `start` holding `.git`.
+/// The nearest folder at or above `start` holding `.git` (a folder, or a
+/// file in a linked work tree or submodule).
 fn git_root(start: &Path) -> Option<PathBuf> {
-    let start = start.canonicalize().ok()?;
-    let mut dir = if start.is_dir() {
-        Some(start.as_path())
-    } else {
-        start.parent()
-    };
+    let start = start_dir(start)?;
+    let mut dir = Some(start.as_path());
     while let Some(d) = dir {
         if d.join(".git").exists() {
             return Some(d.to_path_buf());
@@ -272,9 +282,9 @@ impl Config {
             Some(path) => Some(path.to_path_buf()),
             None => find(start),
         };
-        let cwd = std::env::current_dir().unwrap_or_default();
+        let scanned = || start_dir(start).unwrap_or_else(|| start.to_path_buf());
         let Some(file) = file else {
-            let root = git_root(start).unwrap_or(cwd);
+            let root = git_root(start).unwrap_or_else(scanned);
             let waivers = Some(root.join(WAIVERS_NAME))
                 .filter(|p| p.is_file())
                 .map(presentable);
@@ -335,7 +345,7 @@ impl Config {
             .canonicalize()
             .ok()
             .and_then(|f| f.parent().map(Path::to_path_buf))
-            .unwrap_or(cwd);
+            .unwrap_or_else(scanned);
         let exclude = Some(globs(&parsed.exclude, "/exclude", &document, &file)?)
             .filter(|set| !set.is_empty());
 

@@ -33,6 +33,13 @@ impl Tree {
         tree
     }
 
+    /// The same without `.git`: a folder that is no work tree.
+    fn bare() -> Tree {
+        let tree = Tree::new();
+        std::fs::remove_dir_all(tree.path("project/.git")).unwrap();
+        tree
+    }
+
     fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
@@ -356,5 +363,74 @@ fn waivers_baseline_and_configuration_are_read_inside_the_project() {
     assert!(
         text.contains("symlink to outside the project; not read"),
         "{text}"
+    );
+}
+
+/// A volume per line of a file that file() reads.
+fn reading(path: &str) -> String {
+    format!(
+        "resource \"aws_ebs_volume\" \"v\" {{\n  for_each  = toset(split(\"\\n\", file(\"{path}\")))\n  encrypted = false\n}}\n"
+    )
+}
+
+#[test]
+fn file_functions_never_read_from_the_current_folder() {
+    let tree = Tree::bare();
+    tree.write("project/main.tf", &reading("../outside/secret.txt"));
+    let project = tree.project().to_string_lossy().into_owned();
+    // Run from the folder above: the current folder is no project root.
+    let outputs = every_format(tree.dir.path(), &[&project], &[]);
+    assert_no_secret(&outputs);
+    // The file's lines are unknown: one instance, `[*]`.
+    let report = json(tree.dir.path(), &[&project], &[]);
+    assert_eq!(report["findings"][0]["resource"], "aws_ebs_volume.v[*]");
+}
+
+#[cfg(unix)]
+#[test]
+fn file_functions_cannot_read_etc_passwd_from_the_root_folder() {
+    let tree = Tree::bare();
+    tree.write("project/main.tf", &reading("/etc/passwd"));
+    let project = tree.project().to_string_lossy().into_owned();
+    for (format, text) in every_format(Path::new("/"), &[&project], &[]) {
+        assert!(
+            !text.contains("root:"),
+            "{format} prints /etc/passwd:\n{text}"
+        );
+    }
+}
+
+/// The rule ids of a JSON report's findings.
+fn rule_ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| f["rule_id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn a_configuration_above_the_work_tree_is_ignored() {
+    for tree in [Tree::new(), Tree::bare()] {
+        tree.write("project/main.tf", VOLUMES);
+        // Planted above the repository: it would turn the AWS rules off.
+        tree.write(".provcheck.yaml", "ignore: [aws]\n");
+        for cwd in [tree.project(), tree.dir.path().to_path_buf()] {
+            let report = json(&cwd, &[&tree.project().to_string_lossy()], &[]);
+            assert!(
+                rule_ids(&report).contains(&"aws-ebs-volume-unencrypted".to_string()),
+                "{report:#}"
+            );
+        }
+    }
+    // Inside the work tree, it applies.
+    let tree = Tree::new();
+    tree.write("project/infra/main.tf", VOLUMES);
+    tree.write("project/.provcheck.yaml", "ignore: [aws]\n");
+    let report = json(&tree.project(), &["infra"], &[]);
+    assert!(
+        !rule_ids(&report).contains(&"aws-ebs-volume-unencrypted".to_string()),
+        "{report:#}"
     );
 }
