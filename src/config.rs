@@ -384,6 +384,12 @@ impl Config {
         })
     }
 
+    /// The configuration file, as reports show it (relative to the
+    /// current folder when below it).
+    pub fn shown_file(&self) -> Option<PathBuf> {
+        self.file.clone().map(presentable)
+    }
+
     fn error_at(&self, pointer: &str, message: String) -> FileError {
         match &self.spans {
             Some((source, document)) => {

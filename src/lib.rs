@@ -64,6 +64,9 @@ pub struct Report {
     pub notes: Vec<FileError>,
     /// Files (and rule files) that could not be read or parsed.
     pub errors: Vec<FileError>,
+    /// The configuration file the run used, if any: every format names it,
+    /// since it can turn rules off.
+    pub config: Option<PathBuf>,
 }
 
 impl Report {
@@ -109,6 +112,8 @@ pub struct Settings<'a> {
     pub inputs: terraform::module::Inputs,
     /// What marks production, and how much to raise its findings.
     pub production: Option<config::Production>,
+    /// The configuration file these settings came from, as reports show it.
+    pub config: Option<PathBuf>,
 }
 
 impl Settings<'_> {
@@ -242,6 +247,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     suppress::apply(&mut report, rules, &settings.suppress, &project);
     restrict(&mut report, reached..context_end);
     report.files_read = reached_read;
+    report.config.clone_from(&settings.config);
     sort(&mut report);
     report
 }
@@ -418,6 +424,7 @@ fn check_parsed(
         lapsed: Vec::new(),
         notes: lowered.notes,
         errors: lowered.errors,
+        config: None,
     }
 }
 

@@ -150,6 +150,7 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
             today: suppress::today(),
         },
         production: config.production.clone(),
+        config: config.shown_file(),
         inputs: provcheck::terraform::module::Inputs {
             vars: scan.vars.clone(),
             var_files: scan.var_files.clone(),

@@ -434,3 +434,30 @@ fn a_configuration_above_the_work_tree_is_ignored() {
         "{report:#}"
     );
 }
+
+#[test]
+fn every_format_names_the_configuration_used() {
+    let tree = Tree::new();
+    tree.write("project/infra/main.tf", VOLUMES);
+    tree.write("project/.provcheck.yaml", "fail-on: high\n");
+    let outputs = every_format(&tree.project(), &["infra"], &[]);
+    let expected = [
+        ("human", "Configuration: .provcheck.yaml\n"),
+        ("json", "\"config\": \".provcheck.yaml\""),
+        ("sarif", "\"configurationFile\": \".provcheck.yaml\""),
+        ("junit", "<!-- provcheck configuration: .provcheck.yaml -->"),
+        ("github", "provcheck configuration: .provcheck.yaml\n"),
+        ("markdown", "Configuration: `.provcheck.yaml`."),
+    ];
+    for (format, text) in &outputs {
+        if let Some((_, line)) = expected.iter().find(|(f, _)| f == format) {
+            assert!(text.contains(line), "{format} lacks {line:?}:\n{text}");
+        }
+    }
+    // From elsewhere, the path leads to it.
+    let report = json(tree.dir.path(), &["project/infra"], &[]);
+    assert_eq!(report["config"], "project/.provcheck.yaml");
+    std::fs::remove_file(tree.path("project/.provcheck.yaml")).unwrap();
+    let report = json(&tree.project(), &["infra"], &[]);
+    assert_eq!(report["config"], serde_json::Value::Null);
+}
