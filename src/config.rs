@@ -73,6 +73,15 @@ struct ConfigFile {
     roles: Option<RoleData>,
     production: Option<ProductionFile>,
     ephi: Option<EphiFile>,
+    compose: Option<ComposeFile>,
+}
+
+/// The `compose` section.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComposeFile {
+    #[serde(default)]
+    environment: Vec<String>,
 }
 
 /// The `ephi` section: replaces the ePHI placement rules' params key by
@@ -173,6 +182,9 @@ pub struct Config {
     ephi: Option<EphiFile>,
     /// What marks production, when the file says.
     pub production: Option<Production>,
+    /// Variables of the process environment that compose files may
+    /// interpolate (`compose.environment`).
+    pub compose_environment: Vec<String>,
     /// Where each top-level key was written, for errors found later.
     spans: Option<(SourceFile, yaml::Document)>,
 }
@@ -379,6 +391,7 @@ impl Config {
             roles: parsed.roles,
             ephi: parsed.ephi,
             production,
+            compose_environment: parsed.compose.map(|c| c.environment).unwrap_or_default(),
             spans: Some((source, document)),
             root,
         })

@@ -114,6 +114,9 @@ pub struct Settings<'a> {
     pub production: Option<config::Production>,
     /// The configuration file these settings came from, as reports show it.
     pub config: Option<PathBuf>,
+    /// The variables of the process environment that compose files may
+    /// interpolate (`--env`, `compose.environment`), with their values.
+    pub compose_env: std::collections::BTreeMap<String, String>,
 }
 
 impl Settings<'_> {
@@ -232,6 +235,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     let lowering = Lowering {
         project: &project,
         inputs: &settings.inputs,
+        compose_env: &settings.compose_env,
     };
     let mut report = check_parsed(
         sources.files,
@@ -305,6 +309,7 @@ pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let lowering = Lowering {
         project: &read::Project::default(),
         inputs: &Default::default(),
+        compose_env: &Default::default(),
     };
     let mut report = check_parsed(files, &formats, rules, None, lowering);
     report.files_read = files_read;
@@ -337,6 +342,8 @@ pub struct Lowering<'a> {
     pub project: &'a read::Project,
     /// Terraform variable values from the command line and environment.
     pub inputs: &'a terraform::module::Inputs,
+    /// What compose files may interpolate from the process environment.
+    pub compose_env: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// Parses every file (in parallel), evaluates the Terraform modules they
@@ -397,6 +404,7 @@ pub fn parse_all(
     let lowering = Lowering {
         project: &project,
         inputs: &Default::default(),
+        compose_env: &Default::default(),
     };
     let lowered = lower_all(files, formats, lowering);
     (lowered.resources, lowered.errors)

@@ -151,6 +151,13 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
         },
         production: config.production.clone(),
         config: config.shown_file(),
+        // Only the variables named: any other may hold a CI secret.
+        compose_env: scan
+            .env
+            .iter()
+            .chain(&config.compose_environment)
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
+            .collect(),
         inputs: provcheck::terraform::module::Inputs {
             vars: scan.vars.clone(),
             var_files: scan.var_files.clone(),

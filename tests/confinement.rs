@@ -461,3 +461,41 @@ fn every_format_names_the_configuration_used() {
     let report = json(&tree.project(), &["infra"], &[]);
     assert_eq!(report["config"], serde_json::Value::Null);
 }
+
+const COMPOSE_SECRET: &str = "services:\n  db:\n    image: postgres:16\n    environment:\n      DATABASE_URL: \"postgres://app:${CI_DB_PASSWORD}@db:5432/app?sslmode=disable\"\n    ports:\n      - \"${CI_BIND}:5432:5432\"\n";
+
+#[test]
+fn compose_reads_only_the_environment_variables_named() {
+    let tree = Tree::new();
+    tree.write("project/compose.yaml", COMPOSE_SECRET);
+    let env = [("CI_DB_PASSWORD", SECRET), ("CI_BIND", "0.0.0.0")];
+    assert_no_secret(&every_format(&tree.project(), &["."], &env));
+    // Unknown, so the rules that need the values are undecided.
+    let report = json(&tree.project(), &["."], &env);
+    let undecided: Vec<&str> = report["undecided"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert!(
+        undecided.contains(&"compose-database-port-published"),
+        "{report:#}"
+    );
+
+    // Named, on the command line or in the configuration, they are read.
+    let report = json(&tree.project(), &["--env", "CI_BIND", "."], &env);
+    assert!(
+        rule_ids(&report).contains(&"compose-database-port-published".to_string()),
+        "{report:#}"
+    );
+    tree.write(
+        "project/.provcheck.yaml",
+        "compose:\n  environment: [CI_BIND]\n",
+    );
+    let report = json(&tree.project(), &["."], &env);
+    assert!(
+        rule_ids(&report).contains(&"compose-database-port-published".to_string()),
+        "{report:#}"
+    );
+}

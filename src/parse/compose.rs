@@ -6,8 +6,10 @@
 //!
 //! As `docker compose` reads them:
 //! - `${VAR}`, `$VAR`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`,
-//!   `${VAR:+alt}` and `$$` are interpolated from the environment, then
-//!   from the `.env` file beside the compose file; a variable set nowhere
+//!   `${VAR:+alt}` and `$$` are interpolated from the variables of the
+//!   process environment the user allowed (`--env`, `compose.environment`;
+//!   a pull request must not copy a CI secret into the report), then from
+//!   the `.env` file beside the compose file; a variable set nowhere else
 //!   leaves its value unknown (never guessed empty);
 //! - list forms of `environment`, `labels`, `annotations`, `sysctls`,
 //!   `build.args` and `networks` become mappings (`KEY=value` items keyed
@@ -123,11 +125,14 @@ pub fn lower(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let mut errors = Vec::new();
-    let env = match Environment::load(&dir, lowering.project) {
+    let env = match Environment::load(&dir, lowering.project, lowering.compose_env) {
         Ok(env) => env,
         Err(error) => {
             errors.push(error);
-            Environment::default()
+            Environment {
+                process: lowering.compose_env.clone(),
+                ..Environment::default()
+            }
         }
     };
     let own = Layer::new(document, &env);
@@ -224,21 +229,33 @@ fn partner_file(path: &Path) -> Option<(PathBuf, bool)> {
         .map(|p| (p, own_is_base))
 }
 
-/// Variables for interpolation: the process environment first, then the
-/// project's `.env` file.
+/// Variables for interpolation: the allowed variables of the process
+/// environment first, then the project's `.env` file.
 #[derive(Debug, Default)]
 pub struct Environment {
+    /// Only those the user allowed, read by the caller: no other variable
+    /// of the process is ever looked at.
+    pub process: BTreeMap<String, String>,
     dotenv: HashMap<String, String>,
 }
 
 impl Environment {
-    /// The environment of the project in `dir`: its `.env`, if there is
-    /// one that may be read (an error says why not).
-    pub fn load(dir: &Path, project: &Project) -> Result<Environment, FileError> {
+    /// The environment of the project in `dir`: the allowed process
+    /// variables, then its `.env`, if there is one that may be read (an
+    /// error says why not).
+    pub fn load(
+        dir: &Path,
+        project: &Project,
+        process: &BTreeMap<String, String>,
+    ) -> Result<Environment, FileError> {
+        let env = Environment {
+            process: process.clone(),
+            ..Environment::default()
+        };
         let path = dir.join(".env");
         match read::text(&path, Within::Project(project)) {
-            Ok(text) => Ok(Environment::from_dotenv(&text)),
-            Err(e) if e.is_not_found() => Ok(Environment::default()),
+            Ok(text) => Ok(env.with_dotenv(&text)),
+            Err(e) if e.is_not_found() => Ok(env),
             Err(e) => Err(FileError::new(&path, None, e.to_string())),
         }
     }
@@ -246,7 +263,13 @@ impl Environment {
     /// Parses `.env` text: `KEY=value` lines, `export` prefixes, quotes,
     /// `#` comments, and `${VAR}` references to earlier lines.
     pub fn from_dotenv(text: &str) -> Environment {
-        let mut env = Environment::default();
+        Environment::default().with_dotenv(text)
+    }
+
+    /// Adds the variables of `.env` text, which may refer to the allowed
+    /// process variables and to earlier lines.
+    fn with_dotenv(self, text: &str) -> Environment {
+        let mut env = self;
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -280,9 +303,10 @@ impl Environment {
     }
 
     fn lookup(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .or_else(|| self.dotenv.get(name).cloned())
+        self.process
+            .get(name)
+            .or_else(|| self.dotenv.get(name))
+            .cloned()
     }
 
     /// Interpolates `text`; `None` when a variable it needs is set
@@ -947,6 +971,7 @@ mod tests {
         let lowering = crate::Lowering {
             project: &project,
             inputs: &Default::default(),
+            compose_env: &Default::default(),
         };
         let (resources, errors) = lower(0, &source, &documents[0], lowering);
         assert!(errors.is_empty());
@@ -1010,6 +1035,7 @@ mod tests {
         let lowering = crate::Lowering {
             project: &Project::default(),
             inputs: &Default::default(),
+            compose_env: &Default::default(),
         };
         let (resources, _) = lower(0, &source, &documents[0], lowering);
         let api = &resources[0];

@@ -129,6 +129,7 @@ mod tests {
         let lowering = crate::Lowering {
             project: &crate::read::Project::default(),
             inputs: &Default::default(),
+            compose_env: &Default::default(),
         };
         lower_yaml(0, &SourceFile::new(name, text), lowering)
     }
