@@ -499,3 +499,20 @@ fn compose_reads_only_the_environment_variables_named() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_tf_var_from_the_environment_is_never_quoted() {
+    let tree = Tree::new();
+    tree.write(
+        "project/main.tf",
+        "variable \"encrypted\" {}\nresource \"aws_db_instance\" \"db\" {\n  engine            = \"postgres\"\n  storage_encrypted = var.encrypted\n}\n",
+    );
+    let env = [("TF_VAR_encrypted", SECRET)];
+    assert_no_secret(&every_format(&tree.project(), &["."], &env));
+    let report = json(&tree.project(), &["."], &env);
+    let text = report.to_string();
+    assert!(
+        text.contains("storage_encrypted is set from TF_VAR_encrypted in the environment; its value is not shown"),
+        "{report:#}"
+    );
+}

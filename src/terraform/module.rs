@@ -61,6 +61,9 @@ pub struct Evaluated {
 /// A declared variable.
 struct VarDef<'a> {
     file: usize,
+    /// The block's header, where a value from the environment is said to
+    /// come in.
+    header: Span,
     default: Option<&'a Attribute>,
     nullable: bool,
     /// The `type` constraint; `Any` when there is none.
@@ -453,6 +456,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                         file: index,
                         span: Span::default(),
                         message: format!("var.{name} set in {}", file.display_path()),
+                        from_environment: false,
                     }],
                     name,
                     value: Value::from_json(&v),
@@ -497,6 +501,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                     file: index,
                     span: span_of(attribute),
                     message: format!("var.{name} set in {}", file.display_path()),
+                    from_environment: false,
                 }],
                 name,
                 value,
@@ -553,12 +558,20 @@ fn root_variables(
             );
         }
     };
+    // A value from the environment may be a CI secret: its origin says
+    // so, and no message quotes it.
     for (name, text) in &inputs.env {
         let var = def.variables.get(name);
+        let origin = var.map(|var| Origin {
+            file: var.file,
+            span: var.header,
+            message: format!("TF_VAR_{name} in the environment"),
+            from_environment: true,
+        });
         set(
             name,
             parse_cli_value(text, var.is_none_or(|v| v.takes_string)),
-            Vec::new(),
+            origin.into_iter().collect(),
         );
     }
     for assigned in files {
@@ -597,6 +610,7 @@ fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
                     file: var.file,
                     span: span_of(attribute),
                     message: format!("default of var.{name}"),
+                    from_environment: false,
                 }],
                 references: Vec::new(),
             }
@@ -700,6 +714,7 @@ impl<'a> Program<'a> {
                                 label,
                                 VarDef {
                                     file: i,
+                                    header: hcl_front::header_span(block),
                                     default: block.body.get_attribute("default"),
                                     nullable,
                                     ty,
@@ -888,6 +903,7 @@ impl<'a> Instance<'a> {
                 file: *file,
                 span: span_of(tags),
                 message: format!("default_tags of provider {config}"),
+                from_environment: false,
             };
             providers.default_tags.insert(config, (value, Some(origin)));
         }
@@ -1120,6 +1136,7 @@ impl<'a> Instance<'a> {
                             file: call.file,
                             span: span_of(attribute),
                             message: format!("argument {name} of module.{}", call.name),
+                            from_environment: false,
                         }];
                         origin.extend(self.origins_of(&attribute.value, 0));
                         Assigned {
@@ -1167,6 +1184,7 @@ impl<'a> Instance<'a> {
             file: call.file,
             span: hcl_front::header_span(call.block),
             message: prefix.clone(),
+            from_environment: false,
         });
         let place = Place {
             prefix: format!("{prefix}."),
@@ -1324,6 +1342,7 @@ impl<'a> Instance<'a> {
                             file: *file,
                             span: span_of(local),
                             message: format!("local.{name}"),
+                            from_environment: false,
                         });
                         origins.extend(self.origins_of(&local.value, depth + 1));
                     }
