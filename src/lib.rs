@@ -17,6 +17,7 @@ pub mod model;
 pub mod output;
 pub mod parse;
 pub mod read;
+pub mod redact;
 pub mod roles;
 pub mod ruleset;
 pub mod source;
@@ -237,12 +238,16 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         inputs: &settings.inputs,
         compose_env: &settings.compose_env,
     };
+    // Values from the environment may be CI secrets: masked wherever a
+    // pull request's code could route them.
+    let masks = redact::Masks::new(&settings.inputs.env, &settings.compose_env);
     let mut report = check_parsed(
         sources.files,
         &sources.formats,
         rules,
         settings.root.as_deref(),
         lowering,
+        &masks,
     );
     report.errors.append(&mut sources.errors);
     if let Some(production) = &settings.production {
@@ -252,6 +257,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     restrict(&mut report, reached..context_end);
     report.files_read = reached_read;
     report.config.clone_from(&settings.config);
+    masks.report(&mut report);
     sort(&mut report);
     report
 }
@@ -311,7 +317,8 @@ pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
         inputs: &Default::default(),
         compose_env: &Default::default(),
     };
-    let mut report = check_parsed(files, &formats, rules, None, lowering);
+    let masks = redact::Masks::default();
+    let mut report = check_parsed(files, &formats, rules, None, lowering, &masks);
     report.files_read = files_read;
     suppress::apply(
         &mut report,
@@ -416,8 +423,10 @@ fn check_parsed(
     rules: &RuleSet,
     root: Option<&std::path::Path>,
     lowering: Lowering<'_>,
+    masks: &redact::Masks,
 ) -> Report {
-    let lowered = lower_all(&files, formats, lowering);
+    let mut lowered = lower_all(&files, formats, lowering);
+    masks.identities(&mut lowered.resources);
     files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);

@@ -516,3 +516,44 @@ fn a_tf_var_from_the_environment_is_never_quoted() {
         "{report:#}"
     );
 }
+
+#[test]
+fn environment_values_routed_into_addresses_and_tags_are_masked() {
+    let tree = Tree::new();
+    tree.write(
+        "project/main.tf",
+        &format!(
+            "{VOLUMES}resource \"aws_efs_file_system\" \"f\" {{\n  encrypted = true\n  tags = {{ change_request = var.password, approved_by = \"cto\", owner = \"data\" }}\n}}\n"
+        ),
+    );
+    tree.write("project/compose.yaml", COMPOSE_SECRET);
+    let db_password = format!("{SECRET}-db");
+    let env = [
+        ("TF_VAR_password", SECRET),
+        ("CI_DB_PASSWORD", db_password.as_str()),
+        ("CI_BIND", "0.0.0.0"),
+    ];
+    let args = ["--env", "CI_DB_PASSWORD", "--env", "CI_BIND", "."];
+    assert_no_secret(&every_format(&tree.project(), &args, &env));
+    for format in ["json", "markdown", "html"] {
+        let out = tree.path(&format!("report.{format}"));
+        let out = out.to_string_lossy();
+        let mut all = vec!["inspect", "--format", format, "-o", &out];
+        all.extend_from_slice(&args);
+        let output = run(&tree.project(), &all, &env);
+        assert!(!text(&output).contains(SECRET), "{}", text(&output));
+        let written = std::fs::read_to_string(&*out).unwrap();
+        assert!(!written.contains(SECRET), "inspect {format} prints it");
+    }
+    let report = json(&tree.project(), &args, &env);
+    let resources: Vec<&str> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["resource"].as_str())
+        .collect();
+    assert!(
+        resources.contains(&"aws_ebs_volume.v[\"(masked TF_VAR_password)\"]"),
+        "{resources:#?}"
+    );
+}
