@@ -299,11 +299,20 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         InspectFormat::Json => "provcheck-report.json",
         InspectFormat::Markdown => "provcheck-report.md",
     };
-    let path = args
+    let target = args
         .output
         .clone()
-        .unwrap_or_else(|| default_report_path(default, &args.scan.paths));
-    let written = std::fs::File::create(&path).and_then(|mut file| match args.format {
+        .or_else(|| default_report_path(default, &args.scan.paths));
+    let created = match &target {
+        Some(path) => std::fs::File::create(path).map(|file| (file, path.clone())),
+        None => create_temporary(default),
+    };
+    // Where the report went, or was meant to go.
+    let path = match &created {
+        Ok((_, path)) => path.clone(),
+        Err(_) => target.unwrap_or_else(|| std::env::temp_dir().join(default)),
+    };
+    let written = created.and_then(|(mut file, _)| match args.format {
         // The page streams from its rendered parts: it can be large.
         InspectFormat::Html => provcheck::inspect::html::write(&model, &report, &mut file),
         InspectFormat::Json => file.write_all(provcheck::inspect::json::render(&model).as_bytes()),
@@ -340,8 +349,9 @@ fn inspect(args: &InspectArgs) -> ExitCode {
 
 /// Where a report goes when `--output` is not given: the current folder,
 /// unless that is inside a scanned folder (a report must not land in the
-/// repository it describes unless asked), then the temporary folder.
-fn default_report_path(name: &str, scanned: &[PathBuf]) -> PathBuf {
+/// repository it describes unless asked); then `None`, for a new file in
+/// the temporary folder.
+fn default_report_path(name: &str, scanned: &[PathBuf]) -> Option<PathBuf> {
     let here = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .unwrap_or_default();
@@ -351,10 +361,26 @@ fn default_report_path(name: &str, scanned: &[PathBuf]) -> PathBuf {
                 .is_ok_and(|p| !here.as_os_str().is_empty() && here.starts_with(p))
     });
     if inside {
-        std::env::temp_dir().join(name)
+        None
     } else {
-        PathBuf::from(name)
+        Some(PathBuf::from(name))
     }
+}
+
+/// A new file in the temporary folder named like `name`
+/// (`provcheck-report-1a2B3c.html`): created exclusively, so a link that
+/// another user left there (at a name guessed in advance) is never
+/// followed, and kept when the process ends.
+fn create_temporary(name: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    let suffix = format!(".{extension}");
+    let prefix = format!("{stem}-");
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(&suffix)
+        .tempfile_in(std::env::temp_dir())?
+        .keep()
+        .map_err(|e| e.error)
 }
 
 fn baseline(args: &BaselineArgs) -> ExitCode {
