@@ -90,6 +90,13 @@ pub struct ScanArgs {
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
 
+    /// Let `${NAME}` in compose files read this variable of provcheck's
+    /// environment (repeatable). Without it, only the `.env` file beside
+    /// the compose file is read: a pull request must not copy CI secrets
+    /// into the report.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+
     #[command(flatten)]
     pub rules: RuleArgs,
 }

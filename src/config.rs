@@ -14,6 +14,7 @@ use crate::engine::native::Native;
 use crate::error::FileError;
 use crate::finding::Severity;
 use crate::parse::yaml;
+use crate::read;
 use crate::roles::{Classifier, RoleData};
 use crate::ruleset::{Check, RuleSet, Target};
 use crate::source::SourceFile;
@@ -72,6 +73,15 @@ struct ConfigFile {
     roles: Option<RoleData>,
     production: Option<ProductionFile>,
     ephi: Option<EphiFile>,
+    compose: Option<ComposeFile>,
+}
+
+/// The `compose` section.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComposeFile {
+    #[serde(default)]
+    environment: Vec<String>,
 }
 
 /// The `ephi` section: replaces the ePHI placement rules' params key by
@@ -153,7 +163,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Where relative paths, globs and fingerprints are anchored: the
     /// configuration file's folder, else the enclosing git work tree,
-    /// else the current folder.
+    /// else the first scanned folder — never the current folder for
+    /// being current: it bounds what the run may read.
     pub root: PathBuf,
     pub fail_on: Option<FailOn>,
     /// Globs of paths not to check, relative to `root`.
@@ -171,6 +182,9 @@ pub struct Config {
     ephi: Option<EphiFile>,
     /// What marks production, when the file says.
     pub production: Option<Production>,
+    /// Variables of the process environment that compose files may
+    /// interpolate (`compose.environment`).
+    pub compose_environment: Vec<String>,
     /// Where each top-level key was written, for errors found later.
     spans: Option<(SourceFile, yaml::Document)>,
 }
@@ -181,14 +195,13 @@ fn schema() -> &'static Validator {
 }
 
 /// The configuration file that applies to `start`: the nearest
-/// `.provcheck.yaml` in it or a folder above.
+/// `.provcheck.yaml` in it or a folder above, up to its git work tree's
+/// root (without one, in `start`'s folder only). A file planted above the
+/// repository, where a pull request cannot be reviewed, is never read.
 pub fn find(start: &Path) -> Option<PathBuf> {
-    let start = start.canonicalize().ok()?;
-    let mut dir = if start.is_dir() {
-        Some(start.as_path())
-    } else {
-        start.parent()
-    };
+    let first = start_dir(start)?;
+    let top = git_root(&first);
+    let mut dir = Some(first.as_path());
     while let Some(d) = dir {
         for name in CONFIG_NAMES {
             let candidate = d.join(name);
@@ -196,9 +209,22 @@ pub fn find(start: &Path) -> Option<PathBuf> {
                 return Some(candidate);
             }
         }
+        if top.as_deref().is_none_or(|top| d == top) {
+            break;
+        }
         dir = d.parent();
     }
     None
+}
+
+/// The folder of `start` (itself when it is one), links resolved.
+fn start_dir(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    if start.is_dir() {
+        Some(start)
+    } else {
+        start.parent().map(Path::to_path_buf)
+    }
 }
 
 /// Compiles the globs written at `pointer`; an invalid one is an error at
@@ -246,14 +272,11 @@ fn presentable(path: PathBuf) -> PathBuf {
     }
 }
 
-/// The nearest folder at or above `start` holding `.git`.
+/// The nearest folder at or above `start` holding `.git` (a folder, or a
+/// file in a linked work tree or submodule).
 fn git_root(start: &Path) -> Option<PathBuf> {
-    let start = start.canonicalize().ok()?;
-    let mut dir = if start.is_dir() {
-        Some(start.as_path())
-    } else {
-        start.parent()
-    };
+    let start = start_dir(start)?;
+    let mut dir = Some(start.as_path());
     while let Some(d) = dir {
         if d.join(".git").exists() {
             return Some(d.to_path_buf());
@@ -271,9 +294,9 @@ impl Config {
             Some(path) => Some(path.to_path_buf()),
             None => find(start),
         };
-        let cwd = std::env::current_dir().unwrap_or_default();
+        let scanned = || start_dir(start).unwrap_or_else(|| start.to_path_buf());
         let Some(file) = file else {
-            let root = git_root(start).unwrap_or(cwd);
+            let root = git_root(start).unwrap_or_else(scanned);
             let waivers = Some(root.join(WAIVERS_NAME))
                 .filter(|p| p.is_file())
                 .map(presentable);
@@ -284,11 +307,22 @@ impl Config {
                 ..Config::default()
             });
         };
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+        // A file named with --config is the user's; a file found is the
+        // project's, read only inside its work tree (or its own folder).
+        let project = match explicit {
+            Some(_) => None,
+            None => Some(read::Project::new([git_root(start)
+                .or_else(|| file.parent().map(Path::to_path_buf))
+                .unwrap_or_default()])),
+        };
+        let within = project
+            .as_ref()
+            .map_or(read::Within::Anywhere, read::Within::Project);
+        let text = read::text(&file, within).map_err(|e| {
             vec![FileError::new(
                 &file,
                 None,
-                format!("cannot read the configuration file: {e}"),
+                e.describe("the configuration file"),
             )]
         })?;
         let source = SourceFile::new(file.clone(), text);
@@ -323,7 +357,7 @@ impl Config {
             .canonicalize()
             .ok()
             .and_then(|f| f.parent().map(Path::to_path_buf))
-            .unwrap_or(cwd);
+            .unwrap_or_else(scanned);
         let exclude = Some(globs(&parsed.exclude, "/exclude", &document, &file)?)
             .filter(|set| !set.is_empty());
 
@@ -357,9 +391,16 @@ impl Config {
             roles: parsed.roles,
             ephi: parsed.ephi,
             production,
+            compose_environment: parsed.compose.map(|c| c.environment).unwrap_or_default(),
             spans: Some((source, document)),
             root,
         })
+    }
+
+    /// The configuration file, as reports show it (relative to the
+    /// current folder when below it).
+    pub fn shown_file(&self) -> Option<PathBuf> {
+        self.file.clone().map(presentable)
     }
 
     fn error_at(&self, pointer: &str, message: String) -> FileError {

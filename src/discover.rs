@@ -214,11 +214,21 @@ pub fn discover_new(
                         format,
                     });
                 }
-            } else if entry.file_type().is_symlink() && entry.path().is_file() {
-                links.push(Candidate {
-                    path: entry.into_path(),
-                    format,
-                });
+            } else if entry.file_type().is_symlink() {
+                // A link to anything but a folder is the reader's to judge
+                // (a link out of the project, to a FIFO): it says why it
+                // refuses. Dangling links are nothing.
+                if entry.path().exists() && !entry.path().is_dir() {
+                    links.push(Candidate {
+                        path: entry.into_path(),
+                        format,
+                    });
+                }
+            } else if !entry.file_type().is_dir() {
+                // A FIFO, socket or device with a checked name.
+                if let Ok(Err(err)) = entry.metadata().map(|m| crate::read::regular(&m)) {
+                    errors.push(FileError::new(entry.path(), None, err.to_string()));
+                }
             }
         }
         // Links last, so that a file and a link to it beside it give the

@@ -16,6 +16,8 @@ pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod read;
+pub mod redact;
 pub mod roles;
 pub mod ruleset;
 pub mod source;
@@ -33,8 +35,7 @@ use model::Resource;
 use ruleset::RuleSet;
 use source::{SourceFile, Span};
 
-/// Files larger than this are refused rather than parsed.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub use read::MAX_FILE_BYTES;
 
 /// Everything one run found.
 #[derive(Debug, Default)]
@@ -64,6 +65,9 @@ pub struct Report {
     pub notes: Vec<FileError>,
     /// Files (and rule files) that could not be read or parsed.
     pub errors: Vec<FileError>,
+    /// The configuration file the run used, if any: every format names it,
+    /// since it can turn rules off.
+    pub config: Option<PathBuf>,
 }
 
 impl Report {
@@ -98,9 +102,9 @@ pub struct Sources {
 /// configuration file and the command line settle.
 #[derive(Default)]
 pub struct Settings<'a> {
-    /// Where fingerprints' paths are anchored (the project root), and
-    /// outside which nothing is read (module sources, file functions);
-    /// the current folder when unset.
+    /// The project root: where fingerprints' paths are anchored (the
+    /// current folder when unset), and, with the scanned folders, where
+    /// files may be read.
     pub root: Option<PathBuf>,
     /// Paths to leave out.
     pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
@@ -109,22 +113,46 @@ pub struct Settings<'a> {
     pub inputs: terraform::module::Inputs,
     /// What marks production, and how much to raise its findings.
     pub production: Option<config::Production>,
+    /// The configuration file these settings came from, as reports show it.
+    pub config: Option<PathBuf>,
+    /// The variables of the process environment that compose files may
+    /// interpolate (`--env`, `compose.environment`), with their values.
+    pub compose_env: std::collections::BTreeMap<String, String>,
 }
 
-/// Discovers and reads (in parallel) the files under `paths`.
+impl Settings<'_> {
+    /// Where the files a run reads may be: the project root and the
+    /// scanned folders (a named file's folder), never the current folder
+    /// for being current.
+    pub fn project(&self, paths: &[PathBuf]) -> read::Project {
+        read::Project::new(self.root.iter().chain(paths))
+    }
+}
+
+/// Discovers and reads (in parallel) the files under `paths`, none
+/// outside them.
 pub fn load(paths: &[PathBuf]) -> Sources {
     load_with(
         paths,
         &discover::Walk::default(),
         &mut discover::Seen::default(),
+        &read::Project::new(paths),
     )
 }
 
-/// Discovers, leaving out what `seen` holds, and reads.
-fn load_with(paths: &[PathBuf], walk: &discover::Walk<'_>, seen: &mut discover::Seen) -> Sources {
+/// Discovers, leaving out what `seen` holds, and reads what is inside the
+/// project.
+fn load_with(
+    paths: &[PathBuf],
+    walk: &discover::Walk<'_>,
+    seen: &mut discover::Seen,
+    project: &read::Project,
+) -> Sources {
     let (candidates, mut errors) = discover::discover_new(paths, walk, seen);
-    let read: Vec<Result<SourceFile, (SourceFile, FileError)>> =
-        candidates.par_iter().map(read_file).collect();
+    let read: Vec<Result<SourceFile, (SourceFile, FileError)>> = candidates
+        .par_iter()
+        .map(|candidate| read_file(candidate, project))
+        .collect();
     let mut sources = Sources {
         files: Vec::with_capacity(read.len()),
         formats: Vec::with_capacity(read.len()),
@@ -168,6 +196,7 @@ pub fn check(paths: &[PathBuf], rules: &RuleSet) -> Report {
 /// needs. Paths that overlap give each file once (see
 /// [`discover::discover`]).
 pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -> Report {
+    let project = settings.project(paths);
     let mut seen = discover::Seen::default();
     let mut sources = load_with(
         paths,
@@ -176,6 +205,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
             exclude: settings.exclude,
         },
         &mut seen,
+        &project,
     );
     // The files the paths reach: the ones reported.
     let reached = sources.files.len();
@@ -199,6 +229,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
                 exclude: settings.exclude,
             },
             &mut seen,
+            &project,
         );
         sources.files.extend(beside.files);
         sources.formats.extend(beside.formats);
@@ -210,14 +241,34 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         named_var_files: named.iter().filter(|p| is_tfvars(p)).cloned().collect(),
         ..settings.inputs.clone()
     };
-    let mut report = check_parsed(sources.files, &sources.formats, rules, settings, &inputs);
+    let root = project_root(settings, &project);
+    let lowering = Lowering {
+        project: &project,
+        root: &root,
+        exclude: settings.exclude,
+        inputs: &inputs,
+        compose_env: &settings.compose_env,
+    };
+    // Values from the environment may be CI secrets: masked wherever a
+    // pull request's code could route them.
+    let masks = redact::Masks::new(&settings.inputs.env, &settings.compose_env);
+    let mut report = check_parsed(
+        sources.files,
+        &sources.formats,
+        rules,
+        settings.root.as_deref(),
+        lowering,
+        &masks,
+    );
     report.errors.append(&mut sources.errors);
     if let Some(production) = &settings.production {
         raise_production(&mut report, production);
     }
-    suppress::apply(&mut report, rules, &settings.suppress);
+    suppress::apply(&mut report, rules, &settings.suppress, &project);
     restrict(&mut report, reached, reached..context_end, &named);
     report.files_read = reached_read;
+    report.config.clone_from(&settings.config);
+    masks.report(&mut report);
     sort(&mut report);
     report
 }
@@ -300,6 +351,16 @@ fn restrict(
     report.notes.retain(|e| !paths.contains(e.path.as_path()));
 }
 
+/// The project root for module sources: the configured one, else the
+/// first folder the project holds, else the current folder.
+fn project_root(settings: &Settings<'_>, project: &read::Project) -> PathBuf {
+    settings
+        .root
+        .clone()
+        .or_else(|| project.roots().next().map(std::path::Path::to_path_buf))
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_default())
+}
+
 /// The folder a path is in, `.` for a bare file name.
 fn folder_of(path: &std::path::Path) -> PathBuf {
     match path.parent() {
@@ -358,10 +419,23 @@ fn canonical(path: &std::path::Path) -> PathBuf {
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
     let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
     let files_read = files.len();
-    let settings = Settings::default();
-    let mut report = check_parsed(files, &formats, rules, &settings, &settings.inputs);
+    let root = std::env::current_dir().unwrap_or_default();
+    let lowering = Lowering {
+        project: &read::Project::default(),
+        root: &root,
+        exclude: None,
+        inputs: &Default::default(),
+        compose_env: &Default::default(),
+    };
+    let masks = redact::Masks::default();
+    let mut report = check_parsed(files, &formats, rules, None, lowering, &masks);
     report.files_read = files_read;
-    suppress::apply(&mut report, rules, &suppress::Options::default());
+    suppress::apply(
+        &mut report,
+        rules,
+        &suppress::Options::default(),
+        &read::Project::default(),
+    );
     sort(&mut report);
     report
 }
@@ -377,13 +451,28 @@ pub struct Lowered {
     pub notes: Vec<FileError>,
 }
 
+/// What lowering reads besides the files themselves.
+#[derive(Clone, Copy)]
+pub struct Lowering<'a> {
+    /// Where tfvars, `.env` and installed module files, and the files of
+    /// Terraform's file functions, may be read.
+    pub project: &'a read::Project,
+    /// The project root: local module sources outside it are not read.
+    pub root: &'a std::path::Path,
+    /// Paths the configuration leaves out: modules there are not read.
+    pub exclude: Option<&'a (dyn Fn(&std::path::Path) -> bool + Sync)>,
+    /// Terraform variable values from the command line and environment.
+    pub inputs: &'a terraform::module::Inputs,
+    /// What compose files may interpolate from the process environment.
+    pub compose_env: &'a std::collections::BTreeMap<String, String>,
+}
+
 /// Parses every file (in parallel), evaluates the Terraform modules they
 /// form, and lowers everything to resources, without running rules.
 pub fn lower_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
-    project: terraform::module::Project<'_>,
-    inputs: &terraform::module::Inputs,
+    lowering: Lowering<'_>,
 ) -> Lowered {
     let parsed: Vec<(
         Option<hcl_edit::structure::Body>,
@@ -399,7 +488,7 @@ pub fn lower_all(
                 Err(err) => (None, Vec::new(), vec![err]),
             },
             Some(Format::Yaml) => {
-                let (r, e) = parse::manifest::lower_yaml(index, file);
+                let (r, e) = parse::manifest::lower_yaml(index, file, lowering);
                 (None, r, e)
             }
             Some(Format::Dockerfile) => {
@@ -416,7 +505,12 @@ pub fn lower_all(
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
     }
-    let evaluated = terraform::module::evaluate(files, &bodies, project, inputs);
+    let bounds = terraform::module::Bounds {
+        project: lowering.project,
+        root: lowering.root,
+        exclude: lowering.exclude,
+    };
+    let evaluated = terraform::module::evaluate(files, &bodies, bounds, lowering.inputs);
     let mut resources = evaluated.resources;
     resources.append(&mut lowered.resources);
     lowered.resources = resources;
@@ -426,17 +520,22 @@ pub fn lower_all(
     lowered
 }
 
-/// Parses and lowers every file, as [`lower_all`] does with default inputs.
+/// Parses and lowers every file, as [`lower_all`] does with default inputs,
+/// reading nothing outside the files' folders.
 pub fn parse_all(
     files: &[SourceFile],
     formats: &[Option<Format>],
 ) -> (Vec<Resource>, Vec<FileError>) {
+    let project = read::Project::new(files.iter().map(SourceFile::path));
     let root = std::env::current_dir().unwrap_or_default();
-    let project = terraform::module::Project {
+    let lowering = Lowering {
+        project: &project,
         root: &root,
         exclude: None,
+        inputs: &Default::default(),
+        compose_env: &Default::default(),
     };
-    let lowered = lower_all(files, formats, project, &Default::default());
+    let lowered = lower_all(files, formats, lowering);
     (lowered.resources, lowered.errors)
 }
 
@@ -444,16 +543,12 @@ fn check_parsed(
     mut files: Vec<SourceFile>,
     formats: &[Option<Format>],
     rules: &RuleSet,
-    settings: &Settings<'_>,
-    inputs: &terraform::module::Inputs,
+    root: Option<&std::path::Path>,
+    lowering: Lowering<'_>,
+    masks: &redact::Masks,
 ) -> Report {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let root = settings.root.as_deref();
-    let project = terraform::module::Project {
-        root: root.unwrap_or(&cwd),
-        exclude: settings.exclude,
-    };
-    let lowered = lower_all(&files, formats, project, inputs);
+    let mut lowered = lower_all(&files, formats, lowering);
+    masks.identities(&mut lowered.resources);
     files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);
@@ -468,6 +563,7 @@ fn check_parsed(
         lapsed: Vec::new(),
         notes: lowered.notes,
         errors: lowered.errors,
+        config: None,
     }
 }
 
@@ -506,62 +602,37 @@ fn sort(report: &mut Report) {
     });
 }
 
-/// Reads one candidate: refuses huge, binary and non-UTF-8 files with an
-/// error that says why (and where, when a position helps).
-fn read_file(candidate: &Candidate) -> Result<SourceFile, (SourceFile, FileError)> {
+/// Reads one candidate through the guarded reader: refuses what is not a
+/// regular file inside the project, and huge, binary and non-UTF-8 files,
+/// with an error that says why (and where, when a position helps).
+fn read_file(
+    candidate: &Candidate,
+    project: &read::Project,
+) -> Result<SourceFile, (SourceFile, FileError)> {
     let path = &candidate.path;
-    let empty = || SourceFile::new(path.clone(), "");
-    let too_big = std::fs::metadata(path).map(|m| m.len() > MAX_FILE_BYTES);
-    if let Ok(true) = too_big {
-        return Err((
-            empty(),
-            FileError::new(
-                path,
-                None,
-                format!(
-                    "file is larger than {} MiB; not checked",
-                    MAX_FILE_BYTES / 1024 / 1024
-                ),
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|err| {
+    let error = |text: String, span: Option<Span>, message: String| {
         (
-            empty(),
-            FileError::new(path, None, format!("cannot read file: {err}")),
+            SourceFile::new(path.clone(), text),
+            FileError::new(path, span, message),
         )
-    })?;
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        let text = String::from_utf8_lossy(&bytes[..nul]).into_owned();
-        let file = SourceFile::new(path.clone(), text);
-        let at = file.text.len();
-        return Err((
-            file,
-            FileError::new(
-                path,
-                Some(Span::new(at, at)),
-                "binary file (contains NUL bytes); not checked",
-            ),
-        ));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(path.clone(), source::without_bom(text))),
-        Err(err) => {
-            let valid = err.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            let file = SourceFile::new(path.clone(), text);
-            let end = file.text[valid..]
+    };
+    let err = match read::text(path, read::Within::Project(project)) {
+        Ok(text) => return Ok(SourceFile::new(path.clone(), text)),
+        Err(err) => err,
+    };
+    let message = err.to_string();
+    Err(match err {
+        read::ReadError::Binary { text } => {
+            let at = text.len();
+            error(text, Some(Span::new(at, at)), message)
+        }
+        read::ReadError::InvalidUtf8 { text, valid } => {
+            let end = text[valid..]
                 .chars()
                 .next()
                 .map_or(valid, |c| valid + c.len_utf8());
-            Err((
-                file,
-                FileError::new(
-                    path,
-                    Some(Span::new(valid, end)),
-                    format!("invalid UTF-8 at byte {valid}; not checked"),
-                ),
-            ))
+            error(text, Some(Span::new(valid, end)), message)
         }
-    }
+        _ => error(String::new(), None, message),
+    })
 }

@@ -14,6 +14,7 @@ use provcheck::cli::{
 use provcheck::config::{Config, FailOn};
 use provcheck::error::FileError;
 use provcheck::output::{self, OutputFormat, RenderOptions};
+use provcheck::read::{self, Named};
 use provcheck::ruleset::RuleSet;
 use provcheck::source::SourceFile;
 use provcheck::{explain, suppress, Report, Settings};
@@ -66,10 +67,13 @@ fn main() -> ExitCode {
 fn print_errors(errors: Vec<FileError>, what: &str) {
     let mut report = Report::default();
     for error in &errors {
-        if report.files.iter().any(|f| f.path == error.path) {
+        // Only a file that was parsed has a position worth its text.
+        if error.span.is_none() || report.files.iter().any(|f| f.path == error.path) {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(&error.path) {
+        // The rule and configuration files were named by the user or
+        // found as the configuration: read as they were.
+        if let Ok(text) = read::text(&error.path, read::Within::Anywhere) {
             report.files.push(SourceFile::new(error.path.clone(), text));
         }
     }
@@ -133,13 +137,27 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
             .map(|_| &exclude as &(dyn Fn(&Path) -> bool + Sync)),
         suppress: suppress::Options {
             inline: config.inline_suppressions && !scan.no_inline_suppressions,
-            waivers: scan.waivers.clone().or_else(|| config.waivers.clone()),
+            // The command line's files are the user's; the configuration's
+            // (or the default waivers file) are the project's.
+            waivers: scan
+                .waivers
+                .clone()
+                .map(Named::by_user)
+                .or_else(|| config.waivers.clone().map(Named::by_project)),
             baseline: baseline
-                .map(Path::to_path_buf)
-                .or_else(|| config.baseline.clone()),
+                .map(|b| Named::by_user(b.to_path_buf()))
+                .or_else(|| config.baseline.clone().map(Named::by_project)),
             today: suppress::today(),
         },
         production: config.production.clone(),
+        config: config.shown_file(),
+        // Only the variables named: any other may hold a CI secret.
+        compose_env: scan
+            .env
+            .iter()
+            .chain(&config.compose_environment)
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
+            .collect(),
         inputs: provcheck::terraform::module::Inputs {
             vars: scan.vars.clone(),
             var_files: scan.var_files.clone(),
@@ -282,11 +300,20 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         InspectFormat::Json => "provcheck-report.json",
         InspectFormat::Markdown => "provcheck-report.md",
     };
-    let path = args
+    let target = args
         .output
         .clone()
-        .unwrap_or_else(|| default_report_path(default, &args.scan.paths));
-    let written = std::fs::File::create(&path).and_then(|mut file| match args.format {
+        .or_else(|| default_report_path(default, &args.scan.paths));
+    let created = match &target {
+        Some(path) => std::fs::File::create(path).map(|file| (file, path.clone())),
+        None => create_temporary(default),
+    };
+    // Where the report went, or was meant to go.
+    let path = match &created {
+        Ok((_, path)) => path.clone(),
+        Err(_) => target.unwrap_or_else(|| std::env::temp_dir().join(default)),
+    };
+    let written = created.and_then(|(mut file, _)| match args.format {
         // The page streams from its rendered parts: it can be large.
         InspectFormat::Html => provcheck::inspect::html::write(&model, &report, &mut file),
         InspectFormat::Json => file.write_all(provcheck::inspect::json::render(&model).as_bytes()),
@@ -323,8 +350,9 @@ fn inspect(args: &InspectArgs) -> ExitCode {
 
 /// Where a report goes when `--output` is not given: the current folder,
 /// unless that is inside a scanned folder (a report must not land in the
-/// repository it describes unless asked), then the temporary folder.
-fn default_report_path(name: &str, scanned: &[PathBuf]) -> PathBuf {
+/// repository it describes unless asked); then `None`, for a new file in
+/// the temporary folder.
+fn default_report_path(name: &str, scanned: &[PathBuf]) -> Option<PathBuf> {
     let here = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .unwrap_or_default();
@@ -334,10 +362,26 @@ fn default_report_path(name: &str, scanned: &[PathBuf]) -> PathBuf {
                 .is_ok_and(|p| !here.as_os_str().is_empty() && here.starts_with(p))
     });
     if inside {
-        std::env::temp_dir().join(name)
+        None
     } else {
-        PathBuf::from(name)
+        Some(PathBuf::from(name))
     }
+}
+
+/// A new file in the temporary folder named like `name`
+/// (`provcheck-report-1a2B3c.html`): created exclusively, so a link that
+/// another user left there (at a name guessed in advance) is never
+/// followed, and kept when the process ends.
+fn create_temporary(name: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    let suffix = format!(".{extension}");
+    let prefix = format!("{stem}-");
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(&suffix)
+        .tempfile_in(std::env::temp_dir())?
+        .keep()
+        .map_err(|e| e.error)
 }
 
 fn baseline(args: &BaselineArgs) -> ExitCode {

@@ -105,6 +105,9 @@ pub struct Origin {
     pub file: usize,
     pub span: Span,
     pub message: String,
+    /// The value came from the process environment (`TF_VAR_name`),
+    /// which may hold CI secrets: messages must not quote it.
+    pub from_environment: bool,
 }
 
 impl Resource {

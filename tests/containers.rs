@@ -137,7 +137,7 @@ fn approval_tags_apply_to_compose_and_kubernetes_too() {
 }
 
 #[test]
-fn compose_values_come_from_the_environment_then_dotenv() {
+fn compose_values_come_from_the_named_environment_then_dotenv() {
     let dir = project();
     write(
         dir.path(),
@@ -153,7 +153,12 @@ fn compose_values_come_from_the_environment_then_dotenv() {
     assert!(out.contains("compose.yaml:7:9: undecided"), "{out}");
     assert!(!out.contains("compose.yaml:6:9"), "{out}");
 
-    let (code, out) = compact(dir.path(), &args, &[("PROVCHECK_TEST_BIND", "0.0.0.0")]);
+    // The process environment is read only for the variables named.
+    let bind = [("PROVCHECK_TEST_BIND", "0.0.0.0")];
+    let (code, out) = compact(dir.path(), &args, &bind);
+    assert_eq!(code, 0, "{out}");
+    let named = ["--env", "PROVCHECK_TEST_BIND", "--show-undecided", "."];
+    let (code, out) = compact(dir.path(), &named, &bind);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("compose.yaml:6:9: high compose-database-port-published"),

@@ -521,7 +521,10 @@ fn junit_skips_suppressed_findings() {
 fn github_annotates_each_finding_at_its_line() {
     let expected = expected();
     let text = check("github");
-    let lines: Vec<&str> = text.lines().collect();
+    // The configuration is named on a plain log line, not annotated.
+    let (config, text_commands) = text.split_once('\n').expect("lines");
+    assert_eq!(config, "provcheck configuration: none (built-in defaults)");
+    let lines: Vec<&str> = text_commands.lines().collect();
     let summary = usize::from(!expected.suppressed.is_empty());
     assert_eq!(
         lines.len(),
@@ -571,7 +574,7 @@ fn github_annotates_each_finding_at_its_line() {
 fn github_counts_suppressed_findings_once() {
     let (rules, report) = with_suppressions();
     let text = render(&rules, &report, OutputFormat::Github);
-    assert_eq!(text.lines().count(), report.findings.len() + 1);
+    assert_eq!(text.lines().count(), 1 + report.findings.len() + 1);
     assert_eq!(
         text.lines().last(),
         Some("::notice::3 findings suppressed (1 inline, 1 waiver, 1 baseline)")

@@ -344,6 +344,55 @@ fn system_golden_reports() {
     insta::assert_snapshot!("inspect_system_markdown", text);
 }
 
+/// The `provcheck-report-*.json` files in a folder.
+fn temporary_reports(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("provcheck-report-") && n.ends_with(".json"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A link left at the name the report once always had, in a temporary
+/// folder other users share, is not followed: the report is a new file.
+#[cfg(unix)]
+#[test]
+fn the_temporary_report_never_follows_a_planted_link() {
+    let scanned = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scanned.path().join("main.tf"),
+        "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
+    )
+    .unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let victim = temp.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    for name in ["provcheck-report.html", "provcheck-report.json"] {
+        std::os::unix::fs::symlink(&victim, temp.path().join(name)).unwrap();
+    }
+    for format in ["html", "json"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+            .current_dir(scanned.path())
+            .env("TMPDIR", temp.path())
+            .args(["inspect", "--format", format, "."])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let written = temporary_reports(temp.path());
+    assert_eq!(written.len(), 1, "{written:?}");
+    let kind = std::fs::symlink_metadata(&written[0]).unwrap().file_type();
+    assert!(kind.is_file());
+}
+
 /// Without `--output`, the report goes to the current folder, but never
 /// into the tree being scanned.
 #[test]
@@ -367,8 +416,14 @@ fn default_report_stays_out_of_the_scanned_tree() {
     let out = run(scanned.path(), Path::new("."));
     assert_eq!(out.status.code(), Some(1));
     assert!(!scanned.path().join("provcheck-report.json").exists());
-    assert!(temp.path().join("provcheck-report.json").exists());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("provcheck-report.json"));
+    // A new file of its own in the temporary folder, named on stderr.
+    let written = temporary_reports(temp.path());
+    assert_eq!(written.len(), 1, "{written:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&written[0].display().to_string()),
+        "{stderr}"
+    );
 
     let elsewhere = tempfile::tempdir().unwrap();
     run(elsewhere.path(), scanned.path());

@@ -381,6 +381,51 @@ resource "aws_db_instance" "db" {
 }
 
 #[test]
+fn a_value_from_the_environment_is_never_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        r#"
+variable "encrypted" {}
+resource "aws_db_instance" "db" {
+  engine                          = "postgres"
+  storage_encrypted               = var.encrypted
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+}
+"#,
+    );
+    let settings = provcheck::Settings {
+        inputs: provcheck::terraform::module::Inputs {
+            env: vec![("encrypted".into(), "no, hunter2".into())],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let report = provcheck::check_with(&[dir.path().to_path_buf()], &rules(), &settings);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id.as_str() == "aws-rds-storage-unencrypted")
+        .expect("a string is not true");
+    assert_eq!(
+        finding.message,
+        "Database storage is not encrypted at rest (storage_encrypted is set from \
+         TF_VAR_encrypted in the environment; its value is not shown)"
+    );
+    // Where it came in: the variable's declaration.
+    let related: Vec<(usize, &str)> = finding
+        .related
+        .iter()
+        .map(|o| {
+            let file = &report.files[o.file];
+            (file.position(o.span.start).line, o.message.as_str())
+        })
+        .collect();
+    assert_eq!(related, [(2, "TF_VAR_encrypted in the environment")]);
+}
+
+#[test]
 fn the_report_passes_only_what_a_rule_evaluated() {
     let report = check(&[(
         "main.tf",

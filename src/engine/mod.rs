@@ -243,7 +243,9 @@ const QUOTED_VALUE: usize = 60;
 /// The value a failed assertion saw, in Terraform's words, and where it
 /// came from: "storage_encrypted = false, from default of var.encrypted",
 /// or, for an attribute left out, "storage_encrypted is not set: the
-/// provider default is false".
+/// provider default is false". A value that came from the environment
+/// (`TF_VAR_name`, which CI fills with secrets) is never quoted: the
+/// message names the variable instead.
 fn value_in_effect(
     rule: &Rule,
     resource: &Resource,
@@ -255,11 +257,21 @@ fn value_in_effect(
         .pointer(pointer)
         .filter(|_| !pointer.is_empty())
     {
+        let path = crate::model::attribute_path(pointer);
+        if let Some(secret) = resource
+            .origins(pointer)
+            .iter()
+            .find(|o| o.from_environment)
+        {
+            return Some(format!(
+                "{path} is set from {}; its value is not shown",
+                secret.message
+            ));
+        }
         let text = serde_json::to_string(value).ok()?;
         if text.chars().count() > QUOTED_VALUE {
             return None;
         }
-        let path = crate::model::attribute_path(pointer);
         return Some(match value_source(resource, pointer) {
             Some(source) => format!("{path} = {text}, from {source}"),
             None => format!("{path} = {text}"),
@@ -390,6 +402,7 @@ fn finding(
         file: call.file,
         span: call.span,
         message: format!("instance {} is created here", call.message),
+        from_environment: false,
     }));
     Finding {
         rule: index,

@@ -17,7 +17,9 @@ use crate::Report;
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
     let _ = rules;
-    let mut out = String::new();
+    // A plain log line, not an annotation on the pull request.
+    let config = super::config_path(report).unwrap_or_else(|| "none (built-in defaults)".into());
+    let mut out = format!("provcheck configuration: {}\n", escape_data(&config));
     for error in &report.errors {
         let mut properties = vec![("file", error_path(error))];
         if let (Some(file), Some(span)) = (report.file_for(error), error.span) {

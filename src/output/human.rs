@@ -253,6 +253,12 @@ fn summary(report: &Report, options: RenderOptions, out: &mut String) {
         let _ = write!(out, ", {n} error{} (results incomplete)", plural(n));
     }
     out.push_str(".\n");
+    match super::config_path(report) {
+        Some(path) => {
+            let _ = writeln!(out, "Configuration: {path}");
+        }
+        None => out.push_str("Configuration: none (built-in defaults)\n"),
+    }
     if !report.undecided.is_empty() && !options.show_undecided {
         let n = report.undecided.len();
         let _ = writeln!(

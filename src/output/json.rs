@@ -15,6 +15,8 @@ pub const VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Document<'r> {
     version: u32,
+    /// The configuration file used, or null.
+    config: Option<String>,
     findings: Vec<JsonFinding<'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     undecided: Option<Vec<JsonFinding<'r>>>,
@@ -92,6 +94,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
     let finding = |f: &'r Finding| finding_entry(report, rules, f);
     let document = Document {
         version: VERSION,
+        config: super::config_path(report),
         findings: report.findings.iter().map(finding).collect(),
         undecided: options
             .show_undecided

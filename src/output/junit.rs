@@ -80,6 +80,13 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         suites.push_str(&text);
     }
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    // A comment: the JUnit schema has no place for it on <testsuites>.
+    let config = super::config_path(report).unwrap_or_else(|| "none (built-in defaults)".into());
+    let _ = writeln!(
+        out,
+        "<!-- provcheck configuration: {} -->",
+        comment_text(&config)
+    );
     let _ = writeln!(
         out,
         "<testsuites name=\"provcheck\" {}>",
@@ -248,6 +255,15 @@ fn rule_suite<'a, 'r: 'a>(
     out.push_str(&body);
     out.push_str("  </testsuite>\n");
     (counts, out)
+}
+
+/// Text for an XML comment, which may hold neither `--` nor control
+/// characters.
+fn comment_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .replace("--", "-%2D")
 }
 
 /// One `<failure>` listing every finding of the rule on the resource.

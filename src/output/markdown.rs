@@ -26,6 +26,12 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
     let _ = rules;
     let mut out = String::from("## provcheck\n\n");
     out.push_str(&summary(report, options));
+    match super::config_path(report) {
+        Some(path) => {
+            let _ = writeln!(out, "\nConfiguration: {}.", code(&path));
+        }
+        None => out.push_str("\nConfiguration: none (built-in defaults).\n"),
+    }
 
     if !report.findings.is_empty() {
         let mut findings: Vec<&Finding> = report.findings.iter().collect();

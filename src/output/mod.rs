@@ -65,6 +65,12 @@ pub fn locate<'r>(report: &'r Report, finding: &Finding) -> (String, Option<&'r 
     (file.map(SourceFile::display_path).unwrap_or_default(), file)
 }
 
+/// The configuration file the run used, as text, for every format's
+/// header or summary.
+pub fn config_path(report: &Report) -> Option<String> {
+    report.config.as_deref().map(crate::source::display_path)
+}
+
 /// The display path of an error's file.
 pub fn error_path(error: &FileError) -> String {
     crate::source::display_path(&error.path)

@@ -41,7 +41,10 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         );
     }
 
-    let mut invocation = json!({ "executionSuccessful": report.errors.is_empty() });
+    let mut invocation = json!({
+        "executionSuccessful": report.errors.is_empty(),
+        "properties": { "configurationFile": super::config_path(report) },
+    });
     if !report.errors.is_empty() {
         let notifications: Vec<Value> = report
             .errors

@@ -6,8 +6,10 @@
 //!
 //! As `docker compose` reads them:
 //! - `${VAR}`, `$VAR`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`,
-//!   `${VAR:+alt}` and `$$` are interpolated from the environment, then
-//!   from the `.env` file beside the compose file; a variable set nowhere
+//!   `${VAR:+alt}` and `$$` are interpolated from the variables of the
+//!   process environment the user allowed (`--env`, `compose.environment`;
+//!   a pull request must not copy a CI secret into the report), then from
+//!   the `.env` file beside the compose file; a variable set nowhere else
 //!   leaves its value unknown (never guessed empty);
 //! - list forms of `environment`, `labels`, `annotations`, `sysctls`,
 //!   `build.args` and `networks` become mappings (`KEY=value` items keyed
@@ -32,6 +34,7 @@ use crate::model::{push_pointer, BlockKind, Resource};
 use crate::parse::kubernetes;
 use crate::parse::manifest::{first_line, rebase};
 use crate::parse::yaml::{self, Document};
+use crate::read::{self, Project, Within};
 use crate::source::{SourceFile, Span};
 
 /// The resource type of a compose service.
@@ -108,21 +111,34 @@ const SERVICE_KEYS: &[&str] = &[
 ];
 
 /// Lowers one compose file, merged with its override (or base) file when
-/// `docker compose` would read them together.
+/// `docker compose` would read them together. The `.env` file and the
+/// partner are read only inside the project.
 pub fn lower(
     file_index: usize,
     source: &SourceFile,
     document: &Document,
+    lowering: crate::Lowering<'_>,
 ) -> (Vec<Resource>, Vec<FileError>) {
     let dir = source
         .path()
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let env = Environment::load(&dir);
+    let mut errors = Vec::new();
+    let env = match Environment::load(&dir, lowering.project, lowering.compose_env) {
+        Ok(env) => env,
+        Err(error) => {
+            errors.push(error);
+            Environment {
+                process: lowering.compose_env.clone(),
+                ..Environment::default()
+            }
+        }
+    };
     let own = Layer::new(document, &env);
+    // A refused partner is reported when it is discovered itself.
     let partner = partner_file(source.path()).and_then(|(path, own_is_base)| {
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = read::text(&path, Within::Project(lowering.project)).ok()?;
         let partner_source = SourceFile::new(path, text);
         let documents = yaml::parse(&partner_source).ok()?;
         let [partner_document] = &documents[..] else {
@@ -179,7 +195,7 @@ pub fn lower(
             });
         }
     }
-    (resources, Vec::new())
+    (resources, errors)
 }
 
 /// The file `docker compose` reads together with this one, and whether
@@ -213,25 +229,47 @@ fn partner_file(path: &Path) -> Option<(PathBuf, bool)> {
         .map(|p| (p, own_is_base))
 }
 
-/// Variables for interpolation: the process environment first, then the
-/// project's `.env` file.
+/// Variables for interpolation: the allowed variables of the process
+/// environment first, then the project's `.env` file.
 #[derive(Debug, Default)]
 pub struct Environment {
+    /// Only those the user allowed, read by the caller: no other variable
+    /// of the process is ever looked at.
+    pub process: BTreeMap<String, String>,
     dotenv: HashMap<String, String>,
 }
 
 impl Environment {
-    /// The environment of the project in `dir` (its `.env`, if any).
-    pub fn load(dir: &Path) -> Environment {
+    /// The environment of the project in `dir`: the allowed process
+    /// variables, then its `.env`, if there is one that may be read (an
+    /// error says why not).
+    pub fn load(
+        dir: &Path,
+        project: &Project,
+        process: &BTreeMap<String, String>,
+    ) -> Result<Environment, FileError> {
+        let env = Environment {
+            process: process.clone(),
+            ..Environment::default()
+        };
         let path = dir.join(".env");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        Environment::from_dotenv(&text)
+        match read::text(&path, Within::Project(project)) {
+            Ok(text) => Ok(env.with_dotenv(&text)),
+            Err(e) if e.is_not_found() => Ok(env),
+            Err(e) => Err(FileError::new(&path, None, e.to_string())),
+        }
     }
 
     /// Parses `.env` text: `KEY=value` lines, `export` prefixes, quotes,
     /// `#` comments, and `${VAR}` references to earlier lines.
     pub fn from_dotenv(text: &str) -> Environment {
-        let mut env = Environment::default();
+        Environment::default().with_dotenv(text)
+    }
+
+    /// Adds the variables of `.env` text, which may refer to the allowed
+    /// process variables and to earlier lines.
+    fn with_dotenv(self, text: &str) -> Environment {
+        let mut env = self;
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -265,9 +303,10 @@ impl Environment {
     }
 
     fn lookup(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .or_else(|| self.dotenv.get(name).cloned())
+        self.process
+            .get(name)
+            .or_else(|| self.dotenv.get(name))
+            .cloned()
     }
 
     /// Interpolates `text`; `None` when a variable it needs is set
@@ -928,7 +967,15 @@ mod tests {
         let path = dir.join(name);
         let source = SourceFile::new(&path, std::fs::read_to_string(&path).unwrap());
         let documents = yaml::parse(&source).unwrap();
-        let (resources, errors) = lower(0, &source, &documents[0]);
+        let project = Project::new([dir]);
+        let lowering = crate::Lowering {
+            project: &project,
+            root: std::path::Path::new("."),
+            exclude: None,
+            inputs: &Default::default(),
+            compose_env: &Default::default(),
+        };
+        let (resources, errors) = lower(0, &source, &documents[0], lowering);
         assert!(errors.is_empty());
         (source, resources)
     }
@@ -987,7 +1034,14 @@ mod tests {
         );
         let documents = yaml::parse(&source).unwrap();
         assert!(is_compose(source.path(), &documents));
-        let (resources, _) = lower(0, &source, &documents[0]);
+        let lowering = crate::Lowering {
+            project: &Project::default(),
+            root: std::path::Path::new("."),
+            exclude: None,
+            inputs: &Default::default(),
+            compose_env: &Default::default(),
+        };
+        let (resources, _) = lower(0, &source, &documents[0], lowering);
         let api = &resources[0];
         assert_eq!(
             api.attributes["environment"],

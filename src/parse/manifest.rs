@@ -20,8 +20,13 @@ use crate::source::{SourceFile, Span};
 /// Lowers a YAML file: Kubernetes objects (recognised by `apiVersion` and
 /// `kind`) or a compose file's services and networks. Anything else
 /// yields nothing. A syntax error is reported with its position; the
-/// documents before it are still lowered.
-pub fn lower_yaml(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec<FileError>) {
+/// documents before it are still lowered. A compose file's `.env` and
+/// override are read where `lowering` allows.
+pub fn lower_yaml(
+    file_index: usize,
+    source: &SourceFile,
+    lowering: crate::Lowering<'_>,
+) -> (Vec<Resource>, Vec<FileError>) {
     if is_helm_template(source.path()) {
         return (Vec::new(), Vec::new());
     }
@@ -33,7 +38,7 @@ pub fn lower_yaml(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec
         }
     }
     if compose::is_compose(source.path(), &documents) {
-        let (resources, mut more) = compose::lower(file_index, source, &documents[0]);
+        let (resources, mut more) = compose::lower(file_index, source, &documents[0], lowering);
         errors.append(&mut more);
         return (resources, errors);
     }
@@ -121,7 +126,14 @@ mod tests {
     use super::*;
 
     fn lower(name: &str, text: &str) -> (Vec<Resource>, Vec<FileError>) {
-        lower_yaml(0, &SourceFile::new(name, text))
+        let lowering = crate::Lowering {
+            project: &crate::read::Project::default(),
+            root: std::path::Path::new("."),
+            exclude: None,
+            inputs: &Default::default(),
+            compose_env: &Default::default(),
+        };
+        lower_yaml(0, &SourceFile::new(name, text), lowering)
     }
 
     #[test]

@@ -221,8 +221,9 @@ fn collect_dir(root: &Path, out: &mut Vec<RuleText>) -> Result<(), FileError> {
             continue;
         }
         let relative = path.strip_prefix(root).unwrap_or(path);
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| FileError::new(path, None, format!("cannot read rule file: {err}")))?;
+        // The user named the folder: anywhere, but regular files only.
+        let text = crate::read::text(path, crate::read::Within::Anywhere)
+            .map_err(|err| FileError::new(path, None, err.describe("rule file")))?;
         out.push(RuleText {
             path: path.to_path_buf(),
             origin: path.display().to_string(),

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FileError;
+use crate::read::Within;
 use crate::Report;
 
 /// Version of the baseline file's shape.
@@ -66,9 +67,9 @@ pub fn render(report: &Report) -> String {
 }
 
 /// The fingerprints of a baseline file.
-pub fn load(path: &Path) -> Result<HashSet<String>, FileError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| FileError::new(path, None, format!("cannot read the baseline: {e}")))?;
+pub fn load(path: &Path, within: Within<'_>) -> Result<HashSet<String>, FileError> {
+    let text = crate::read::text(path, within)
+        .map_err(|e| FileError::new(path, None, e.describe("the baseline")))?;
     let file: BaselineFile = serde_json::from_str(&text).map_err(|e| {
         FileError::new(
             path,

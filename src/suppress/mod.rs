@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::{fingerprint, Finding};
 use crate::model::{parent_pointer, Resource};
+use crate::read::{Named, Project};
 use crate::ruleset::RuleSet;
 use crate::source::Span;
 use crate::Report;
@@ -125,8 +126,9 @@ pub fn describe_audit() -> &'static str {
 pub struct Options {
     /// Honour `provcheck:ignore` comments.
     pub inline: bool,
-    pub waivers: Option<PathBuf>,
-    pub baseline: Option<PathBuf>,
+    /// Read inside the project unless the user named them.
+    pub waivers: Option<Named>,
+    pub baseline: Option<Named>,
     /// The day expiry dates are compared with.
     pub today: time::Date,
 }
@@ -164,7 +166,10 @@ pub fn parse_date(text: &str) -> Option<time::Date> {
 /// Moves the findings that a comment, a waiver or the baseline covers to
 /// `report.suppressed`, and reports suppressions that are invalid,
 /// expired or unused as findings of their own.
-pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
+///
+/// The waivers and baseline files are read inside `project` unless the
+/// command line named them.
+pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &Project) {
     let comments: Vec<Comment> = if options.inline {
         // Only infrastructure files hold suppressions: a YAML file that is
         // no manifest (a rule file quoting an example) holds none.
@@ -180,7 +185,11 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
     } else {
         Vec::new()
     };
-    let waivers = match options.waivers.as_deref().map(waivers::load) {
+    let waivers = match options
+        .waivers
+        .as_ref()
+        .map(|w| waivers::load(&w.path, w.within(project)))
+    {
         Some(Ok(w)) => Some(w),
         Some(Err(mut errors)) => {
             report.errors.append(&mut errors);
@@ -188,7 +197,11 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
         }
         None => None,
     };
-    let baseline = match options.baseline.as_deref().map(baseline::load) {
+    let baseline = match options
+        .baseline
+        .as_ref()
+        .map(|b| baseline::load(&b.path, b.within(project)))
+    {
         Some(Ok(b)) => b,
         Some(Err(error)) => {
             report.errors.push(error);
@@ -268,7 +281,11 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options) {
             }
         }
         if baseline.contains(&finding.fingerprint) {
-            let file = options.baseline.clone().unwrap_or_default();
+            let file = options
+                .baseline
+                .as_ref()
+                .map(|b| b.path.clone())
+                .unwrap_or_default();
             suppressed.push(Suppressed {
                 by: Suppression {
                     source: Source::Baseline,

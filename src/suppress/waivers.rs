@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{parse_date, Status};
 use crate::error::FileError;
 use crate::parse::yaml;
+use crate::read::Within;
 use crate::source::{SourceFile, Span};
 
 pub const WAIVERS_SCHEMA: &str = include_str!("../../schemas/provcheck-waivers.schema.json");
@@ -76,14 +77,9 @@ fn schema() -> &'static Validator {
 }
 
 /// Reads and validates a waivers file; errors point at the offending line.
-pub fn load(path: &Path) -> Result<Waivers, Vec<FileError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![FileError::new(
-            path,
-            None,
-            format!("cannot read the waivers file: {e}"),
-        )]
-    })?;
+pub fn load(path: &Path, within: Within<'_>) -> Result<Waivers, Vec<FileError>> {
+    let text = crate::read::text(path, within)
+        .map_err(|e| vec![FileError::new(path, None, e.describe("the waivers file"))])?;
     let source = SourceFile::new(path.to_path_buf(), text);
     let document = yaml::parse(&source)
         .map_err(|e| vec![e])?

@@ -29,7 +29,8 @@ use super::value::Value;
 use crate::error::FileError;
 use crate::model::{BlockKind, Origin, Resource};
 use crate::parse::hcl::{self as hcl_front, Evaluate, Header};
-use crate::source::{without_bom, SourceFile, Span};
+use crate::read::{self, Project, Within};
+use crate::source::{SourceFile, Span};
 
 /// Module calls nested deeper than this are not followed.
 pub const MAX_MODULE_DEPTH: usize = 24;
@@ -81,9 +82,10 @@ pub struct Inputs {
 
 /// Where evaluation may read module folders that were not checked.
 #[derive(Clone, Copy)]
-pub struct Project<'a> {
-    /// The project root: nothing outside it is read, by module sources
-    /// or file functions.
+pub struct Bounds<'a> {
+    /// Where files may be read (the project and the scanned folders).
+    pub project: &'a Project,
+    /// The project root: module sources outside it are not followed.
     pub root: &'a Path,
     /// Paths the configuration leaves out: modules there are not read.
     pub exclude: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
@@ -104,6 +106,9 @@ pub struct Evaluated {
 /// A declared variable.
 struct VarDef<'a> {
     file: usize,
+    /// The block's header, where a value from the environment is said to
+    /// come in.
+    header: Span,
     default: Option<&'a Attribute>,
     nullable: bool,
     /// The `type` constraint; `Any` when there is none.
@@ -143,22 +148,27 @@ struct Program<'a> {
     /// Local module folders that calls reach but that were not read.
     unread: HashMap<PathBuf, Unread>,
     files: Vec<&'a SourceFile>,
-    root: PathBuf,
+    /// Where file functions may read.
+    root: Project,
     notes: Mutex<Vec<FileError>>,
     errors: Mutex<Vec<FileError>>,
 }
 
 /// Evaluates every module under the checked files and lowers their
 /// resources. `bodies[i]` is the parsed `files[i]` (None when it is not a
-/// Terraform file or did not parse).
+/// Terraform file or did not parse). Nothing outside `root` (the project)
+/// is read, but the `--var-file` files the user named.
 pub fn evaluate(
     files: &[SourceFile],
     bodies: &[Option<Body>],
-    project: Project<'_>,
+    bounds: Bounds<'_>,
     inputs: &Inputs,
 ) -> Evaluated {
-    let root = project.root;
-    let project_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let root = bounds.project;
+    let project_root = bounds
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| bounds.root.to_path_buf());
     let mut out = Evaluated::default();
     // tfvars files are read for every folder that may be a root.
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
@@ -171,11 +181,18 @@ pub fn evaluate(
     for dir in dirs.keys() {
         let automatic = tfvars_files(dir);
         for path in &automatic {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                tfvars.push((
-                    dir.clone(),
-                    SourceFile::new(presentable(path, &project_root), without_bom(text)),
-                ));
+            match read::text(path, Within::Project(root)) {
+                Ok(text) => {
+                    tfvars.push((
+                        dir.clone(),
+                        SourceFile::new(presentable(path, &project_root), text),
+                    ));
+                }
+                Err(e) => out.errors.push(FileError::new(
+                    &presentable(path, &project_root),
+                    None,
+                    e.to_string(),
+                )),
             }
         }
         for path in &inputs.named_var_files {
@@ -183,36 +200,32 @@ pub fn evaluate(
             if canonical_dir(path) != *dir || automatic.contains(&canonical) {
                 continue;
             }
-            match std::fs::read_to_string(path) {
-                Ok(text) => tfvars.push((
-                    dir.clone(),
-                    SourceFile::new(path.clone(), without_bom(text)),
-                )),
-                Err(e) => out.errors.push(FileError::new(
-                    path,
-                    None,
-                    format!("cannot read the variables file: {e}"),
-                )),
+            match read::text(path, Within::Project(root)) {
+                Ok(text) => tfvars.push((dir.clone(), SourceFile::new(path.clone(), text))),
+                Err(e) => {
+                    out.errors
+                        .push(FileError::new(path, None, e.describe("the variables file")))
+                }
             }
         }
     }
     for path in &inputs.var_files {
-        match std::fs::read_to_string(path) {
-            Ok(text) => tfvars.push((
-                PathBuf::new(),
-                SourceFile::new(path.clone(), without_bom(text)),
-            )),
-            Err(e) => out.errors.push(FileError::new(
-                path,
-                None,
-                format!("cannot read the variables file: {e}"),
-            )),
+        match read::text(path, Within::Anywhere) {
+            Ok(text) => tfvars.push((PathBuf::new(), SourceFile::new(path.clone(), text))),
+            Err(e) => out
+                .errors
+                .push(FileError::new(path, None, e.describe("the variables file"))),
         }
     }
     // Remote modules that `terraform init` installed under .terraform.
     let first_module_file = files.len() + tfvars.len();
-    let (manifests, mut module_files, mut module_bodies, module_dirs) =
-        installed_modules(&dirs, first_module_file, &project_root, &mut out.errors);
+    let (manifests, mut module_files, mut module_bodies, module_dirs) = installed_modules(
+        &dirs,
+        first_module_file,
+        root,
+        &project_root,
+        &mut out.errors,
+    );
     let mut all_dirs = dirs.clone();
     for (dir, indices) in module_dirs {
         all_dirs.entry(dir).or_default().extend(indices);
@@ -222,7 +235,7 @@ pub fn evaluate(
         let mut known: Vec<Option<&Body>> = bodies.iter().map(Option::as_ref).collect();
         known.resize(first_module_file, None);
         known.extend(module_bodies.iter().map(Option::as_ref));
-        local_modules(&all_dirs, &known, project, &project_root)
+        local_modules(&all_dirs, &known, bounds, &project_root)
     };
     for (dir, indices) in std::mem::take(&mut reached.dirs) {
         all_dirs.entry(dir).or_default().extend(indices);
@@ -393,6 +406,7 @@ type Manifests = HashMap<PathBuf, HashMap<String, PathBuf>>;
 fn installed_modules(
     dirs: &BTreeMap<PathBuf, Vec<usize>>,
     first_index: usize,
+    project: &Project,
     project_root: &Path,
     errors: &mut Vec<FileError>,
 ) -> (
@@ -407,8 +421,17 @@ fn installed_modules(
     let mut module_dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
     for dir in dirs.keys() {
         let path = dir.join(".terraform/modules/modules.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
+        let text = match read::text(&path, Within::Project(project)) {
+            Ok(text) => text,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                errors.push(FileError::new(
+                    &presentable(&path, project_root),
+                    None,
+                    e.to_string(),
+                ));
+                continue;
+            }
         };
         let json: serde_json::Value = match serde_json::from_str(&text) {
             Ok(json) => json,
@@ -442,7 +465,7 @@ fn installed_modules(
                 continue;
             }
             let indices = module_dirs.entry(module_dir.clone()).or_default();
-            for (source, parsed) in read_folder(&module_dir, dir, project_root, None) {
+            for (source, parsed) in read_folder(&module_dir, project, project_root, None) {
                 match parsed {
                     Ok(body) => bodies.push(Some(body)),
                     Err(err) => {
@@ -492,7 +515,7 @@ type Targets = HashMap<(PathBuf, String), Option<PathBuf>>;
 fn local_modules(
     known: &BTreeMap<PathBuf, Vec<usize>>,
     bodies: &[Option<&Body>],
-    project: Project<'_>,
+    bounds: Bounds<'_>,
     project_root: &Path,
 ) -> Reached {
     let first_index = bodies.len();
@@ -525,7 +548,7 @@ fn local_modules(
         for target in wanted {
             if !target.starts_with(project_root) {
                 reached.unread.insert(target, Unread::OutsideProject);
-            } else if project.exclude.is_some_and(|f| f(&target)) {
+            } else if bounds.exclude.is_some_and(|f| f(&target)) {
                 reached.unread.insert(target, Unread::Excluded);
             } else {
                 readable.push(target);
@@ -533,7 +556,7 @@ fn local_modules(
         }
         let read: Vec<Vec<(SourceFile, Result<Body, FileError>)>> = readable
             .par_iter()
-            .map(|dir| read_folder(dir, project_root, project_root, project.exclude))
+            .map(|dir| read_folder(dir, bounds.project, project_root, bounds.exclude))
             .collect();
         frontier = Vec::new();
         for (dir, files) in readable.into_iter().zip(read) {
@@ -570,11 +593,12 @@ pub(crate) fn local_sources(body: &Body) -> impl Iterator<Item = &str> {
 }
 
 /// The `.tf` files directly in a module folder, in name order, read and
-/// parsed; files that resolve outside `within`, are too large or are
-/// left out by `exclude` are skipped.
+/// parsed through the guarded reader (a file it refuses, such as a link
+/// out of the project, comes with its error); those `exclude` leaves out
+/// are skipped.
 fn read_folder(
     dir: &Path,
-    within: &Path,
+    project: &Project,
     project_root: &Path,
     exclude: Option<&(dyn Fn(&Path) -> bool + Sync)>,
 ) -> Vec<(SourceFile, Result<Body, FileError>)> {
@@ -584,28 +608,18 @@ fn read_folder(
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-        .filter(|p| {
-            p.canonicalize()
-                .is_ok_and(|c| c.starts_with(within) && c.is_file())
-        })
+        // Links out of the project are refused by the reader, with an
+        // error naming them.
+        .filter(|p| p.is_file())
         .filter(|p| !exclude.is_some_and(|f| f(p)))
         .collect();
     tf.sort();
     tf.into_iter()
         .map(|file| {
             let path = presentable(&file, project_root);
-            let too_big = std::fs::metadata(&file).is_ok_and(|m| m.len() > crate::MAX_FILE_BYTES);
-            let text = if too_big {
-                Err(format!(
-                    "file is larger than {} MiB; not checked",
-                    crate::MAX_FILE_BYTES / 1024 / 1024
-                ))
-            } else {
-                std::fs::read_to_string(&file).map_err(|e| format!("cannot read file: {e}"))
-            };
-            match text {
+            match read::text(&file, Within::Project(project)).map_err(|e| e.to_string()) {
                 Ok(text) => {
-                    let source = SourceFile::new(path, without_bom(text));
+                    let source = SourceFile::new(path, text);
                     let parsed = hcl_front::parse(&source);
                     (source, parsed)
                 }
@@ -697,9 +711,12 @@ fn roots<'p>(program: &Program<'_>, dirs: impl Iterator<Item = &'p PathBuf>) -> 
 /// `*.auto.tfvars.json` in lexical order: Terraform's order.
 fn tfvars_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    // Anything there but a folder: the reader says why it refuses a FIFO
+    // or a link out.
+    let listed = |p: &Path| p.exists() && !p.is_dir();
     for name in ["terraform.tfvars", "terraform.tfvars.json"] {
         let path = dir.join(name);
-        if path.is_file() {
+        if listed(&path) {
             files.push(path);
         }
     }
@@ -713,7 +730,7 @@ fn tfvars_files(dir: &Path) -> Vec<PathBuf> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json"))
         })
-        .filter(|p| p.is_file())
+        .filter(|p| listed(p))
         .collect();
     auto.sort();
     files.extend(auto);
@@ -746,6 +763,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                         file: index,
                         span: Span::default(),
                         message: format!("var.{name} set in {}", file.display_path()),
+                        from_environment: false,
                     }],
                     name,
                     value: Value::from_json(&v),
@@ -790,6 +808,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                     file: index,
                     span: span_of(attribute),
                     message: format!("var.{name} set in {}", file.display_path()),
+                    from_environment: false,
                 }],
                 name,
                 value,
@@ -846,12 +865,20 @@ fn root_variables(
             );
         }
     };
+    // A value from the environment may be a CI secret: its origin says
+    // so, and no message quotes it.
     for (name, text) in &inputs.env {
         let var = def.variables.get(name);
+        let origin = var.map(|var| Origin {
+            file: var.file,
+            span: var.header,
+            message: format!("TF_VAR_{name} in the environment"),
+            from_environment: true,
+        });
         set(
             name,
             parse_cli_value(text, var.is_none_or(|v| v.takes_string)),
-            Vec::new(),
+            origin.into_iter().collect(),
         );
     }
     for assigned in files {
@@ -875,12 +902,14 @@ fn root_variables(
 fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
     match var.default {
         Some(attribute) => {
-            let value = eval::eval(
-                &attribute.value,
-                &Constants,
-                &program.context(&program.root),
-            )
-            .unwrap_or(Value::Unknown);
+            // Relative paths from the declaring module's folder.
+            let dir = program
+                .files
+                .get(var.file)
+                .map(|f| canonical_dir(&f.path))
+                .unwrap_or_default();
+            let value = eval::eval(&attribute.value, &Constants, &program.context(&dir))
+                .unwrap_or(Value::Unknown);
             Assigned {
                 name: name.to_string(),
                 value: var.ty.convert(value),
@@ -888,6 +917,7 @@ fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
                     file: var.file,
                     span: span_of(attribute),
                     message: format!("default of var.{name}"),
+                    from_environment: false,
                 }],
                 references: Vec::new(),
             }
@@ -911,9 +941,10 @@ fn parse_cli_value(text: &str, takes_string: bool) -> Value {
         Ok(body) => body
             .get_attribute("v")
             .and_then(|a| {
+                // No file function may read for a command-line value.
                 let ctx = Context {
                     base_dir: PathBuf::from("."),
-                    root: PathBuf::from("."),
+                    root: Project::default(),
                 };
                 eval::eval(&a.value, &Constants, &ctx).ok()
             })
@@ -927,7 +958,7 @@ impl<'a> Program<'a> {
         files: &[&'a SourceFile],
         bodies: &[Option<&'a Body>],
         dirs: &BTreeMap<PathBuf, Vec<usize>>,
-        root: &Path,
+        root: &Project,
         targets: &Targets,
     ) -> Program<'a> {
         let mut defs = HashMap::new();
@@ -972,7 +1003,7 @@ impl<'a> Program<'a> {
                             let type_expr = block.body.get_attribute("type").map(|a| &a.value);
                             let context = Context {
                                 base_dir: dir.clone(),
-                                root: root.to_path_buf(),
+                                root: root.clone(),
                             };
                             let constant = |e: &Expression| {
                                 eval::eval(e, &Constants, &context).unwrap_or(Value::Unknown)
@@ -991,6 +1022,7 @@ impl<'a> Program<'a> {
                                 label,
                                 VarDef {
                                     file: i,
+                                    header: hcl_front::header_span(block),
                                     default: block.body.get_attribute("default"),
                                     nullable,
                                     ty,
@@ -1039,7 +1071,7 @@ impl<'a> Program<'a> {
             manifests: Manifests::new(),
             unread: HashMap::new(),
             files: files.to_vec(),
-            root: root.to_path_buf(),
+            root: root.clone(),
             notes: Mutex::new(Vec::new()),
             errors: Mutex::new(errors),
         }
@@ -1197,6 +1229,7 @@ impl<'a> Instance<'a> {
                 file: *file,
                 span: span_of(tags),
                 message: format!("default_tags of provider {config}"),
+                from_environment: false,
             };
             providers.default_tags.insert(config, (value, Some(origin)));
         }
@@ -1518,6 +1551,7 @@ impl<'a> Instance<'a> {
                             file: call.file,
                             span: span_of(attribute),
                             message: format!("argument {name} of module.{}", call.name),
+                            from_environment: false,
                         }];
                         origin.extend(self.origins_of(&attribute.value, 0));
                         Assigned {
@@ -1565,6 +1599,7 @@ impl<'a> Instance<'a> {
             file: call.file,
             span: hcl_front::header_span(call.block),
             message: prefix.clone(),
+            from_environment: false,
         });
         let place = Place {
             prefix: format!("{prefix}."),
@@ -1733,6 +1768,7 @@ impl<'a> Instance<'a> {
                             file: *file,
                             span: span_of(local),
                             message: format!("local.{name}"),
+                            from_environment: false,
                         });
                         origins.extend(self.origins_of(&local.value, depth + 1));
                     }

@@ -234,6 +234,7 @@ impl Linked {
                     file: r.file,
                     span: r.header,
                     message: format!("examined {}", self.name(r)),
+                    from_environment: false,
                 })
                 .collect();
             let result = if undecided {

@@ -1,20 +1,21 @@
 //! Filesystem functions and the path rules every file read obeys:
 //! relative paths resolve against the module's directory, nothing outside
-//! the scanned root is read or even tested for existence (symbolic links
-//! are followed, then checked), `~` paths are refused, and no file over
-//! 16 MiB is read.
+//! the project (the project root and the scanned folders; never the
+//! current folder for being current) is read or even tested for
+//! existence (symbolic links are followed, then checked), nothing inside
+//! `.git`, `~` paths are refused, and every read goes through
+//! [`crate::read`]: regular files only, none over 16 MiB.
 //!
 //! Terraform itself resolves relative paths against its working directory
 //! (the root module's): callers pick `base_dir` accordingly.
 
-use std::fs;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use walkdir::WalkDir;
 
 use super::encoding::base64_encode;
 use super::{Args, Arity, Context, Function, FunctionError, Value};
+use crate::read::{ReadError, Within};
 
 use Arity::*;
 
@@ -29,18 +30,13 @@ pub(super) const FUNCTIONS: &[Function] = &[
     Function::new("pathexpand", Exactly(1), pathexpand),
 ];
 
-/// The largest file read.
-pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
-
 /// Files visited by one `fileset` call before it gives up.
 const MAX_FILESET_ENTRIES: usize = 100_000;
 
 /// Reads a UTF-8 file for the evaluator's `templatefile`, under the same
 /// rules as `file` (errors name `templatefile`).
 pub fn read_file(ctx: &Context, path: &str) -> Result<String, FunctionError> {
-    let name = "templatefile";
-    let bytes = read_bytes(ctx, name, path)?;
-    String::from_utf8(bytes).map_err(|_| file_error(name, path, "contents are not valid UTF-8"))
+    read_text(ctx, "templatefile", path)
 }
 
 fn file_error(name: &str, path: &str, message: impl Into<String>) -> FunctionError {
@@ -58,7 +54,7 @@ fn outside(name: &str, path: &str) -> FunctionError {
     }
 }
 
-/// Where a path leads, once it is known to stay inside the root.
+/// Where a path leads, once it is known to stay inside the project.
 enum Located {
     /// The canonical path of something that exists.
     Exists(PathBuf),
@@ -69,20 +65,16 @@ fn locate(ctx: &Context, name: &str, path: &str) -> Result<Located, FunctionErro
     if path.starts_with('~') {
         return Err(outside(name, path));
     }
-    let joined = ctx.base_dir.join(path);
-    let lexical = normalize(&std::path::absolute(&joined).unwrap_or(joined));
-    let root_lexical =
-        normalize(&std::path::absolute(&ctx.root).unwrap_or_else(|_| ctx.root.clone()));
-    let root_canonical = ctx.root.canonicalize().ok();
-    let inside = |p: &Path| {
-        p.starts_with(&root_lexical) || root_canonical.as_ref().is_some_and(|r| p.starts_with(r))
-    };
-    if !inside(&lexical) {
+    let lexical = crate::read::absolute(&ctx.base_dir.join(path));
+    if !ctx.root.holds_lexically(&lexical) {
         return Err(outside(name, path));
     }
     match lexical.canonicalize() {
-        Ok(canonical) if inside(&canonical) => Ok(Located::Exists(canonical)),
-        Ok(_) => Err(outside(name, path)),
+        Ok(canonical) => match ctx.root.admit(&canonical) {
+            Ok(()) => Ok(Located::Exists(canonical)),
+            Err(ReadError::InGit) => Err(file_error(name, path, "is inside a .git folder")),
+            Err(_) => Err(outside(name, path)),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Located::Missing),
         Err(e) => Err(file_error(name, path, e.to_string())),
     }
@@ -103,45 +95,53 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// The bytes of a file under the root, for `file` and its relatives.
+/// A refused read, in the words of the function that asked.
+fn read_error(name: &str, path: &str, err: ReadError) -> FunctionError {
+    match err {
+        ReadError::TooLarge => file_error(name, path, "is larger than 16 MiB"),
+        ReadError::NotRegular("a folder") => file_error(name, path, "is a directory, not a file"),
+        ReadError::Binary { .. } => file_error(
+            name,
+            path,
+            "contents are binary (NUL bytes), not valid UTF-8 text; use the filebase64 function to obtain the Base64 encoded contents",
+        ),
+        ReadError::InvalidUtf8 { .. } => file_error(
+            name,
+            path,
+            "contents are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents",
+        ),
+        ReadError::InGit => file_error(name, path, "is inside a .git folder"),
+        err if err.is_confinement() => outside(name, path),
+        err => file_error(name, path, err.to_string()),
+    }
+}
+
+fn located(ctx: &Context, name: &str, path: &str) -> Result<PathBuf, FunctionError> {
+    match locate(ctx, name, path)? {
+        Located::Exists(p) => Ok(p),
+        Located::Missing => Err(file_error(
+            name,
+            path,
+            "no file exists at this path; file functions only read files distributed with the configuration",
+        )),
+    }
+}
+
+/// The bytes of a file in the project, for `filebase64`.
 pub(super) fn read_bytes(ctx: &Context, name: &str, path: &str) -> Result<Vec<u8>, FunctionError> {
-    let located = match locate(ctx, name, path)? {
-        Located::Exists(p) => p,
-        Located::Missing => {
-            return Err(file_error(
-                name,
-                path,
-                "no file exists at this path; file functions only read files distributed with the configuration",
-            ))
-        }
-    };
-    let metadata = fs::metadata(&located).map_err(|e| file_error(name, path, e.to_string()))?;
-    if metadata.is_dir() {
-        return Err(file_error(name, path, "is a directory, not a file"));
-    }
-    if metadata.len() > MAX_FILE_SIZE {
-        return Err(file_error(name, path, "is larger than 16 MiB"));
-    }
-    let mut bytes = Vec::new();
-    fs::File::open(&located)
-        .and_then(|f| f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes))
-        .map_err(|e| file_error(name, path, e.to_string()))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(file_error(name, path, "is larger than 16 MiB"));
-    }
-    Ok(bytes)
+    let located = located(ctx, name, path)?;
+    crate::read::bytes(&located, Within::Project(&ctx.root)).map_err(|e| read_error(name, path, e))
+}
+
+/// The text of a file in the project, for `file` and `templatefile`.
+fn read_text(ctx: &Context, name: &str, path: &str) -> Result<String, FunctionError> {
+    let located = located(ctx, name, path)?;
+    crate::read::text(&located, Within::Project(&ctx.root)).map_err(|e| read_error(name, path, e))
 }
 
 fn file(args: &Args<'_>) -> Result<Value, FunctionError> {
     let path = args.string(0)?;
-    let bytes = read_bytes(args.ctx, args.name, &path)?;
-    String::from_utf8(bytes).map(Value::String).map_err(|_| {
-        file_error(
-            args.name,
-            &path,
-            "contents are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents",
-        )
-    })
+    read_text(args.ctx, args.name, &path).map(Value::String)
 }
 
 fn filebase64(args: &Args<'_>) -> Result<Value, FunctionError> {
@@ -188,13 +188,11 @@ fn fileset(args: &Args<'_>) -> Result<Value, FunctionError> {
     if !pattern.contains("**") && !pattern.contains('{') {
         walk = walk.max_depth(segments.len());
     }
-    let root = args
-        .ctx
-        .root
-        .canonicalize()
-        .unwrap_or_else(|_| args.ctx.root.clone());
     let mut found = Vec::new();
-    for (visited, entry) in walk.into_iter().enumerate() {
+    let walk = walk
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || entry.file_name() != ".git");
+    for (visited, entry) in walk.enumerate() {
         if visited >= MAX_FILESET_ENTRIES {
             return Err(args.fail(format!(
                 "more than {MAX_FILESET_ENTRIES} files under {path:?}"
@@ -205,7 +203,7 @@ fn fileset(args: &Args<'_>) -> Result<Value, FunctionError> {
             entry
                 .path()
                 .canonicalize()
-                .is_ok_and(|target| target.starts_with(&root) && target.is_file())
+                .is_ok_and(|target| args.ctx.root.admit(&target).is_ok() && target.is_file())
         } else {
             entry.file_type().is_file()
         };
@@ -485,8 +483,8 @@ mod tests {
     fn large_files_are_refused() {
         let fixture = fixture();
         let big = fixture.ctx.base_dir.join("big.bin");
-        let file = fs::File::create(&big).unwrap();
-        file.set_len(MAX_FILE_SIZE + 1).unwrap();
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(crate::read::MAX_FILE_BYTES + 1).unwrap();
         let err = read_bytes(&fixture.ctx, "file", "big.bin").unwrap_err();
         assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
     }

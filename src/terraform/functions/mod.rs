@@ -73,8 +73,9 @@ pub use filesystem::read_file;
 pub struct Context {
     /// The module's directory: relative paths are resolved against it.
     pub base_dir: PathBuf,
-    /// The scanned root: no function reads outside it.
-    pub root: PathBuf,
+    /// The project (its root and the scanned folders): no function reads
+    /// outside it.
+    pub root: crate::read::Project,
 }
 
 /// Why a function call has no value.

@@ -69,7 +69,7 @@ pub fn fixture() -> Fixture {
     }
     let ctx = Context {
         base_dir: module,
-        root,
+        root: crate::read::Project::new([root]),
     };
     Fixture { dir, ctx }
 }

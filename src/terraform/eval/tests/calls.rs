@@ -134,7 +134,7 @@ fn tree() -> Tree {
         _dir: dir,
         ctx: Context {
             base_dir: module,
-            root,
+            root: crate::read::Project::new([root]),
         },
     }
 }

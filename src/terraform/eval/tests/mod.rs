@@ -82,7 +82,7 @@ impl Scope for TestScope {
 pub(super) fn ctx() -> Context {
     Context {
         base_dir: PathBuf::from("."),
-        root: PathBuf::from("."),
+        root: crate::read::Project::new(["."]),
     }
 }
 
