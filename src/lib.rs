@@ -12,6 +12,8 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inspect;
 pub mod model;
 pub mod output;
