@@ -853,10 +853,8 @@ fn generated_inputs_mostly_parse() {
 /// Found by `mutated_fixtures` in a release campaign of 50,000 cases: the
 /// span of an `EXPOSE` heredoc argument with an unterminated quote at the
 /// end of the file runs one byte past the text (13..18 in 17 bytes), so
-/// a renderer slicing the text there would panic. Ignored until the
-/// Dockerfile parser is fixed.
+/// a renderer slicing the text there would panic.
 #[test]
-#[ignore = "Dockerfile span past the end of the text; parser not fixed yet"]
 fn dockerfile_heredoc_quote_at_end_stays_in_file() {
     fuzzing::run_text(Front::Dockerfile, "FROM \nEXPOSE <<t\"").unwrap();
 }

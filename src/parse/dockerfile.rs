@@ -146,8 +146,11 @@ pub fn instructions(source: &SourceFile) -> (Vec<Instruction>, Vec<FileError>) {
         i += 1;
         // Heredocs (`RUN <<EOF`): their bodies follow the instruction.
         for marker in heredoc_markers(&args) {
+            // The line break joining the body maps to the line's last
+            // byte: `end` may be the end of the text, and a span must not
+            // run past it (found by tests/fuzz.rs).
             args.push('\n');
-            offsets.push(end);
+            offsets.push(end.saturating_sub(1).max(piece_start));
             while i < lines.len() {
                 let (line_start, body) = lines[i];
                 i += 1;
