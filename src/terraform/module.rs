@@ -1164,13 +1164,17 @@ impl<'a> Instance<'a> {
     fn lower(&self, out: &mut Vec<Resource>) {
         for (file, block, header) in &self.def.blocks {
             let base = format!("{}{}", self.prefix, header.address);
+            // Once per block, not per instance: the comments above a
+            // counted block can be long.
+            let policy = hcl_front::policy_comment(block);
             let mut lower_one = |address: String, ctx: &Ctx<'_, 'a>| {
                 let header = Header {
                     kind: header.kind,
                     address,
                     resource_type: header.resource_type.clone(),
                 };
-                let mut resource = hcl_front::lower_block(*file, block, header, Some(ctx));
+                let mut resource =
+                    hcl_front::lower_block(*file, block, header, Some(ctx), policy.clone());
                 self.provenance(block, &mut resource);
                 resource.module.clone_from(&self.calls);
                 resource.references = self.references(&block.body);
