@@ -1,0 +1,156 @@
+//! Hostile input from an untrusted pull request: no file under 1 MiB may
+//! make a run take more than 10 seconds or 1 GiB, and no report may print
+//! a byte from the scanned files that it did not escape. Each reproducer
+//! is generated here; each run is the binary, under an address-space limit
+//! where `prlimit` exists, timed, and killed if it hangs.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The bar, in a debug build on a shared two-core machine.
+const TIME_LIMIT: Duration = Duration::from_secs(10);
+/// When a run is killed: well past the bar, so a failure says how slow.
+const KILL_AFTER: Duration = Duration::from_secs(60);
+const MEMORY_LIMIT: u64 = 1 << 30;
+
+/// Runs are timed one at a time: parallel tests would time each other.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Run {
+    /// Asserts the exit code and the time bound.
+    fn expect(&self, code: i32) -> &Run {
+        assert!(
+            self.took < TIME_LIMIT,
+            "took {:?} (limit {TIME_LIMIT:?})\n{}",
+            self.took,
+            tail(&self.stderr)
+        );
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stderr: {}\nstdout: {}",
+            tail(&self.stderr),
+            tail(&self.stdout)
+        );
+        self
+    }
+}
+
+fn tail(text: &str) -> &str {
+    let cut = text.len().saturating_sub(2000);
+    let cut = (cut..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    &text[cut..]
+}
+
+fn has_prlimit() -> bool {
+    Command::new("prlimit")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `provcheck ARGS`, from `dir`, with at most 1 GiB of address space.
+fn provcheck(dir: &Path, args: &[&str]) -> Run {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let binary = env!("CARGO_BIN_EXE_provcheck");
+    let mut command = if has_prlimit() {
+        let mut c = Command::new("prlimit");
+        c.arg(format!("--as={MEMORY_LIMIT}")).arg(binary);
+        c
+    } else {
+        Command::new(binary)
+    };
+    let out_file = dir.join(".stdout");
+    let err_file = dir.join(".stderr");
+    let started = Instant::now();
+    let mut child = command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .spawn()
+        .expect("the binary starts");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > KILL_AFTER {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    let read = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+    Run {
+        code: status.and_then(|s| s.code()),
+        stdout: read(&out_file),
+        stderr: read(&err_file),
+        took,
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    assert!(text.len() < 1 << 20, "{name} is {} bytes", text.len());
+    std::fs::write(path, text).unwrap();
+}
+
+const UNENCRYPTED: &str =
+    "resource \"aws_ebs_volume\" \"v\" {\n  count = 2000\n  encrypted = false\n}\n";
+
+// ---- quadratic paths ----
+
+#[test]
+fn many_suppression_comments_are_read_in_linear_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "# provcheck:ignore aws-ebs-volume-unencrypted status=unused reason=x\n";
+    let comments = (1 << 20) / line.len() - 2;
+    let mut text = line.repeat(comments);
+    text.push_str(UNENCRYPTED);
+    write(dir.path(), "src/main.tf", &text);
+    let run = provcheck(dir.path(), &["check", "--format", "json", "src"]);
+    run.expect(1);
+    // The first comment silences the 2,000 findings; the others are unused.
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let suppressed = report["suppressed"].as_array().unwrap();
+    assert_eq!(suppressed.len(), 2000);
+    assert_eq!(suppressed[0]["suppression"]["line"], 1);
+    let unused: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "provcheck-suppression-unused")
+        .collect();
+    assert_eq!(unused.len(), comments - 1);
+    assert!(unused
+        .iter()
+        .all(|f| f["resource"] == "aws_ebs_volume.v[0]"));
+}
+
+#[test]
+fn comments_above_a_counted_block_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "#\n".repeat(50_000);
+    text.push_str("# policy: data_classification=ephi\n");
+    text.push_str(&UNENCRYPTED.replace("2000", "10000"));
+    write(dir.path(), "main.tf", &text);
+    provcheck(dir.path(), &["check", "--format", "compact", "."]).expect(1);
+}
