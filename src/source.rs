@@ -90,10 +90,16 @@ pub fn without_bom(mut text: String) -> String {
 }
 
 /// Renders a path with forward slashes so reports are identical everywhere.
+/// Only Windows separates with `\`: elsewhere it is part of a name (and of
+/// the escapes the text reports write).
 pub fn display_path(path: &Path) -> String {
     let text = path.to_string_lossy();
     let text = text.strip_prefix("./").unwrap_or(&text);
-    text.replace('\\', "/")
+    if std::path::MAIN_SEPARATOR == '\\' {
+        text.replace('\\', "/")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Start offsets of every line, for offset -> line/column conversion.
