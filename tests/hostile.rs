@@ -28,6 +28,7 @@ struct Run {
 impl Run {
     /// Asserts the exit code and the time bound.
     fn expect(&self, code: i32) -> &Run {
+        eprintln!("took {:?}", self.took);
         assert!(
             self.took < TIME_LIMIT,
             "took {:?} (limit {TIME_LIMIT:?})\n{}",
@@ -153,4 +154,135 @@ fn comments_above_a_counted_block_are_read_once() {
     text.push_str(&UNENCRYPTED.replace("2000", "10000"));
     write(dir.path(), "main.tf", &text);
     provcheck(dir.path(), &["check", "--format", "compact", "."]).expect(1);
+}
+
+#[test]
+fn the_human_report_reads_only_the_lines_it_shows() {
+    // 1,500 instances, 4,500 findings, below 40,000 lines of a heredoc.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("locals {\n  filler = <<EOT\n");
+    text.push_str(&"filler line\n".repeat(40_000));
+    text.push_str("EOT\n}\n\n");
+    text.push_str(&UNENCRYPTED.replace("2000", "1500"));
+    write(dir.path(), "main.tf", &text);
+    let run = provcheck(dir.path(), &["check", "."]);
+    run.expect(1);
+    assert!(
+        run.stdout.contains("40008 │   encrypted = false"),
+        "{}",
+        tail(&run.stdout)
+    );
+}
+
+#[test]
+fn a_finding_on_a_huge_line_shows_a_piece_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let padding = "x".repeat(900_000);
+    write(
+        dir.path(),
+        "main.tf",
+        &format!(
+            "resource \"aws_ebs_volume\" \"v\" {{\n  count = 500\n  tags = {{ pad = \"{padding}\" }}\n  encrypted = false\n}}\n"
+        ),
+    );
+    let run = provcheck(dir.path(), &["check", "."]);
+    run.expect(1);
+    // Each snippet line is cut to a window, not 900 kB per finding.
+    assert!(run.stdout.len() < 20 << 20, "{} bytes", run.stdout.len());
+    assert!(run.stdout.contains("…"));
+}
+
+// ---- escaping ----
+
+/// Characters that must never reach a text report raw.
+fn raw_controls(text: &str) -> Vec<(usize, char)> {
+    text.char_indices()
+        .filter(|&(_, c)| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+/// A tree whose names, labels, tags, comments and values hold terminal
+/// sequences, line breaks and bidirectional overrides.
+fn hostile_tree(dir: &Path) -> String {
+    let name =
+        "x\nfake.tf:1:1: critical forged \u{1b}[31mred\u{1b}]8;;http:e.example\u{7}\u{202e}.tf";
+    write(
+        dir,
+        name,
+        "resource \"aws_ebs_volume\" \"v\\u001b[2J\\r\\n\\u202e\" {\n  encrypted = false # \u{1b}[2J\u{1b}]8;;http://e.example/\u{7}\u{202e}\n  tags = { owner = \"a\\nb\\u0007\", approved_by = \"\\u001b[31m\" }\n}\n# provcheck:ignore aws-ebs-volume-unencrypted status=unused reason=\"\u{1b}[2J\u{202e}\"\nresource \"aws_s3_bucket\" \"b\" {\n}\n",
+    );
+    write(
+        dir,
+        "k8s/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"web\\e[31m\\u202e\"\n  labels:\n    app: \"x\\ny\\a\"\nspec:\n  containers:\n    - name: \"c\\r\\nforged: line\"\n      image: \"nginx\\e]8;;x\\a\"\n      securityContext:\n        privileged: true\n",
+    );
+    write(
+        dir,
+        "compose/docker-compose.yml",
+        "services:\n  \"db\\e[2J\":\n    image: \"postgres:16\\u202e\"\n    ports: [\"5432:5432\"]\n    labels:\n      role: \"database\\r\"\n",
+    );
+    write(
+        dir,
+        "docker/Dockerfile",
+        "FROM alpine\nLABEL owner=\"\u{1b}[31m\u{202e}\"\nRUN apk add openssh \u{1b}]8;;x\u{7}\nUSER root\n",
+    );
+    write(
+        dir,
+        "broken/main.tf",
+        "resource \"a\" {\n  \u{1b}[31m = = \u{202e}\n",
+    );
+    name.to_string()
+}
+
+#[test]
+fn no_text_report_prints_a_raw_control_character() {
+    let dir = tempfile::tempdir().unwrap();
+    hostile_tree(dir.path());
+    for format in ["human", "compact", "github", "markdown", "junit"] {
+        let run = provcheck(dir.path(), &["check", "--format", format, "."]);
+        run.expect(2);
+        let raw = raw_controls(&run.stdout);
+        assert!(raw.is_empty(), "{format}: {raw:?}\n{}", run.stdout);
+        assert!(
+            raw_controls(&run.stderr).is_empty(),
+            "{format}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains("\nfake.tf"),
+            "{format}:\n{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("\nforged: line"),
+            "{format}:\n{}",
+            run.stdout
+        );
+    }
+    // With colour, the only escape sequences are the renderer's own.
+    let run = provcheck(dir.path(), &["check", "--color", "always", "."]);
+    assert!(!run.stdout.contains("\u{1b}[2J") && !run.stdout.contains("\u{1b}]8"));
+    assert!(!run.stdout.contains('\u{202e}') && !run.stdout.contains('\u{7}'));
+}
+
+#[test]
+fn every_compact_record_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = hostile_tree(dir.path());
+    let run = provcheck(dir.path(), &["check", "--format", "compact", "."]);
+    run.expect(2);
+    let json = provcheck(dir.path(), &["check", "--format", "json", "."]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let count = |key: &str| report[key].as_array().map_or(0, Vec::len);
+    let records = count("findings") + count("suppressed") + count("errors");
+    assert_eq!(run.stdout.lines().count(), records, "{}", run.stdout);
+    let shown = "x\\u{a}fake.tf:1:1: critical forged \\u{1b}[31mred\\u{1b}]8;;http:e.example\\u{7}\\u{202e}.tf";
+    assert!(run.stdout.contains(shown), "{}", run.stdout);
+    // JSON keeps the name as it is.
+    assert!(json
+        .stdout
+        .contains(&serde_json::to_string(&name).unwrap()[1..20]));
 }
