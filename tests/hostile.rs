@@ -286,3 +286,53 @@ fn every_compact_record_is_one_line() {
         .stdout
         .contains(&serde_json::to_string(&name).unwrap()[1..20]));
 }
+
+#[test]
+fn the_inspection_markdown_escapes_what_it_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    hostile_tree(dir.path());
+    write(
+        dir.path(),
+        "infra/db.tf",
+        "resource \"aws_db_instance\" \"a```<img src=x onerror=alert(1)>|b\" {\n  storage_encrypted = false\n  tags = {\n    environment = \"<script>alert(1)</script> | x\\r\\n## forged\"\n  }\n}\n",
+    );
+    let run = provcheck(
+        dir.path(),
+        &[
+            "inspect",
+            "--format",
+            "markdown",
+            "-o",
+            "report.md",
+            "--title",
+            "T <b>|</b>",
+            ".",
+        ],
+    );
+    run.expect(2);
+    let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(raw_controls(&report).is_empty(), "{report}");
+    assert!(
+        !report.contains("<script>") && !report.contains("<b>"),
+        "{report}"
+    );
+    assert!(!report.contains("\n## forged"), "{report}");
+    // The address stays in one code span whose fence outruns its backticks.
+    assert!(
+        report.contains("````aws_db_instance.a```<img src=x onerror=alert(1)>\\|b````"),
+        "{report}"
+    );
+    // Every row of a table has as many cells as its header.
+    let mut columns = 0;
+    for line in report.lines() {
+        if !line.starts_with('|') {
+            columns = 0;
+            continue;
+        }
+        let cells = line.replace("\\|", "").matches('|').count();
+        if columns == 0 {
+            columns = cells;
+        }
+        assert_eq!(cells, columns, "{line}");
+    }
+}
