@@ -336,3 +336,57 @@ fn the_inspection_markdown_escapes_what_it_quotes() {
         assert_eq!(cells, columns, "{line}");
     }
 }
+
+// ---- expansion ----
+
+#[test]
+fn doubling_an_env_value_stops_at_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("FROM alpine\nENV A=0123456789abcdef\n");
+    text.push_str(&"ENV A=$A$A\n".repeat(40));
+    text.push_str("LABEL big=$A\nUSER root\n");
+    write(dir.path(), "Dockerfile", &text);
+    let run = provcheck(dir.path(), &["check", "--format", "json", "."]);
+    run.expect(2);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["span"]["start"]["line"], 15);
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`ENV`") && message.contains("64 KiB"),
+        "{message}"
+    );
+    // The stage is still checked.
+    assert_eq!(report["summary"]["resources"], 1);
+}
+
+#[test]
+fn chained_and_wide_stages_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // 3,000 stages, each built from the last and adding to it.
+    let mut text = String::from("FROM alpine AS s0\n");
+    for i in 1..3000 {
+        text.push_str(&format!(
+            "FROM s{} AS s{i}\nENV V{i}=yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\nRUN apk add curl\n",
+            i - 1
+        ));
+    }
+    write(dir.path(), "chain/Dockerfile", &text);
+    // 3,000 stages built from one that holds 500 kB.
+    let mut text = String::from("FROM alpine AS big\n");
+    text.push_str(
+        &"ENV X=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+            .repeat(6000),
+    );
+    text.push_str(&"FROM big\n".repeat(3000));
+    write(dir.path(), "wide/Dockerfile", &text);
+    let run = provcheck(dir.path(), &["check", "--format", "compact", "."]);
+    run.expect(2);
+    let spent: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("error `FROM`") && l.contains("16 MiB"))
+        .collect();
+    assert_eq!(spent.len(), 2, "{spent:?}");
+}
