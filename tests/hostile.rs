@@ -390,3 +390,47 @@ fn chained_and_wide_stages_are_bounded() {
         .collect();
     assert_eq!(spent.len(), 2, "{spent:?}");
 }
+
+#[test]
+fn a_dotenv_that_doubles_itself_stops_at_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = String::from("A=0123456789abcdef\n");
+    env.push_str(&"A=${A}${A}\n".repeat(40));
+    write(dir.path(), ".env", &env);
+    write(
+        dir.path(),
+        "docker-compose.yml",
+        "services:\n  web:\n    image: \"nginx:${A:-1.27}\"\n",
+    );
+    let run = provcheck(dir.path(), &["check", "--format", "json", "."]);
+    run.expect(2);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("line 14: ") && message.contains("64 KiB"),
+        "{message}"
+    );
+    assert_eq!(errors[0]["file"], ".env");
+}
+
+#[test]
+fn deeply_nested_defaults_stop_at_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("{}x{}", "${A:-".repeat(50_000), "}".repeat(50_000));
+    write(
+        dir.path(),
+        "docker-compose.yml",
+        &format!(
+            "services:\n  web:\n    image: \"{deep}\"\n    environment:\n      B: \"${{A:-${{A:-${{A:-ok}}}}}}\"\n"
+        ),
+    );
+    let run = provcheck(dir.path(), &["check", "--format", "json", "."]);
+    run.expect(2);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["span"]["start"]["line"], 3);
+    assert!(errors[0]["message"].as_str().unwrap().contains("32 deep"));
+}
