@@ -434,3 +434,76 @@ fn deeply_nested_defaults_stop_at_the_budget() {
     assert_eq!(errors[0]["span"]["start"]["line"], 3);
     assert!(errors[0]["message"].as_str().unwrap().contains("32 deep"));
 }
+
+// ---- user rules ----
+
+/// A user rule over EBS volumes asserting `schema`.
+fn user_rule(dir: &Path, id: &str, schema: &serde_json::Value) {
+    let name = id.trim_start_matches("user-");
+    write(
+        dir,
+        &format!("rules/user/{name}.yaml"),
+        &format!(
+            "id: {id}\ntitle: T\nseverity: low\ncategory: approval\ncontrols: [\"CMP 8.2.1\"]\n\
+             target: terraform\nresource_types: [aws_ebs_volume]\ndescription: D\nmessage: M\n\
+             remediation: R\nassert: {schema}\nexamples:\n  pass:\n    - |\n      \
+             resource \"aws_ebs_volume\" \"v\" {{\n      }}\n  fail:\n    - line: 1\n      \
+             code: |\n        resource \"aws_ebs_volume\" \"v\" {{\n        }}\n"
+        ),
+    );
+}
+
+#[test]
+fn a_rule_whose_schema_would_blow_up_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut defs = serde_json::Map::new();
+    for i in 0..40 {
+        let next = serde_json::json!({"$ref": format!("#/$defs/d{}", i + 1)});
+        defs.insert(format!("d{i}"), serde_json::json!({"anyOf": [next, next]}));
+    }
+    defs.insert("d40".into(), serde_json::json!({"type": "integer"}));
+    let schema = serde_json::json!({"$defs": defs, "properties": {"tags": {"$ref": "#/$defs/d0"}}});
+    user_rule(dir.path(), "user-exponential-any-of", &schema);
+    write(
+        dir.path(),
+        "src/main.tf",
+        "resource \"aws_ebs_volume\" \"v\" {\n  tags = { a = \"x\" }\n}\n",
+    );
+    let run = provcheck(dir.path(), &["check", "--rules", "rules", "src"]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("rule `user-exponential-any-of`: invalid `assert` schema")
+            && run.stderr.contains("too large"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_pattern_that_needs_backtracking_is_refused_by_name() {
+    // A backreference after nested quantifiers: a backtracking engine
+    // takes about a million steps a resource on this.
+    let dir = tempfile::tempdir().unwrap();
+    let schema = serde_json::json!({
+        "properties": {"description": {"pattern": "^(a|a)*(a+)+\\1$"}}
+    });
+    user_rule(dir.path(), "user-backtracking-pattern", &schema);
+    let text: String = (0..200)
+        .map(|i| {
+            format!(
+                "resource \"aws_ebs_volume\" \"v{i}\" {{\n  encrypted = true\n  description = \"{}!\"\n}}\n",
+                "a".repeat(30)
+            )
+        })
+        .collect();
+    write(dir.path(), "src/main.tf", &text);
+    let run = provcheck(dir.path(), &["check", "--rules", "rules", "src"]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("rule `user-backtracking-pattern`: invalid `assert` schema"),
+        "{}",
+        run.stderr
+    );
+}
