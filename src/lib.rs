@@ -564,7 +564,7 @@ fn check_parsed(
         suppressed: Vec::new(),
         lapsed: Vec::new(),
         notes: lowered.notes,
-        errors: lowered.errors,
+        errors: lowered.errors.into_iter().chain(results.errors).collect(),
         config: None,
     }
 }

@@ -422,7 +422,8 @@ fn rules(args: &RuleArgs) -> ExitCode {
         Ok(rules) => rules,
         Err(code) => return code,
     };
-    print!("{}", explain::table(&rules));
+    // User rules' text is theirs: escaped like every text report.
+    print!("{}", output::escape::escape_lines(&explain::table(&rules)));
     ExitCode::from(EXIT_CLEAN)
 }
 
@@ -433,7 +434,7 @@ fn explain_rule(args: &ExplainArgs) -> ExitCode {
     };
     match rules.get(&args.rule_id) {
         Some(rule) => {
-            print!("{}", explain::explain(rule));
+            print!("{}", output::escape::escape_lines(&explain::explain(rule)));
             ExitCode::from(EXIT_CLEAN)
         }
         None => {

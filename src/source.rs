@@ -90,10 +90,16 @@ pub fn without_bom(mut text: String) -> String {
 }
 
 /// Renders a path with forward slashes so reports are identical everywhere.
+/// Only Windows separates with `\`: elsewhere it is part of a name (and of
+/// the escapes the text reports write).
 pub fn display_path(path: &Path) -> String {
     let text = path.to_string_lossy();
     let text = text.strip_prefix("./").unwrap_or(&text);
-    text.replace('\\', "/")
+    if std::path::MAIN_SEPARATOR == '\\' {
+        text.replace('\\', "/")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Start offsets of every line, for offset -> line/column conversion.
@@ -109,11 +115,16 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// 1-based line of a byte offset (past the end: the last line).
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
     /// 1-based line and character column of a byte offset. Offsets past
     /// the end, or inside a multi-byte character, are clamped.
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset);
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let line = self.line(offset);
         let start = self.starts[line - 1];
         let column = text[start..offset].chars().count() + 1;
         Position { line, column }
@@ -147,7 +158,8 @@ impl LineIndex {
     }
 }
 
-fn floor_char_boundary(text: &str, offset: usize) -> usize {
+/// The largest character boundary at or before `offset`, within the text.
+pub fn floor_char_boundary(text: &str, offset: usize) -> usize {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

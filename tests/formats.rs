@@ -508,8 +508,11 @@ fn junit_skips_suppressed_findings() {
     assert_eq!(junit.skipped.len(), report.suppressed.len());
     assert_eq!(junit.root("skipped"), report.suppressed.len());
     assert_eq!(junit.root("failures"), report.findings.len());
+    // A line break in a value is escaped: the failure texts are records
+    // of one line each.
     assert!(junit.skipped.contains(
-        &"suppressed: accepted-risk — Public | read replica\nfor <partners> & \"BI\"".to_string()
+        &"suppressed: accepted-risk — Public | read replica\\u{a}for <partners> & \"BI\""
+            .to_string()
     ));
     assert!(junit.skipped.contains(&"suppressed: baseline".to_string()));
     insta::assert_snapshot!("junit_suppressed", text);

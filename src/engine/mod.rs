@@ -5,8 +5,12 @@ pub mod native;
 pub mod schema;
 pub mod wording;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use rayon::prelude::*;
 
+use crate::error::FileError;
 use crate::finding::{fingerprint, Finding};
 use crate::model::Resource;
 use crate::ruleset::{Check, Rule, RuleSet};
@@ -24,11 +28,71 @@ pub struct Results {
     /// known values and passed: a rule whose `where` left the resource
     /// out, or that could not decide, is not here. A pass is earned.
     pub held: Vec<(usize, usize)>,
+    /// User rules stopped for taking too long.
+    pub errors: Vec<FileError>,
+}
+
+/// How long one user rule may spend evaluating, summed over the resources
+/// (and threads) of a run. A rule's schema is bounded when it is loaded
+/// (see [`schema::compile`]); this bounds what is left, a bounded but
+/// costly schema over very many or very large resources.
+pub const RULE_TIME: Duration = Duration::from_secs(5);
+
+/// The evaluation time each user rule has spent. Built-in rules, which
+/// ship with the binary, are not timed.
+struct Clock {
+    budget: Duration,
+    timed: Vec<bool>,
+    spent: Vec<AtomicU64>,
+}
+
+impl Clock {
+    fn new(rules: &RuleSet, budget: Duration) -> Clock {
+        Clock {
+            budget,
+            timed: rules
+                .rules
+                .iter()
+                .map(|r| !r.origin.starts_with("builtin:"))
+                .collect(),
+            spent: rules.rules.iter().map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn spent(&self, rule: usize) -> Duration {
+        Duration::from_nanos(self.spent[rule].load(Ordering::Relaxed))
+    }
+
+    /// Runs `f` for `rule`, timed if the rule is; `None` when the rule's
+    /// time is already spent.
+    fn run<T>(&self, rule: usize, f: impl FnOnce() -> T) -> Option<T> {
+        if !self.timed[rule] {
+            return Some(f());
+        }
+        if self.spent(rule) > self.budget {
+            return None;
+        }
+        let started = Instant::now();
+        let out = f();
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.spent[rule].fetch_add(nanos, Ordering::Relaxed);
+        Some(out)
+    }
 }
 
 /// Runs every rule on every managed resource.
 /// `paths` holds each file's path as fingerprints use it.
 pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results {
+    run_timed(rules, resources, paths, RULE_TIME)
+}
+
+fn run_timed(
+    rules: &RuleSet,
+    resources: &[Resource],
+    paths: &[String],
+    budget: Duration,
+) -> Results {
+    let clock = Clock::new(rules, budget);
     let per_resource: Vec<Results> = resources
         .par_iter()
         .enumerate()
@@ -37,7 +101,8 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
             let mut results = Results::default();
             for (index, rule) in rules.rules.iter().enumerate() {
                 if rule.applies_to(&resource.resource_type)
-                    && check(index, rule, resource, paths, &mut results)
+                    && clock.run(index, || check(index, rule, resource, paths, &mut results))
+                        == Some(true)
                 {
                     results.held.push((index, at));
                 }
@@ -46,6 +111,20 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
         })
         .collect();
     let mut all = Results::default();
+    for (index, rule) in rules.rules.iter().enumerate() {
+        if clock.spent(index) > budget {
+            all.errors.push(FileError::new(
+                std::path::Path::new(&rule.origin),
+                None,
+                format!(
+                    "rule `{}` was stopped after {} s of evaluation: the resources it had \
+                     not reached have no verdict from it",
+                    rule.id,
+                    budget.as_secs()
+                ),
+            ));
+        }
+    }
     for mut results in per_resource {
         all.findings.append(&mut results.findings);
         all.undecided.append(&mut results.undecided);
@@ -417,5 +496,49 @@ fn finding(
         fingerprint: fingerprint(rule.id.as_str(), path, &instance, &pointer),
         pointer,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn volumes(n: usize) -> Vec<Resource> {
+        let text = (0..n)
+            .map(|i| format!("resource \"aws_ebs_volume\" \"v{i}\" {{\n  encrypted = false\n}}\n"))
+            .collect::<String>();
+        let source = SourceFile::new("main.tf", text);
+        crate::parse::hcl::lower_file(0, &source)
+            .map(|l| l.resources)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_user_rule_out_of_time_is_stopped_and_named() {
+        let (mut rules, _) = RuleSet::load(&[]);
+        let index = rules
+            .rules
+            .iter()
+            .position(|r| r.id.as_str() == "aws-ebs-volume-unencrypted")
+            .unwrap_or_default();
+        let resources = volumes(20);
+        let paths = vec!["main.tf".to_string()];
+        let count = |results: &Results| results.findings.iter().filter(|f| f.rule == index).count();
+        // Built in: never timed.
+        let results = run_timed(&rules, &resources, &paths, Duration::ZERO);
+        assert_eq!(count(&results), 20);
+        assert!(results.errors.is_empty());
+        // A user's: stopped once its time is spent, and said so.
+        rules.rules[index].origin = "rules/aws/ebs.yaml".into();
+        let results = run_timed(&rules, &resources, &paths, Duration::ZERO);
+        assert!(count(&results) < 20);
+        assert_eq!(results.errors.len(), 1);
+        assert!(results.errors[0]
+            .message
+            .starts_with("rule `aws-ebs-volume-unencrypted` was stopped"));
+        let results = run_timed(&rules, &resources, &paths, RULE_TIME);
+        assert_eq!(count(&results), 20);
+        assert!(results.errors.is_empty());
     }
 }

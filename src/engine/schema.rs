@@ -58,11 +58,28 @@ pub struct CompiledSchema {
     pub validator: Validator,
 }
 
+/// The most subschemas one evaluation may apply at one place in the
+/// instance, `$ref`s followed: a schema past it (`anyOf` over `$ref`s to
+/// `anyOf`s ..., exponential once expanded) is refused when loaded.
+pub const MAX_EXPANDED_SCHEMA: usize = 1_000;
+
 /// Compiles a rule's JSON Schema (draft 2020-12); never fetches anything
-/// over the network.
+/// over the network. Bounded, so that evaluating it cannot blow up: its
+/// references are local and acyclic, its size with them expanded is at
+/// most [`MAX_EXPANDED_SCHEMA`], and its patterns are matched by the
+/// `regex` crate, in time linear in the text (lookaround and
+/// backreferences, which need backtracking, are refused).
 pub fn compile(schema: &Value) -> Result<CompiledSchema, String> {
+    let size = Expansion::new(schema).size(schema)?;
+    if size > MAX_EXPANDED_SCHEMA {
+        return Err(format!(
+            "the schema is too large once its $refs are expanded (more than \
+             {MAX_EXPANDED_SCHEMA} subschemas): its evaluation could take too long"
+        ));
+    }
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(false)
+        .with_pattern_options(jsonschema::PatternOptions::regex())
         .build(schema)
         .map_err(|err| err.to_string())?;
     Ok(CompiledSchema {
@@ -79,6 +96,139 @@ pub fn builtin(text: &str) -> Validator {
     jsonschema::draft202012::new(&schema).unwrap_or_else(|_| {
         jsonschema::draft202012::new(&Value::Bool(true)).expect("the schema `true` compiles")
     })
+}
+
+/// Keywords whose value is one subschema.
+const ONE_SCHEMA: &[&str] = &[
+    "items",
+    "additionalItems",
+    "additionalProperties",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+];
+/// Keywords whose value is a list of subschemas.
+const SCHEMA_LIST: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+/// Keywords whose value maps names to subschemas (`$defs` is reached only
+/// through references).
+const SCHEMA_MAP: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
+
+/// Counts a schema's subschemas with its `$ref`s expanded, refusing what
+/// cannot be bounded: references that are not local, `$id`, dynamic
+/// references and reference cycles.
+struct Expansion<'s> {
+    root: &'s Value,
+    anchors: std::collections::HashMap<&'s str, &'s Value>,
+    /// Sizes of the reference targets already counted.
+    done: std::collections::HashMap<&'s str, usize>,
+    /// The references being expanded, to find cycles.
+    open: Vec<&'s str>,
+}
+
+impl<'s> Expansion<'s> {
+    fn new(root: &'s Value) -> Expansion<'s> {
+        let mut anchors = std::collections::HashMap::new();
+        let mut stack = vec![root];
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(name)) = map.get("$anchor") {
+                        anchors.insert(name.as_str(), value);
+                    }
+                    stack.extend(map.values());
+                }
+                Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+        Expansion {
+            root,
+            anchors,
+            done: Default::default(),
+            open: Vec::new(),
+        }
+    }
+
+    fn size(&mut self, schema: &'s Value) -> Result<usize, String> {
+        let Value::Object(map) = schema else {
+            return Ok(1);
+        };
+        let mut total: usize = 1;
+        for (keyword, value) in map {
+            let add = match keyword.as_str() {
+                "$ref" => self.reference(value)?,
+                "$dynamicRef" | "$recursiveRef" => {
+                    return Err(format!("`{keyword}` is not supported in rule schemas"))
+                }
+                "$id" if !std::ptr::eq(schema, self.root) => {
+                    return Err("`$id` below the root is not supported in rule schemas".into())
+                }
+                k if ONE_SCHEMA.contains(&k) => self.size(value)?,
+                k if SCHEMA_LIST.contains(&k) => {
+                    let mut sum: usize = 0;
+                    for sub in value.as_array().into_iter().flatten() {
+                        sum = sum.saturating_add(self.size(sub)?);
+                    }
+                    sum
+                }
+                k if SCHEMA_MAP.contains(&k) => {
+                    let mut sum: usize = 0;
+                    for sub in value.as_object().into_iter().flat_map(|m| m.values()) {
+                        sum = sum.saturating_add(self.size(sub)?);
+                    }
+                    sum
+                }
+                _ => 0,
+            };
+            total = total.saturating_add(add);
+            if total > MAX_EXPANDED_SCHEMA {
+                // Past the bound: no need to count further.
+                return Ok(total);
+            }
+        }
+        Ok(total)
+    }
+
+    fn reference(&mut self, target: &'s Value) -> Result<usize, String> {
+        let Some(reference) = target.as_str() else {
+            return Ok(1);
+        };
+        if let Some(&size) = self.done.get(reference) {
+            return Ok(size);
+        }
+        if self.open.contains(&reference) {
+            return Err(format!(
+                "the reference `{reference}` refers to itself: rule schemas may not recurse"
+            ));
+        }
+        let Some(fragment) = reference.strip_prefix('#') else {
+            return Err(format!(
+                "the reference `{reference}` is not local: rule schemas may refer only within \
+                 themselves (`#/$defs/...` or `#anchor`)"
+            ));
+        };
+        let found = if fragment.is_empty() {
+            Some(self.root)
+        } else if fragment.starts_with('/') {
+            self.root.pointer(fragment)
+        } else {
+            self.anchors.get(fragment).copied()
+        };
+        let Some(found) = found else {
+            return Err(format!("the reference `{reference}` leads nowhere"));
+        };
+        self.open.push(reference);
+        let size = self.size(found);
+        self.open.pop();
+        let size = size?;
+        self.done.insert(reference, size);
+        Ok(size)
+    }
 }
 
 pub fn evaluate(schema: &CompiledSchema, resource: &Resource) -> Outcome {
@@ -284,6 +434,55 @@ mod tests {
 
     fn encrypted() -> Value {
         json!({"required": ["enc"], "properties": {"enc": {"const": true}}})
+    }
+
+    /// `anyOf` of two references to the next level, `depth` levels deep.
+    fn doubling(depth: usize) -> Value {
+        let mut defs = serde_json::Map::new();
+        for i in 0..depth {
+            let next = if i + 1 < depth {
+                json!({"$ref": format!("#/$defs/d{}", i + 1)})
+            } else {
+                json!({"type": "integer"})
+            };
+            defs.insert(format!("d{i}"), json!({"anyOf": [next, next]}));
+        }
+        json!({"$defs": defs, "properties": {"tags": {"$ref": "#/$defs/d0"}}})
+    }
+
+    #[test]
+    fn schemas_that_could_blow_up_are_refused() {
+        // 2^8 subschemas once expanded: fine; 2^30: refused, not hung.
+        assert!(compile(&doubling(8)).is_ok());
+        let err = compile(&doubling(30)).unwrap_err();
+        assert!(
+            err.contains("too large once its $refs are expanded"),
+            "{err}"
+        );
+        let err =
+            compile(&json!({"$defs": {"a": {"not": {"$ref": "#/$defs/a"}}}, "$ref": "#/$defs/a"}))
+                .unwrap_err();
+        assert!(err.contains("refers to itself"), "{err}");
+        let err = compile(&json!({"$ref": "https://example.com/s.json"})).unwrap_err();
+        assert!(err.contains("not local"), "{err}");
+        let err = compile(&json!({"$dynamicRef": "#x"})).unwrap_err();
+        assert!(err.contains("$dynamicRef"), "{err}");
+        // Anchors are followed too.
+        assert!(compile(
+            &json!({"$defs": {"a": {"$anchor": "x", "type": "string"}}, "$ref": "#x"})
+        )
+        .is_ok());
+        // Backtracking patterns are refused; a linear engine runs the rest.
+        assert!(compile(&json!({"pattern": "^(?=a)"})).is_err());
+        assert!(compile(&json!({"pattern": "(a)\\1"})).is_err());
+        let nested = compile(&json!({"properties": {"d": {"pattern": "^(a+)+$"}}})).unwrap();
+        let started = std::time::Instant::now();
+        let body = format!("d = \"{}!\"", "a".repeat(5000));
+        assert!(matches!(
+            evaluate(&nested, &resource(&body)),
+            Outcome::Fail(_)
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

@@ -1,4 +1,10 @@
 //! The inspection report as GitHub-flavoured Markdown.
+//!
+//! Every value from the scanned files is escaped as it is put in a cell,
+//! with the helpers `check --format markdown` uses: prose through `text`
+//! (`|`, `<`, `&` and backslashes escaped, line breaks as `<br>`, controls
+//! as `\u{hex}`), identifiers through `code` (a fence longer than any run
+//! of backticks inside). Cells are then written as they are.
 
 use std::fmt::Write;
 
@@ -6,14 +12,7 @@ use std::collections::BTreeMap;
 
 use super::{Kind, Model, CONTROLS};
 use crate::output::json::JsonFinding;
-
-/// Escapes a table cell: pipes, and newlines as `<br>`.
-fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace("\r\n", "<br>")
-        .replace('\n', "<br>")
-}
+use crate::output::markdown::{code, text};
 
 fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
@@ -23,14 +22,13 @@ fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", " --- |".repeat(header.len()));
     for row in rows {
-        let row: Vec<String> = row.iter().map(|c| cell(c)).collect();
         let _ = writeln!(out, "| {} |", row.join(" | "));
     }
     out.push('\n');
 }
 
 fn or_dash(value: Option<&str>) -> String {
-    value.unwrap_or("—").to_string()
+    value.map_or_else(|| "—".to_string(), text)
 }
 
 /// A verdict with a symbol, so that it reads without colour.
@@ -39,34 +37,28 @@ fn verdict(verdict: &str) -> String {
         "pass" => "✔ pass".to_string(),
         "fail" => "✘ fail".to_string(),
         "undecided" => "? undecided".to_string(),
-        other => other.to_string(),
+        other => text(other),
     }
 }
 
 /// `file:line`, followed by the module calls that lead there.
 fn location(file: &str, line: usize, module: &[super::Call]) -> String {
-    let mut text = format!("{file}:{line}");
+    let mut out = format!("{}:{line}", text(file));
     for call in module {
         let _ = write!(
-            text,
-            "<br>via `{}` ({}:{})",
-            call.address, call.file, call.line
+            out,
+            "<br>via {} ({}:{})",
+            code(&call.address),
+            text(&call.file),
+            call.line
         );
     }
-    text
-}
-
-fn code(text: &str) -> String {
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
-    }
+    out
 }
 
 pub fn render(model: &Model<'_>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", cell(&model.title));
+    let _ = writeln!(out, "# {}\n", text(&model.title));
 
     out.push_str("## Summary\n\n");
     let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
@@ -124,10 +116,10 @@ pub fn render(model: &Model<'_>) -> String {
                 .map(|i| {
                     vec![
                         code(&i.address),
-                        i.resource_type.clone(),
+                        text(&i.resource_type),
                         or_dash(i.role),
                         or_dash(i.environment.as_deref()),
-                        i.system.clone(),
+                        text(&i.system),
                         location(&i.file, i.line, &i.module),
                     ]
                 })
@@ -158,7 +150,7 @@ pub fn render(model: &Model<'_>) -> String {
                         Some(reason)
                             if c.verdict != "pass" || !reason.starts_with("checked by") =>
                         {
-                            format!("{}: {reason}", verdict(c.verdict))
+                            format!("{}: {}", verdict(c.verdict), text(reason))
                         }
                         _ => verdict(c.verdict),
                     };
@@ -181,14 +173,14 @@ pub fn render(model: &Model<'_>) -> String {
                 vec![
                     e.kind.as_str().to_string(),
                     code(&e.address),
-                    e.how.clone(),
+                    text(&e.how),
                     match e.tls {
                         Some(true) => "yes",
                         Some(false) => "no",
                         None => "—",
                     }
                     .to_string(),
-                    format!("{}:{}", e.file, e.line),
+                    format!("{}:{}", text(&e.file), e.line),
                 ]
             })
             .collect(),
@@ -211,11 +203,11 @@ pub fn render(model: &Model<'_>) -> String {
                     })
                     .map_or_else(
                         || verdict("pass"),
-                        |f| format!("{}: {}", verdict("fail"), f.message),
+                        |f| format!("{}: {}", verdict("fail"), text(f.message)),
                     );
                 vec![
                     code(&d.address),
-                    d.resource_type.clone(),
+                    text(&d.resource_type),
                     or_dash(d.engine.as_deref()),
                     placement,
                     location(&d.file, d.line, &d.module),
@@ -233,8 +225,8 @@ pub fn render(model: &Model<'_>) -> String {
             .iter()
             .map(|c| {
                 vec![
-                    c.control.clone(),
-                    c.rules.join(", "),
+                    text(&c.control),
+                    text(&c.rules.join(", ")),
                     c.pass.to_string(),
                     c.fail.to_string(),
                     c.undecided.to_string(),
@@ -262,21 +254,22 @@ pub fn render(model: &Model<'_>) -> String {
             .iter()
             .map(|r| {
                 vec![
-                    r.rules.join(", "),
+                    text(&r.rules.join(", ")),
                     r.source.to_string(),
                     or_dash(r.status),
                     or_dash(r.reason.as_deref()),
-                    or_dash(r.approver.as_deref()),
+                    // In a code span, `@name` notifies no one.
+                    r.approver.as_deref().map_or_else(|| "—".to_string(), code),
                     or_dash(r.ticket.as_deref()),
                     match (&r.expires, r.expired) {
-                        (Some(day), true) => format!("**EXPIRED** {day}"),
-                        (Some(day), false) => day.clone(),
+                        (Some(day), true) => format!("**EXPIRED** {}", text(day)),
+                        (Some(day), false) => text(day),
                         (None, _) => "—".to_string(),
                     },
                     r.findings.len().to_string(),
                     match r.line {
-                        Some(line) => format!("{}:{line}", r.file),
-                        None => r.file.clone(),
+                        Some(line) => format!("{}:{line}", text(&r.file)),
+                        None => text(&r.file),
                     },
                 ]
             })
@@ -292,10 +285,10 @@ pub fn render(model: &Model<'_>) -> String {
             .iter()
             .map(|s| {
                 vec![
-                    s.scope.clone(),
+                    text(&s.scope),
                     s.step.to_string(),
                     verdict(s.verdict),
-                    s.reason.clone(),
+                    text(&s.reason),
                 ]
             })
             .collect(),
@@ -328,13 +321,13 @@ fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
             .map(|f| {
                 vec![
                     f.severity.to_string(),
-                    f.rule_id.to_string(),
-                    f.controls.join(", "),
+                    text(f.rule_id),
+                    text(&f.controls.join(", ")),
                     code(f.resource),
-                    f.message.to_string(),
+                    text(f.message),
                     match &f.span {
-                        Some(span) => format!("{}:{}", f.file, span.start.line),
-                        None => f.file.clone(),
+                        Some(span) => format!("{}:{}", text(&f.file), span.start.line),
+                        None => text(&f.file),
                     },
                 ]
             })

@@ -2,39 +2,158 @@
 //! the source snippet and the span underlined, then a summary.
 
 use std::fmt::Write;
-use std::sync::Arc;
+use std::ops::Range;
 
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
     MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
 };
 
+use super::escape::{escape, escape_lines};
 use super::{error_path, locate, RenderOptions};
 use crate::finding::{Finding, Severity};
 use crate::ruleset::RuleSet;
+use crate::source::{floor_char_boundary, SourceFile, Span};
 use crate::Report;
 
-/// A file's text, shared rather than copied into every diagnostic.
-#[derive(Debug)]
-struct Text(Arc<str>);
+/// Lines shown above and below a span.
+const CONTEXT_LINES: usize = 1;
+/// The longest piece of a line shown, in bytes: a longer line is cut
+/// around the span, so a finding on a huge line prints a short one.
+const MAX_LINE_BYTES: usize = 240;
+/// The most lines of one span shown: a longer span is underlined down to
+/// this many lines.
+const MAX_SPAN_LINES: usize = 24;
 
-impl SourceCode for Text {
+/// The lines around a span, cut to length and escaped, cut out of the file
+/// with its line index: each diagnostic reads only its own lines, however
+/// far down the file they are and however many findings share them.
+#[derive(Debug)]
+struct Snippet {
+    text: String,
+    /// 0-based line, in the file, of the snippet's first line.
+    first_line: usize,
+    line_count: usize,
+    /// The span, in the snippet's text.
+    label: Range<usize>,
+    /// 0-based line and character column of the span's start in the file.
+    at: (usize, usize),
+}
+
+impl Snippet {
+    fn new(file: &SourceFile, span: Span) -> Snippet {
+        let text: &str = &file.text;
+        let lines = &file.lines;
+        let start = floor_char_boundary(text, span.start);
+        let mut end = floor_char_boundary(text, span.end).max(start);
+        let at = file.position(start);
+        let mut end_line = lines.line(end);
+        // A span that takes in a line break ends on the line before.
+        if end_line > at.line && lines.line_span(text, end_line).start == end {
+            end_line -= 1;
+        }
+        if end_line - at.line >= MAX_SPAN_LINES {
+            end_line = at.line + MAX_SPAN_LINES - 1;
+            end = lines.line_span(text, end_line).end;
+        }
+        let first = at.line.saturating_sub(CONTEXT_LINES).max(1);
+        let last = (end_line + CONTEXT_LINES).min(lines.line_count());
+        let mut out = String::new();
+        let mut label = 0..0;
+        for line in first..=last {
+            let whole = lines.line_span(text, line);
+            let line_end = if text[..whole.end].ends_with('\r') {
+                whole.end - 1
+            } else {
+                whole.end
+            };
+            let anchor = if line == at.line {
+                start
+            } else if line == end_line {
+                end
+            } else {
+                whole.start
+            };
+            let (from, to) = window(text, whole.start, line_end, anchor);
+            if line > first {
+                out.push('\n');
+            }
+            if from > whole.start {
+                out.push('…');
+            }
+            // The span's ends, where they fall on this line.
+            let mut cuts = Vec::new();
+            if line == at.line {
+                cuts.push((start.clamp(from, to), true));
+            }
+            if line == end_line {
+                cuts.push((end.clamp(from, to), false));
+            }
+            let mut done = from;
+            for (cut, is_start) in cuts {
+                let cut = cut.max(done);
+                out.push_str(&escape_lines(&text[done..cut]));
+                done = cut;
+                if is_start {
+                    label.start = out.len();
+                }
+                label.end = out.len();
+            }
+            out.push_str(&escape_lines(&text[done..to]));
+            if to < line_end {
+                out.push('…');
+            }
+        }
+        Snippet {
+            text: out,
+            first_line: first - 1,
+            line_count: last + 1 - first,
+            label,
+            at: (at.line - 1, at.column - 1),
+        }
+    }
+
+    fn source_span(&self) -> Range<usize> {
+        self.label.clone()
+    }
+}
+
+/// The bytes of a line shown: all of it, or at most [`MAX_LINE_BYTES`]
+/// from a little before `anchor`.
+fn window(text: &str, start: usize, end: usize, anchor: usize) -> (usize, usize) {
+    if end - start <= MAX_LINE_BYTES {
+        return (start, end);
+    }
+    let anchor = anchor.clamp(start, end);
+    let from = floor_char_boundary(text, anchor.saturating_sub(MAX_LINE_BYTES / 3).max(start));
+    let to = floor_char_boundary(text, (from + MAX_LINE_BYTES).min(end));
+    (from, to)
+}
+
+impl SourceCode for Snippet {
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self
-            .0
-            .as_ref()
-            .read_span(span, context_lines_before, context_lines_after)?;
+        if context_lines_before == 0 && context_lines_after == 0 {
+            // Where the header says the span is: its place in the file.
+            let range = self.label.clone();
+            return Ok(Box::new(MietteSpanContents::new(
+                self.text.get(range).unwrap_or_default().as_bytes(),
+                *span,
+                self.at.0,
+                self.at.1,
+                1,
+            )));
+        }
         Ok(Box::new(MietteSpanContents::new(
-            inner.data(),
-            *inner.span(),
-            inner.line(),
-            inner.column(),
-            inner.line_count(),
+            self.text.as_bytes(),
+            (0, self.text.len()).into(),
+            self.first_line,
+            0,
+            self.line_count,
         )))
     }
 }
@@ -53,12 +172,14 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         let path = error_path(error);
         match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => {
-                diagnostic = diagnostic.with_label(LabeledSpan::at(
-                    span.start..span.end.max(span.start),
-                    "here",
-                ));
-                let source = NamedSource::new(path, Text(file.text.clone()));
-                emit(&handler, diagnostic, Some(source), &mut out);
+                let snippet = Snippet::new(file, span);
+                diagnostic = diagnostic.with_label(LabeledSpan::at(snippet.source_span(), "here"));
+                emit(
+                    &handler,
+                    diagnostic,
+                    Some(NamedSource::new(path, snippet)),
+                    &mut out,
+                );
             }
             _ => {
                 diagnostic.message = format!("error: {path}: {}", error.message);
@@ -159,10 +280,11 @@ fn finding_diagnostic(
     } else {
         finding.severity.to_string()
     };
+    // A rule's text comes from its rule file, which may be a user's.
     let mut help = format!(
         "{}\npolicy: {} · category: {} · `provcheck explain {}`",
-        rule.remediation.trim(),
-        rule.controls.join(", "),
+        escape_lines(rule.remediation.trim()),
+        escape(&rule.controls.join(", ")),
         finding.category,
         finding.rule_id,
     );
@@ -184,24 +306,33 @@ fn finding_diagnostic(
             );
         }
     }
-    let diagnostic = MietteDiagnostic::new(format!(
+    let mut diagnostic = MietteDiagnostic::new(format!(
         "{status} [{}] {} — {}",
-        finding.rule_id, rule.title, finding.resource
+        finding.rule_id,
+        escape(&rule.title),
+        finding.resource
     ))
     .with_severity(severity)
-    .with_help(help)
-    .with_label(LabeledSpan::at(
-        finding.span.start..finding.span.end.max(finding.span.start),
-        finding.message.clone(),
-    ));
-    let source = file.map(|f| NamedSource::new(path, Text(f.text.clone())));
-    emit(handler, diagnostic, source, out);
+    .with_help(help);
+    let snippet = file.map(|f| Snippet::new(f, finding.span));
+    if let Some(snippet) = &snippet {
+        diagnostic = diagnostic.with_label(LabeledSpan::at(
+            snippet.source_span(),
+            finding.message.clone(),
+        ));
+    }
+    emit(
+        handler,
+        diagnostic,
+        snippet.map(|s| NamedSource::new(path, s)),
+        out,
+    );
 }
 
 fn emit(
     handler: &GraphicalReportHandler,
     diagnostic: MietteDiagnostic,
-    source: Option<NamedSource<Text>>,
+    source: Option<NamedSource<Snippet>>,
     out: &mut String,
 ) {
     let report = match source {

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
+use super::escape::{escape as text_escape, escape_lines};
 use super::{error_path, locate, range, RenderOptions};
 use crate::finding::Finding;
 use crate::ruleset::{Rule, RuleSet};
@@ -238,8 +239,9 @@ fn rule_suite<'a, 'r: 'a>(
         counts.attributes()
     );
     out.push_str("    <properties>\n");
+    // A rule's text comes from its rule file, which may be a user's.
     let properties = [
-        ("title", rule.title.clone()),
+        ("title", text_escape(&rule.title).into_owned()),
         ("severity", rule.severity.as_str().to_string()),
         ("category", rule.category.as_str().to_string()),
         ("controls", rule.controls.join(", ")),
@@ -286,8 +288,8 @@ fn failure(report: &Report, rule: &Rule, findings: &[&Finding]) -> String {
     let _ = write!(
         text,
         "\n{}\nRemediation: {}\nPolicy: {}",
-        rule.title,
-        rule.remediation.trim(),
+        text_escape(&rule.title),
+        escape_lines(rule.remediation.trim()),
         rule.controls.join(", ")
     );
     format!(

@@ -9,6 +9,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{is_escaped, push_escaped};
 use super::{error_path, locate, range, RenderOptions};
 use crate::finding::{Finding, Severity};
 use crate::ruleset::RuleSet;
@@ -174,8 +175,10 @@ fn location(report: &Report, finding: &Finding) -> String {
     }
 }
 
-/// A cell of prose: no table breaks, no HTML.
-fn text(value: &str) -> String {
+/// A cell of prose: no table breaks, no HTML, no raw control or
+/// bidirectional characters (written as `\u{hex}`); a line break is `<br>`.
+/// Shared with the inspection report's Markdown.
+pub(crate) fn text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.trim().chars() {
         match c {
@@ -186,7 +189,11 @@ fn text(value: &str) -> String {
             '&' => out.push_str("&amp;"),
             '\n' => out.push_str("<br>"),
             '\r' => {}
-            c if c.is_control() => {}
+            // `\u{1b}`, its backslash escaped for Markdown.
+            c if is_escaped(c) => {
+                out.push('\\');
+                push_escaped(&mut out, c);
+            }
             c => out.push(c),
         }
     }
@@ -195,13 +202,14 @@ fn text(value: &str) -> String {
 
 /// A code-span cell. The fence is longer than any run of backticks inside,
 /// and `|` is still escaped: GitHub splits cells before reading spans.
-fn code(value: &str) -> String {
+/// Shared with the inspection report's Markdown.
+pub(crate) fn code(value: &str) -> String {
     let mut inner = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
             '|' => inner.push_str("\\|"),
             '\n' | '\r' => inner.push(' '),
-            c if c.is_control() => {}
+            c if is_escaped(c) => push_escaped(&mut inner, c),
             c => inner.push(c),
         }
     }
@@ -228,5 +236,8 @@ mod tests {
         assert_eq!(code("aws_x.a|b"), "`aws_x.a\\|b`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`a"), "`` `a ``");
+        assert_eq!(text("a\u{1b}[2J\u{202e}"), "a\\\\u{1b}[2J\\\\u{202e}");
+        assert_eq!(code("a\u{1b}b"), "`a\\u{1b}b`");
+        assert_eq!(code("```<b>"), "```` ```<b> ````");
     }
 }

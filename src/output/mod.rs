@@ -1,7 +1,10 @@
 //! Renderers: one file per output format, all reading the same [`Report`].
-//! Byte spans become lines and columns here, and only here.
+//! Byte spans become lines and columns here, and only here. The text
+//! formats render the report through [`escape::report`], so no value from
+//! the scanned files reaches them unescaped.
 
 pub mod compact;
+pub mod escape;
 pub mod github;
 #[cfg(feature = "cli")]
 pub mod human;
@@ -13,6 +16,7 @@ pub mod sarif;
 use crate::finding::Finding;
 use crate::source::{Position, SourceFile, Span};
 use crate::{error::FileError, Report};
+use escape::Breaks;
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,16 @@ pub fn render(
     format: OutputFormat,
     options: RenderOptions,
 ) -> String {
+    // JSON and SARIF are escaped by serde; every other format is text.
+    let text = match format {
+        OutputFormat::Json | OutputFormat::Sarif => escape::Shown::Same(report),
+        OutputFormat::Markdown => escape::report(report, Breaks::Keep),
+        OutputFormat::Human
+        | OutputFormat::Compact
+        | OutputFormat::Github
+        | OutputFormat::Junit => escape::report(report, Breaks::Escape),
+    };
+    let report: &Report = &text;
     match format {
         #[cfg(feature = "cli")]
         OutputFormat::Human => human::render(report, rules, options),

@@ -24,7 +24,7 @@
 //!   wrote itself; the engine reports a finding once, in the file that
 //!   wrote the offending value.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -36,6 +36,8 @@ use crate::parse::manifest::{first_line, rebase};
 use crate::parse::yaml::{self, Document};
 use crate::read::{self, Project, Within};
 use crate::source::{SourceFile, Span};
+
+use super::expansion::{Budget, Limit, MAX_DEPTH, MAX_VALUE};
 
 /// The resource type of a compose service.
 pub const SERVICE_TYPE: &str = "compose_service";
@@ -147,6 +149,27 @@ pub fn lower(
         partner_document.value.as_object()?;
         Some((Layer::new(partner_document, &env), own_is_base))
     });
+    // Where interpolation passed a bound: in this file, and in the
+    // `.env` (said by the base file only, when there are two).
+    errors.extend(own.spent.iter().map(|(span, limit)| {
+        FileError::new(
+            source.path(),
+            *span,
+            format!("a value is taken as unknown: {}", limit.describe()),
+        )
+    }));
+    if partner.as_ref().is_none_or(|(_, own_is_base)| *own_is_base) {
+        for (line, limit) in &env.spent {
+            errors.push(FileError::new(
+                &dir.join(".env"),
+                None,
+                format!(
+                    "line {line}: the variable is taken as unknown: {}",
+                    limit.describe()
+                ),
+            ));
+        }
+    }
     let merged = match &partner {
         None => Merged::alone(&own),
         Some((other, true)) => Merging::new(&own, other).for_base(),
@@ -230,13 +253,21 @@ fn partner_file(path: &Path) -> Option<(PathBuf, bool)> {
 }
 
 /// Variables for interpolation: the allowed variables of the process
-/// environment first, then the project's `.env` file.
+/// environment first, then the project's `.env` file. Interpolation is
+/// bounded (value length, total, `${...}` nesting:
+/// [`super::expansion`]); a value past a bound is unknown.
 #[derive(Debug, Default)]
 pub struct Environment {
     /// Only those the user allowed, read by the caller: no other variable
     /// of the process is ever looked at.
     pub process: BTreeMap<String, String>,
     dotenv: HashMap<String, String>,
+    /// `.env` variables whose value passed a bound: unknown, defaults
+    /// notwithstanding.
+    unknown: HashSet<String>,
+    /// `.env` lines whose value passed a bound, and which bound.
+    pub spent: Vec<(usize, Limit)>,
+    budget: Budget,
 }
 
 impl Environment {
@@ -270,7 +301,7 @@ impl Environment {
     /// process variables and to earlier lines.
     fn with_dotenv(self, text: &str) -> Environment {
         let mut env = self;
-        for line in text.lines() {
+        for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -295,11 +326,27 @@ impl Environment {
                 };
                 env.interpolate(bare)
             };
-            if let Some(value) = value {
+            if let Some(limit) = env.budget.take() {
+                env.spent.push((number + 1, limit));
+                env.dotenv.remove(key);
+                env.unknown.insert(key.to_string());
+            } else if let Some(value) = value {
+                env.unknown.remove(key);
                 env.dotenv.insert(key.to_string(), value);
             }
         }
         env
+    }
+
+    /// A `.env` variable whose value passed a bound, and that the process
+    /// environment does not set.
+    fn is_unknown(&self, name: &str) -> bool {
+        self.unknown.contains(name) && std::env::var_os(name).is_none()
+    }
+
+    /// The bound an interpolation reached since the last call, if any.
+    pub fn spent(&self) -> Option<Limit> {
+        self.budget.take()
     }
 
     fn lookup(&self, name: &str) -> Option<String> {
@@ -310,14 +357,31 @@ impl Environment {
     }
 
     /// Interpolates `text`; `None` when a variable it needs is set
-    /// nowhere (or is malformed).
+    /// nowhere (or is malformed), or when the result would pass a bound
+    /// ([`Environment::spent`] then says which).
     pub fn interpolate(&self, text: &str) -> Option<String> {
         if !text.contains('$') {
             return Some(text.to_string());
         }
+        let out = self.expand(text, 0)?;
+        self.budget.charge(out.len()).ok()?;
+        Some(out)
+    }
+
+    fn expand(&self, text: &str, depth: usize) -> Option<String> {
+        if depth > MAX_DEPTH {
+            self.budget.reach(Limit::Depth);
+            return None;
+        }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(at) = rest.find('$') {
+            // Each piece is at most one value: stop as soon as the result
+            // is too long.
+            if out.len() > MAX_VALUE {
+                self.budget.reach(Limit::Value);
+                return None;
+            }
             out.push_str(&rest[..at]);
             let after = &rest[at + 1..];
             if let Some(tail) = after.strip_prefix('$') {
@@ -325,7 +389,7 @@ impl Environment {
                 rest = tail;
             } else if let Some(inner) = after.strip_prefix('{') {
                 let end = closing_brace(inner)?;
-                out.push_str(&self.braced(&inner[..end])?);
+                out.push_str(&self.braced(&inner[..end], depth + 1)?);
                 rest = &inner[end + 1..];
             } else {
                 let len = name_length(after);
@@ -333,7 +397,11 @@ impl Environment {
                     out.push('$');
                     rest = after;
                 } else {
-                    out.push_str(&self.lookup(&after[..len])?);
+                    let name = &after[..len];
+                    if self.is_unknown(name) {
+                        return None;
+                    }
+                    out.push_str(&self.lookup(name)?);
                     rest = &after[len..];
                 }
             }
@@ -344,9 +412,9 @@ impl Environment {
 
     /// `NAME`, `NAME:-default`, `NAME-default`, `NAME:?err`, `NAME?err`,
     /// `NAME:+alt`, `NAME+alt`.
-    fn braced(&self, inner: &str) -> Option<String> {
+    fn braced(&self, inner: &str, depth: usize) -> Option<String> {
         let len = name_length(inner);
-        if len == 0 {
+        if len == 0 || self.is_unknown(&inner[..len]) {
             return None;
         }
         let value = self.lookup(&inner[..len]);
@@ -358,12 +426,12 @@ impl Environment {
             if set_nonempty {
                 value
             } else {
-                self.interpolate(default)
+                self.expand(default, depth)
             }
         } else if let Some(default) = op.strip_prefix('-') {
             match value {
                 Some(v) => Some(v),
-                None => self.interpolate(default),
+                None => self.expand(default, depth),
             }
         } else if op.starts_with(":?") {
             value.filter(|v| !v.is_empty())
@@ -371,13 +439,13 @@ impl Environment {
             value
         } else if let Some(alt) = op.strip_prefix(":+") {
             if set_nonempty {
-                self.interpolate(alt)
+                self.expand(alt, depth)
             } else {
                 Some(String::new())
             }
         } else if let Some(alt) = op.strip_prefix('+') {
             match value {
-                Some(_) => self.interpolate(alt),
+                Some(_) => self.expand(alt, depth),
                 None => Some(String::new()),
             }
         } else {
@@ -430,6 +498,8 @@ struct Layer {
     value: Value,
     spans: BTreeMap<String, Span>,
     unknown: BTreeSet<String>,
+    /// Where interpolation passed a bound, and which.
+    spent: Vec<(Option<Span>, Limit)>,
 }
 
 /// Service keys written as a list of `KEY=value` or as a mapping.
@@ -441,6 +511,7 @@ impl Layer {
             value: document.value.clone(),
             spans: document.spans.clone(),
             unknown: BTreeSet::new(),
+            spent: Vec::new(),
         };
         let services: Vec<String> = layer
             .value
@@ -557,12 +628,17 @@ impl Layer {
     }
 
     /// Interpolates every string value; a value that needs an unset
-    /// variable becomes unknown (`null`, pointer recorded).
+    /// variable, or passes a bound, becomes unknown (`null`, pointer
+    /// recorded; `spent` says where a bound was reached).
     fn interpolate(&mut self, value: &mut Value, pointer: String, env: &Environment) {
         match value {
             Value::String(text) => match env.interpolate(text) {
                 Some(done) => *text = done,
                 None => {
+                    if let Some(limit) = env.spent() {
+                        let span = self.spans.get(&pointer).copied();
+                        self.spent.push((span, limit));
+                    }
                     *value = Value::Null;
                     self.unknown.insert(pointer);
                 }

@@ -9,15 +9,20 @@
 //! spans of the lines that wrote it. `RUN` lines are read for package
 //! installs (apt-get, apt, apk, yum, dnf, microdnf, zypper); `ARG` and
 //! `ENV` values are substituted (`$VAR`, `${VAR:-default}`), and a value
-//! that needs an `ARG` without a default is unknown.
+//! that needs an `ARG` without a default is unknown. Substitution and
+//! inheritance are bounded ([`super::expansion`]): past the bounds a
+//! value is unknown and an error names the instruction.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
 use crate::error::FileError;
 use crate::model::{push_pointer, BlockKind, Resource};
 use crate::source::{SourceFile, Span};
+
+use super::expansion::{Budget, Limit, MAX_VALUE};
 
 /// The resource type of a build stage.
 pub const STAGE_TYPE: &str = "dockerfile_stage";
@@ -434,21 +439,36 @@ fn installed_packages(script: &str, vars: &Vars) -> Vec<Package> {
 }
 
 /// `ARG` and `ENV` values in scope; `None`: declared without a known value.
+/// Every scope of a file charges the file's one expansion budget.
 #[derive(Debug, Clone, Default)]
 struct Vars {
     values: HashMap<String, Option<String>>,
+    budget: Rc<Budget>,
 }
 
 impl Vars {
     /// Substitutes `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:+alt}`;
-    /// `None` when a variable has no known value.
+    /// `None` when a variable has no known value, or when the value would
+    /// pass the expansion budget (which then records why).
     fn substitute(&self, text: &str) -> Option<String> {
         if !text.contains('$') {
             return Some(text.to_string());
         }
+        let out = self.expand(text)?;
+        self.budget.charge(out.len()).ok()?;
+        Some(out)
+    }
+
+    fn expand(&self, text: &str) -> Option<String> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(at) = rest.find('$') {
+            // Each piece is at most one known value: stop as soon as the
+            // result is too long, before it doubles again.
+            if out.len() > MAX_VALUE {
+                self.budget.reach(Limit::Value);
+                return None;
+            }
             out.push_str(&rest[..at]);
             let after = &rest[at + 1..];
             if let Some(inner) = after.strip_prefix('{') {
@@ -542,7 +562,66 @@ struct Stage {
     vars: Vars,
 }
 
+/// Roughly how many bytes a copy of these variables takes, counted only
+/// up to a little past `cap`.
+fn vars_weight(vars: &Vars, cap: usize) -> usize {
+    let mut sum = 0;
+    for (k, v) in &vars.values {
+        sum += 32 + k.len() + v.as_ref().map_or(0, String::len);
+        if sum > cap {
+            break;
+        }
+    }
+    sum
+}
+
+/// Roughly how many bytes a copy of a JSON value takes, counted only up
+/// to a little past `cap`.
+fn value_weight(value: &Value, cap: usize) -> usize {
+    let mut sum = 16;
+    match value {
+        Value::String(s) => sum += s.len(),
+        Value::Array(items) => {
+            for item in items {
+                sum += value_weight(item, cap.saturating_sub(sum));
+                if sum > cap {
+                    break;
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                sum += k.len() + value_weight(v, cap.saturating_sub(sum));
+                if sum > cap {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+    sum
+}
+
 impl Stage {
+    /// Roughly how many bytes a copy of the stage takes, counted only up
+    /// to a little past `cap`: what is past the budget need not be summed.
+    fn weight(&self, cap: usize) -> usize {
+        let mut sum = vars_weight(&self.vars, cap);
+        for p in self.spans.keys().chain(&self.unknown) {
+            sum += 32 + p.len();
+            if sum > cap {
+                return sum;
+            }
+        }
+        for (k, v) in &self.attributes {
+            sum += k.len() + value_weight(v, cap.saturating_sub(sum));
+            if sum > cap {
+                break;
+            }
+        }
+        sum
+    }
+
     fn list(&mut self, key: &str) -> &mut Vec<Value> {
         let entry = self
             .attributes
@@ -604,10 +683,30 @@ pub fn lower(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec<File
     }
     let mut global = Vars::default();
     let mut stages: Vec<Stage> = Vec::new();
+    // Says where an expansion bound was reached, once per instruction,
+    // and for inheritance once per file.
+    let mut inheritance_spent = false;
+    let mut spent = |errors: &mut Vec<FileError>, instruction: &Instruction, budget: &Budget| {
+        if let Some(limit) = budget.take() {
+            if limit == Limit::Inherited && std::mem::replace(&mut inheritance_spent, true) {
+                return;
+            }
+            errors.push(FileError::new(
+                source.path(),
+                Some(instruction.span),
+                format!(
+                    "`{}`: a value is taken as unknown: {}",
+                    instruction.keyword,
+                    limit.describe()
+                ),
+            ));
+        }
+    };
     for instruction in &instructions {
         if instruction.keyword == "FROM" {
             let stage = from_stage(instruction, &global, &stages);
             stages.push(stage);
+            spent(&mut errors, instruction, &global.budget);
             continue;
         }
         let Some(stage) = stages.last_mut() else {
@@ -616,6 +715,7 @@ pub fn lower(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec<File
                     let v = v.and_then(|v| global.substitute(&v));
                     global.values.insert(k, v);
                 }
+                spent(&mut errors, instruction, &global.budget);
             } else {
                 errors.push(FileError::new(
                     source.path(),
@@ -627,6 +727,7 @@ pub fn lower(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec<File
         };
         stage.span = stage.span.join(instruction.span);
         apply(stage, instruction, &global);
+        spent(&mut errors, instruction, &global.budget);
     }
     let count = stages.len();
     let resources = stages
@@ -684,7 +785,16 @@ fn from_stage(instruction: &Instruction, global: &Vars, stages: &[Stage]) -> Sta
         })
     });
     let header = instruction.span;
-    let mut stage = match parent {
+    // Each stage copies what it inherits: a long chain of stages, or
+    // many built from one large stage, is bounded by the file's budget.
+    let cap = global.budget.inheritable();
+    let copied = vars_weight(global, cap) + parent.map_or(0, |p| p.weight(cap));
+    let inherited = match global.budget.inherit(copied) {
+        Ok(()) => parent,
+        Err(_) => None,
+    };
+    let spent = global.budget.take();
+    let mut stage = match inherited {
         Some(parent) => {
             let mut stage = parent.clone();
             stage.attributes.remove("instructions");
@@ -701,10 +811,35 @@ fn from_stage(instruction: &Instruction, global: &Vars, stages: &[Stage]) -> Sta
     stage.name = name.clone();
     stage.header = header;
     stage.span = instruction.span;
-    stage
-        .vars
-        .values
-        .extend(global.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    stage.vars.budget = global.budget.clone();
+    if let Some(limit) = spent {
+        // Not copied: what it would have inherited is unknown.
+        let kept = ["instructions", "from", "name", "base_image"];
+        for key in parent.iter().flat_map(|p| p.attributes.keys()) {
+            if !kept.contains(&key.as_str()) {
+                stage.attributes.insert(key.clone(), Value::Null);
+                stage.unknown.insert(format!("/{key}"));
+            }
+        }
+        if let Some(parent) = parent {
+            // The parent's root image stays the base image.
+            if let Some(base) = parent.attributes.get("base_image") {
+                stage.attributes.insert("base_image".into(), base.clone());
+            }
+            if let Some(span) = parent.spans.get("/base_image") {
+                stage.spans.insert("/base_image".into(), *span);
+            }
+            if parent.unknown.contains("/base_image") {
+                stage.unknown.insert("/base_image".into());
+            }
+        }
+        global.budget.reach(limit);
+    } else {
+        stage
+            .vars
+            .values
+            .extend(global.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     let mut from = Map::new();
     let base_image = parent
         .and_then(|p| p.attributes.get("base_image").cloned())

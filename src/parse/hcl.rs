@@ -64,9 +64,13 @@ pub fn lower_file(file_index: usize, source: &SourceFile) -> Result<Lowered, Fil
     let mut lowered = Lowered::default();
     for block in body.blocks() {
         match classify(block) {
-            Ok(Some(header)) => lowered
-                .resources
-                .push(lower_block(file_index, block, header, None)),
+            Ok(Some(header)) => lowered.resources.push(lower_block(
+                file_index,
+                block,
+                header,
+                None,
+                policy_comment(block),
+            )),
             Ok(None) => {}
             Err(message) => lowered.errors.push(FileError::new(
                 source.path(),
@@ -130,8 +134,9 @@ pub fn classify(block: &Block) -> Result<Option<Header>, String> {
 }
 
 /// The `key=value` pairs of `# policy:` (or `// policy:`) comments in the
-/// lines right above a block.
-fn policy_comment(block: &Block) -> BTreeMap<String, String> {
+/// lines right above a block. It reads every comment line above the block,
+/// so a caller lowering many instances of one block reads it once.
+pub fn policy_comment(block: &Block) -> BTreeMap<String, String> {
     use hcl_edit::Decorate;
     let mut pairs = BTreeMap::new();
     let Some(prefix) = block.decor().prefix() else {
@@ -155,12 +160,14 @@ fn policy_comment(block: &Block) -> BTreeMap<String, String> {
     pairs
 }
 
-/// Lowers one top-level block, evaluating what is not literal with `eval`.
+/// Lowers one top-level block, evaluating what is not literal with `eval`;
+/// `policy` is the block's [`policy_comment`].
 pub fn lower_block(
     file_index: usize,
     block: &Block,
     header: Header,
     eval: Option<&dyn Evaluate>,
+    policy: BTreeMap<String, String>,
 ) -> Resource {
     let span = header_span(block);
     let mut lowerer = Lowerer::default();
@@ -179,7 +186,7 @@ pub fn lower_block(
         expressions: lowerer.expressions,
         related: Default::default(),
         module: Vec::new(),
-        policy: policy_comment(block),
+        policy,
         references: Vec::new(),
         scope: 0,
     }

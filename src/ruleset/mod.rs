@@ -377,12 +377,17 @@ fn build_rule(
         .as_ref()
         .map(compile)
         .transpose()
-        .map_err(|e| ("/where".to_string(), format!("invalid `where` schema: {e}")))?;
+        .map_err(|e| {
+            (
+                "/where".to_string(),
+                format!("rule `{}`: invalid `where` schema: {e}", rule.id),
+            )
+        })?;
     let check = match (&rule.assert, &rule.native) {
         (Some(schema), None) => Check::Schema(Box::new(compile(schema).map_err(|e| {
             (
                 "/assert".to_string(),
-                format!("invalid `assert` schema: {e}"),
+                format!("rule `{}`: invalid `assert` schema: {e}", rule.id),
             )
         })?)),
         (None, Some(name)) => {

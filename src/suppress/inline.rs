@@ -59,12 +59,26 @@ pub fn scan(file_index: usize, file: &SourceFile) -> Vec<Comment> {
     if !text.contains("provcheck:ignore") {
         return Vec::new();
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let mut comments = Vec::new();
+    // Each line with its start offset, without its line break.
+    let mut lines = Vec::new();
     let mut offset = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let line_start = offset;
-        offset += line.len() + 1;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        lines.push((offset, line.strip_suffix('\r').unwrap_or(line)));
+        offset += raw.len();
+    }
+    // The first line of code at or after each line, from the end, so a
+    // run of comments finds its target in one pass.
+    let mut next_code = vec![None; lines.len() + 1];
+    for i in (0..lines.len()).rev() {
+        next_code[i] = if is_comment_or_blank(lines[i].1) {
+            next_code[i + 1]
+        } else {
+            Some(i)
+        };
+    }
+    let mut comments = Vec::new();
+    for (i, &(line_start, line)) in lines.iter().enumerate() {
         let Some(found) = marker().find(line) else {
             continue;
         };
@@ -72,12 +86,7 @@ pub fn scan(file_index: usize, file: &SourceFile) -> Vec<Comment> {
         let target = if trailing {
             i + 1
         } else {
-            lines
-                .iter()
-                .enumerate()
-                .skip(i + 1)
-                .find(|(_, l)| !is_comment_or_blank(l))
-                .map_or(i + 1, |(j, _)| j + 1)
+            next_code[i + 1].map_or(i + 1, |j| j + 1)
         };
         let body = line[found.end()..].trim_end_matches("*/").trim();
         let end = line.trim_end().len();
@@ -200,6 +209,17 @@ mod tests {
         assert_eq!(c.ticket.as_deref(), Some("SEC-1"));
         assert_eq!((c.line, c.target), (1, 4));
         assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn spans_count_carriage_returns() {
+        let text = "x = 1\r\n# provcheck:ignore r status=unused reason=x\r\ny = 2\r\n";
+        let c = &scan_text(text)[0];
+        assert_eq!(
+            &text[c.span.start..c.span.end],
+            "# provcheck:ignore r status=unused reason=x"
+        );
+        assert_eq!((c.line, c.target), (2, 3));
     }
 
     #[test]

@@ -227,11 +227,32 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
             .is_some_and(|d| d < today)
     };
 
+    // The valid comments by what they cover: file, target line and rule,
+    // in the order written, so a finding looks up its lines instead of
+    // reading every comment.
+    let mut by_target: HashMap<(usize, usize, &str), Vec<usize>> = HashMap::new();
+    for (i, c) in comments.iter().enumerate() {
+        if c.problems.is_empty() {
+            for rule in &c.rules {
+                let list = by_target
+                    .entry((c.file, c.target, rule.as_str()))
+                    .or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+    }
+
     // Undecided results keep a suppression in use without moving.
+    let mut marked = std::collections::HashSet::new();
     for finding in &report.undecided {
-        let lines = covered_lines(report, &resources, finding);
-        for (i, c) in comments.iter().enumerate() {
-            if c.problems.is_empty() && covers(c, finding, &lines) {
+        for line in covered_lines(report, &resources, finding) {
+            let key = (finding.file, line, finding.rule_id.as_str());
+            if !marked.insert(key) {
+                continue;
+            }
+            for &i in by_target.get(&key).into_iter().flatten() {
                 comment_hits[i] = true;
             }
         }
@@ -241,11 +262,14 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
     let mut suppressed = Vec::new();
     for finding in std::mem::take(&mut report.findings) {
         let lines = covered_lines(report, &resources, &finding);
-        let comment = comments
+        let first = lines
             .iter()
-            .enumerate()
-            .find(|(_, c)| c.problems.is_empty() && covers(c, &finding, &lines));
-        if let Some((i, c)) = comment {
+            .filter_map(|&line| {
+                let key = (finding.file, line, finding.rule_id.as_str());
+                by_target.get(&key).and_then(|list| list.first().copied())
+            })
+            .min();
+        if let Some((i, c)) = first.map(|i| (i, &comments[i])) {
             comment_hits[i] = true;
             if expired(&c.expires) {
                 expired_comments[i].push(finding.fingerprint.clone());
@@ -307,8 +331,10 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
     // Findings about the suppressions themselves.
     let mut audit = Vec::new();
     let mut lapsed = Vec::new();
+    let targets: Vec<(usize, usize)> = comments.iter().map(|c| (c.file, c.target)).collect();
+    let mut holders = resources_at(report, &targets).into_iter();
     for (i, c) in comments.iter().enumerate() {
-        let resource = resource_at(report, c.file, c.target);
+        let resource = holders.next().unwrap_or_default();
         let (rule, detail) = if !c.problems.is_empty() {
             (
                 INVALID_RULE,
@@ -453,28 +479,60 @@ fn covered_lines(
     lines
 }
 
-fn covers(comment: &Comment, finding: &Finding, lines: &[usize]) -> bool {
-    comment.file == finding.file
-        && comment.rules.iter().any(|r| r == finding.rule_id.as_str())
-        && lines.contains(&comment.target)
-}
+/// One file's resource line ranges (first line, last line, index) and the
+/// lines asked (line, index of the question).
+type Sweep = (Vec<(usize, usize, usize)>, Vec<(usize, usize)>);
 
-/// The address of the resource whose header or body holds `line`.
-fn resource_at(report: &Report, file: usize, line: usize) -> String {
-    let Some(source) = report.files.get(file) else {
-        return String::new();
-    };
-    report
-        .resources
-        .iter()
-        .filter(|r| r.file == file)
-        .find(|r| {
+/// For each (file, line), the address of the first resource (in the
+/// report's order) whose header or body holds that line, or `""`. One
+/// sweep over the lines, so many comments cost no more than many lines.
+fn resources_at(report: &Report, places: &[(usize, usize)]) -> Vec<String> {
+    use std::cmp::Reverse;
+    use std::collections::{BTreeMap, BinaryHeap};
+
+    let mut answers = vec![String::new(); places.len()];
+    // Per file: each resource's first and last line, the first resource
+    // of every distinct range only (instances of a counted block share
+    // theirs), and the places asked.
+    let mut files: BTreeMap<usize, Sweep> = BTreeMap::new();
+    for (i, &(file, line)) in places.iter().enumerate() {
+        files.entry(file).or_default().1.push((line, i));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (index, r) in report.resources.iter().enumerate() {
+        let (Some(entry), Some(source)) = (files.get_mut(&r.file), report.files.get(r.file)) else {
+            continue;
+        };
+        if seen.insert((r.file, r.span)) {
             let start = source.position(r.span.start).line;
             let end = source.position(r.span.end).line;
-            (start..=end).contains(&line)
-        })
-        .map(|r| r.address.clone())
-        .unwrap_or_default()
+            entry.0.push((start, end, index));
+        }
+    }
+    for (mut ranges, mut asked) in files.into_values() {
+        ranges.sort_unstable();
+        asked.sort_unstable();
+        let mut ranges = ranges.into_iter().peekable();
+        // Open ranges, earliest resource first.
+        let mut open: BinaryHeap<Reverse<(usize, usize)>> = BinaryHeap::new();
+        for (line, i) in asked {
+            while let Some(&(start, end, index)) = ranges.peek() {
+                if start > line {
+                    break;
+                }
+                open.push(Reverse((index, end)));
+                ranges.next();
+            }
+            // Lines only grow: a range that ended stays ended.
+            while open.peek().is_some_and(|Reverse((_, end))| *end < line) {
+                open.pop();
+            }
+            if let Some(Reverse((index, _))) = open.peek() {
+                answers[i].clone_from(&report.resources[*index].address);
+            }
+        }
+    }
+    answers
 }
 
 fn relative_to(path: &Path, dir: &Path) -> PathBuf {

@@ -1621,13 +1621,17 @@ impl<'a> Instance<'a> {
             // `for_each` over n keys does not walk its collection n times.
             let related = self.provenance(block);
             let references = self.references(&block.body);
+            // Once per block, not per instance: the comments above a
+            // counted block can be long.
+            let policy = hcl_front::policy_comment(block);
             let mut lower_one = |address: String, ctx: &Ctx<'_, 'a>| {
                 let header = Header {
                     kind: header.kind,
                     address,
                     resource_type: header.resource_type.clone(),
                 };
-                let mut resource = hcl_front::lower_block(*file, block, header, Some(ctx));
+                let mut resource =
+                    hcl_front::lower_block(*file, block, header, Some(ctx), policy.clone());
                 resource.related.clone_from(&related);
                 resource.module.clone_from(&self.calls);
                 resource.references.clone_from(&references);
