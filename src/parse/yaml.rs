@@ -144,8 +144,6 @@ enum Frame {
         anchor: usize,
         /// The key read, waiting for its value, and where it starts.
         key: Option<(String, usize)>,
-        /// Keys set explicitly, which merged (`<<`) keys never override.
-        explicit: Vec<String>,
     },
 }
 
@@ -329,7 +327,6 @@ impl Builder<'_> {
                         end: span.end,
                         anchor,
                         key: None,
-                        explicit: Vec::new(),
                     }
                 };
                 self.stack.push(frame);
@@ -386,13 +383,7 @@ impl Builder<'_> {
                 *end = (*end).max(span.end);
                 items.push(value);
             }
-            Some(Frame::Mapping {
-                map,
-                key,
-                end,
-                explicit,
-                ..
-            }) => {
+            Some(Frame::Mapping { map, key, end, .. }) => {
                 let Some((name, key_start)) = key.take() else {
                     // A complex key just completed.
                     *key = Some((value.to_string(), span.start));
@@ -400,13 +391,12 @@ impl Builder<'_> {
                 };
                 *end = (*end).max(span.end);
                 if name == "<<" {
-                    merge_into(map, explicit, value);
+                    merge_into(map, value);
                     return Ok(());
                 }
                 if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
                     self.spans.insert(pointer, Span::new(key_start, span.end));
                 }
-                explicit.push(name.clone());
                 map.insert(name, value);
             }
         }
@@ -415,8 +405,11 @@ impl Builder<'_> {
 }
 
 /// `<<: *base` or `<<: [*a, *b]`: keys not set explicitly are copied in,
-/// earlier sources winning.
-fn merge_into(map: &mut Map<String, Value>, explicit: &[String], value: Value) {
+/// earlier sources winning. A key already in the map was set explicitly
+/// or by an earlier source, so it stays; an explicit key written after the
+/// merge replaces the merged value when it is inserted. Each merged key
+/// costs one map lookup, whatever the number of explicit keys.
+fn merge_into(map: &mut Map<String, Value>, value: Value) {
     let sources = match value {
         Value::Array(items) => items,
         other => vec![other],
@@ -424,9 +417,6 @@ fn merge_into(map: &mut Map<String, Value>, explicit: &[String], value: Value) {
     for source in sources {
         if let Value::Object(source) = source {
             for (k, v) in source {
-                if explicit.contains(&k) {
-                    continue;
-                }
                 map.entry(k).or_insert(v);
             }
         }
@@ -540,6 +530,14 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = docs(&deep).unwrap_err();
         assert!(err.message.contains("deeper"), "{}", err.message);
+    }
+
+    #[test]
+    fn merge_keys_keep_explicit_keys_and_earlier_sources() {
+        let text =
+            "a: &a {x: 1, y: 1, z: 1}\nb: &b {x: 2, w: 2}\nuse:\n  y: 3\n  <<: [*a, *b]\n  z: 4\n";
+        let d = &docs(text).unwrap()[0];
+        assert_eq!(d.value["use"], json!({"y": 3, "x": 1, "z": 4, "w": 2}));
     }
 
     #[test]
