@@ -137,3 +137,13 @@ fn merge_keys_take_linear_time() {
     let run = check(&[("merge.yaml", &text)]);
     run.assert_ended(0);
 }
+
+/// Minified JSON is YAML on one line: each position was found by walking
+/// the line from its start.
+#[test]
+fn a_document_on_one_long_line_takes_linear_time() {
+    let items = vec!["1"; 400_000].join(",");
+    let text = format!("{{\"a\": [{items}]}}\n");
+    let run = check(&[("one-line.yaml", &text)]);
+    run.assert_ended(0);
+}

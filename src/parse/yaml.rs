@@ -7,6 +7,7 @@
 //! exhausting memory. Complex mapping keys (`? [a, b]`) are valid YAML that
 //! JSON cannot hold: they become their JSON text.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
@@ -103,6 +104,7 @@ pub fn parse_partial(source: &SourceFile) -> (Vec<Document>, Option<FileError>) 
         spans: BTreeMap::new(),
         nodes: 0,
         scalar_bytes: 0,
+        cursor: Cell::new((0, 0, 0)),
     };
     let mut parser = Parser::new_from_str(&source.text);
     while let Some(next) = parser.next_event() {
@@ -155,13 +157,32 @@ struct Builder<'s> {
     spans: BTreeMap<String, Span>,
     nodes: usize,
     scalar_bytes: usize,
+    /// The last position converted to a byte offset: line, column and
+    /// offset.
+    cursor: Cell<(usize, usize, usize)>,
 }
 
 impl Builder<'_> {
+    /// The byte offset of a parser position (a line, and a column in
+    /// characters). Positions come in order, so each one is found by
+    /// walking on from the last one when it is on the same line, not from
+    /// the line's start: a document written on one long line (minified
+    /// JSON) takes linear time, not quadratic.
     fn offset(&self, marker: &saphyr_parser::Marker) -> usize {
-        self.source
-            .lines
-            .offset(&self.source.text, marker.line(), marker.col())
+        let text = &self.source.text;
+        let (line, column) = (marker.line(), marker.col());
+        let (last_line, last_column, last_offset) = self.cursor.get();
+        let (from_column, from) = if line == last_line && column >= last_column {
+            (last_column, last_offset)
+        } else {
+            (0, self.source.lines.line_span(text, line).start)
+        };
+        let offset = text
+            .get(from..)
+            .and_then(|rest| rest.char_indices().nth(column - from_column))
+            .map_or(text.len(), |(i, _)| from + i);
+        self.cursor.set((line, column, offset));
+        offset
     }
 
     fn span(&self, span: YamlSpan) -> Span {
@@ -538,6 +559,15 @@ mod tests {
             "a: &a {x: 1, y: 1, z: 1}\nb: &b {x: 2, w: 2}\nuse:\n  y: 3\n  <<: [*a, *b]\n  z: 4\n";
         let d = &docs(text).unwrap()[0];
         assert_eq!(d.value["use"], json!({"y": 3, "x": 1, "z": 4, "w": 2}));
+    }
+
+    #[test]
+    fn positions_on_a_long_line_are_exact() {
+        let text = "{\"é\": [1, \"two\", 3], \"b\": {\"c\": 4}}\n";
+        let d = &docs(text).unwrap()[0];
+        assert_eq!(slice(text, d, "/é/1"), "\"two\"");
+        assert_eq!(slice(text, d, "/é/2"), "3");
+        assert_eq!(slice(text, d, "/b/c"), "\"c\": 4");
     }
 
     #[test]
