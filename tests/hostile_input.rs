@@ -36,6 +36,18 @@ struct Run {
 }
 
 impl Run {
+    fn messages(&self, list: &str) -> Vec<String> {
+        self.report[list]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|e| e["message"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn has_finding(&self, rule: &str) -> bool {
         self.report["findings"]
             .as_array()
@@ -111,6 +123,42 @@ const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n";
 fn the_limit_lets_a_normal_run_through() {
     let run = check(&[("service.yaml", SERVICE)]);
     run.assert_ended(1);
+    assert!(run.has_finding("kubernetes-approver-missing"));
+}
+
+/// Nine hundred thousand values from a few hundred bytes: under the
+/// per-document limits, so only a budget for the whole file stops sixty
+/// of them (5 GB).
+#[test]
+fn an_alias_bomb_split_over_documents_is_refused_per_file() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (name, previous, copies) in [
+        ('b', 'a', 10),
+        ('c', 'b', 10),
+        ('d', 'c', 10),
+        ('e', 'd', 10),
+        ('f', 'e', 7),
+    ] {
+        let items = vec![format!("*{previous}"); copies].join(", ");
+        writeln!(bomb, "{name}: &{name} [{items}]").unwrap();
+    }
+    let mut text = String::from(SERVICE);
+    for _ in 0..60 {
+        text.push_str("---\n");
+        text.push_str(&bomb);
+    }
+    let run = check(&[("bomb.yaml", &text)]);
+    run.assert_ended(2);
+    let errors = run.messages("errors");
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.contains("aliases in this file expand to more than")),
+        "{errors:?}"
+    );
+    // At the alias that went over, in the second bomb.
+    let line = run.report["errors"][0]["span"]["start"]["line"].as_u64();
+    assert!(line.is_some_and(|l| l > 10), "{:?}", run.report["errors"]);
     assert!(run.has_finding("kubernetes-approver-missing"));
 }
 

@@ -28,6 +28,14 @@ pub const MAX_SCALAR_BYTES: usize = 4 * 1024 * 1024;
 /// document is refused: an alias bomb built from long strings stays
 /// under [`MAX_NODES`] but not under this.
 pub const MAX_SCALAR_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+/// Values that aliases may produce in one file, all its documents
+/// together, beyond which the file is refused at the alias that goes
+/// over: an alias bomb split over many `---` documents stays under the
+/// per-document limits but not under this.
+pub const MAX_ALIAS_NODES: usize = MAX_NODES;
+/// Scalar text that aliases may produce in one file, all its documents
+/// together.
+pub const MAX_ALIAS_BYTES: usize = MAX_SCALAR_TOTAL_BYTES;
 
 /// Pointers below this one belong to a complex mapping key, not to the
 /// document's values: no span is recorded for them.
@@ -104,6 +112,8 @@ pub fn parse_partial(source: &SourceFile) -> (Vec<Document>, Option<FileError>) 
         spans: BTreeMap::new(),
         nodes: 0,
         scalar_bytes: 0,
+        alias_nodes: 0,
+        alias_bytes: 0,
         cursor: Cell::new((0, 0, 0)),
     };
     let mut parser = Parser::new_from_str(&source.text);
@@ -155,8 +165,12 @@ struct Builder<'s> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
     spans: BTreeMap<String, Span>,
+    /// Values and scalar text produced in the current document.
     nodes: usize,
     scalar_bytes: usize,
+    /// Values and scalar text produced by aliases in the whole file.
+    alias_nodes: usize,
+    alias_bytes: usize,
     /// The last position converted to a byte offset: line, column and
     /// offset.
     cursor: Cell<(usize, usize, usize)>,
@@ -252,6 +266,33 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Counts what an alias expands to, against the document's budget,
+    /// then the whole file's.
+    fn count_alias(&mut self, nodes: usize, bytes: usize, span: Span) -> Result<(), FileError> {
+        self.count(nodes, bytes, span)?;
+        self.alias_nodes = self.alias_nodes.saturating_add(nodes);
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(self.error(
+                span,
+                format!(
+                    "YAML aliases in this file expand to more than {MAX_ALIAS_NODES} values \
+                     (alias bomb?)"
+                ),
+            ));
+        }
+        self.alias_bytes = self.alias_bytes.saturating_add(bytes);
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(self.error(
+                span,
+                format!(
+                    "YAML aliases in this file expand to more than {} MiB of text (alias bomb?)",
+                    MAX_ALIAS_BYTES / 1024 / 1024
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn event(&mut self, event: Event<'_>, yaml_span: YamlSpan) -> Result<(), FileError> {
         let span = self.span(yaml_span);
         match event {
@@ -305,7 +346,7 @@ impl Builder<'_> {
                 let Some(value) = self.anchors.get(&anchor).cloned() else {
                     return Err(self.error(span, "YAML alias refers to an unknown anchor"));
                 };
-                self.count(value_size(&value), value_bytes(&value), span)?;
+                self.count_alias(value_size(&value), value_bytes(&value), span)?;
                 if let Some(Frame::Mapping {
                     key: key @ None, ..
                 }) = self.stack.last_mut()
@@ -551,6 +592,34 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = docs(&deep).unwrap_err();
         assert!(err.message.contains("deeper"), "{}", err.message);
+    }
+
+    #[test]
+    fn aliases_are_counted_over_the_whole_file() {
+        // Nine hundred thousand values a document: under the limits for
+        // one document, not for two.
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous, copies) in [
+            ('b', 'a', 10),
+            ('c', 'b', 10),
+            ('d', 'c', 10),
+            ('e', 'd', 10),
+            ('f', 'e', 7),
+        ] {
+            let items = vec![format!("*{previous}"); copies].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        assert_eq!(docs(&bomb).unwrap().len(), 1);
+        let source = SourceFile::new("x.yaml", format!("{bomb}---\n{bomb}"));
+        let (documents, error) = parse_partial(&source);
+        assert_eq!(documents.len(), 1);
+        let error = error.unwrap();
+        assert!(
+            error.message.contains("aliases in this file"),
+            "{}",
+            error.message
+        );
+        assert!(error.span.unwrap().start > bomb.len());
     }
 
     #[test]
