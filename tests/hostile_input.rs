@@ -162,6 +162,25 @@ fn an_alias_bomb_split_over_documents_is_refused_per_file() {
     assert!(run.has_finding("kubernetes-approver-missing"));
 }
 
+/// A 300 KB key above 300,000 values: each value's pointer would repeat
+/// the key (90 GB).
+#[test]
+fn a_long_yaml_key_above_many_values_is_refused() {
+    let key = "k".repeat(300_000);
+    let items = vec!["1"; 300_000].join(",");
+    let text = format!("{SERVICE}---\n? {key}\n: [{items}]\n");
+    let run = check(&[("long.yaml", &text)]);
+    run.assert_ended(2);
+    let errors = run.messages("errors");
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.contains("paths to this file's YAML values")),
+        "{errors:?}"
+    );
+    assert!(run.has_finding("kubernetes-approver-missing"));
+}
+
 /// Merging 52,000 keys into a mapping that already has 65,000: each
 /// merged key was compared with every explicit one (3.4 billion times).
 #[test]

@@ -7,6 +7,7 @@
 //! exhausting memory. Complex mapping keys (`? [a, b]`) are valid YAML that
 //! JSON cannot hold: they become their JSON text.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +15,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
 use serde_json::{Map, Number, Value};
 
 use crate::error::FileError;
-use crate::model::push_pointer;
+use crate::model::{push_pointer, token_len};
 use crate::source::{SourceFile, Span};
 
 /// Nesting deeper than this is refused.
@@ -36,6 +37,14 @@ pub const MAX_ALIAS_NODES: usize = MAX_NODES;
 /// Scalar text that aliases may produce in one file, all its documents
 /// together.
 pub const MAX_ALIAS_BYTES: usize = MAX_SCALAR_TOTAL_BYTES;
+/// The JSON pointers of a file's values, aliases expanded, may add up to
+/// this many bytes; the value that goes over is refused. Each value's
+/// pointer repeats the keys above it, so a long key above many values is
+/// copied into every one of their pointers (a 300 KB key above 100,000
+/// values: 30 GB), which the span map keeps and the compose and
+/// Kubernetes lowering walk again. Every later walk over a document's
+/// pointers is bounded by this too.
+pub const MAX_POINTER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Pointers below this one belong to a complex mapping key, not to the
 /// document's values: no span is recorded for them.
@@ -114,6 +123,7 @@ pub fn parse_partial(source: &SourceFile) -> (Vec<Document>, Option<FileError>) 
         scalar_bytes: 0,
         alias_nodes: 0,
         alias_bytes: 0,
+        pointer_bytes: 0,
         cursor: Cell::new((0, 0, 0)),
     };
     let mut parser = Parser::new_from_str(&source.text);
@@ -171,6 +181,8 @@ struct Builder<'s> {
     /// Values and scalar text produced by aliases in the whole file.
     alias_nodes: usize,
     alias_bytes: usize,
+    /// Bytes of the pointers built in the whole file.
+    pointer_bytes: usize,
     /// The last position converted to a byte offset: line, column and
     /// offset.
     cursor: Cell<(usize, usize, usize)>,
@@ -232,17 +244,54 @@ impl Builder<'_> {
     }
 
     /// The pointer of the value about to be produced at the top of the
-    /// stack, or `None` when the top mapping is waiting for a key.
-    fn next_pointer(&self) -> Option<String> {
-        match self.stack.last() {
-            None => Some(String::new()),
+    /// stack ([`KEY_POINTER`] when the top mapping is waiting for a key),
+    /// counted against the file's pointer budget before it is built.
+    fn next_pointer(&mut self, span: Span) -> Result<String, FileError> {
+        let (base, token) = match self.stack.last() {
+            None => return Ok(String::new()),
             Some(Frame::Sequence { items, pointer, .. }) => {
-                Some(push_pointer(pointer, &items.len().to_string()))
+                (pointer, Cow::Owned(items.len().to_string()))
             }
-            Some(Frame::Mapping { key, pointer, .. }) => {
-                key.as_ref().map(|(k, _)| push_pointer(pointer, k))
-            }
+            Some(Frame::Mapping {
+                key: Some((key, _)),
+                pointer,
+                ..
+            }) => (pointer, Cow::Borrowed(key.as_str())),
+            Some(Frame::Mapping { key: None, .. }) => return Ok(KEY_POINTER.to_string()),
+        };
+        let bytes = base.len().saturating_add(token_len(&token));
+        self.pointer_bytes = self.pointer_bytes.saturating_add(bytes);
+        if self.pointer_bytes > MAX_POINTER_BYTES {
+            return Err(self.pointer_budget_error(span));
         }
+        Ok(push_pointer(base, &token))
+    }
+
+    /// Counts the pointers below a value an alias copies to `pointer`.
+    fn count_alias_pointers(
+        &mut self,
+        pointer: &str,
+        size: Size,
+        span: Span,
+    ) -> Result<(), FileError> {
+        let below = size.values.saturating_sub(1).saturating_mul(pointer.len());
+        let bytes = below.saturating_add(size.pointers);
+        self.pointer_bytes = self.pointer_bytes.saturating_add(bytes);
+        if self.pointer_bytes > MAX_POINTER_BYTES {
+            return Err(self.pointer_budget_error(span));
+        }
+        Ok(())
+    }
+
+    fn pointer_budget_error(&self, span: Span) -> FileError {
+        self.error(
+            span,
+            format!(
+                "the paths to this file's YAML values add up to more than {} MiB \
+                 (a long key above many values?)",
+                MAX_POINTER_BYTES / 1024 / 1024
+            ),
+        )
     }
 
     fn count(&mut self, nodes: usize, bytes: usize, span: Span) -> Result<(), FileError> {
@@ -339,14 +388,16 @@ impl Builder<'_> {
                         *slot = Some((key, span.start));
                     }
                 } else {
-                    self.push_value(value, span)?;
+                    let pointer = self.next_pointer(span)?;
+                    self.push_value(value, span, pointer)?;
                 }
             }
             Event::Alias(anchor) => {
                 let Some(value) = self.anchors.get(&anchor).cloned() else {
                     return Err(self.error(span, "YAML alias refers to an unknown anchor"));
                 };
-                self.count_alias(value_size(&value), value_bytes(&value), span)?;
+                let size = measure(&value);
+                self.count_alias(size.values, size.text, span)?;
                 if let Some(Frame::Mapping {
                     key: key @ None, ..
                 }) = self.stack.last_mut()
@@ -357,7 +408,9 @@ impl Builder<'_> {
                     };
                     *key = Some((text, span.start));
                 } else {
-                    self.push_value(value, span)?;
+                    let pointer = self.next_pointer(span)?;
+                    self.count_alias_pointers(&pointer, size, span)?;
+                    self.push_value(value, span, pointer)?;
                 }
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -370,9 +423,7 @@ impl Builder<'_> {
                 self.count(1, 0, span)?;
                 // A collection where a key is expected is a complex key:
                 // built like any value, then turned into its JSON text.
-                let pointer = self
-                    .next_pointer()
-                    .unwrap_or_else(|| KEY_POINTER.to_string());
+                let pointer = self.next_pointer(span)?;
                 let frame = if matches!(event, Event::SequenceStart(..)) {
                     Frame::Sequence {
                         items: Vec::new(),
@@ -397,21 +448,22 @@ impl Builder<'_> {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
-                let (value, start, end, anchor) = match frame {
+                let (value, pointer, start, end, anchor) = match frame {
                     Frame::Sequence {
                         items,
+                        pointer,
                         start,
                         end,
                         anchor,
-                        ..
-                    } => (Value::Array(items), start, end, anchor),
+                    } => (Value::Array(items), pointer, start, end, anchor),
                     Frame::Mapping {
                         map,
+                        pointer,
                         start,
                         end,
                         anchor,
                         ..
-                    } => (Value::Object(map), start, end, anchor),
+                    } => (Value::Object(map), pointer, start, end, anchor),
                 };
                 // A flow collection ends at its closing bracket; a block
                 // one at its last child (its end event sits at the next
@@ -421,15 +473,16 @@ impl Builder<'_> {
                 if anchor > 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
-                self.push_value(value, Span::new(start, end))?;
+                self.push_value(value, Span::new(start, end), pointer)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
         Ok(())
     }
 
-    fn push_value(&mut self, value: Value, span: Span) -> Result<(), FileError> {
-        let pointer = self.next_pointer();
+    /// Adds a finished value at `pointer` (from [`Builder::next_pointer`])
+    /// to the collection being built, or ends the document with it.
+    fn push_value(&mut self, value: Value, span: Span, pointer: String) -> Result<(), FileError> {
         match self.stack.last_mut() {
             None => {
                 self.spans.insert(String::new(), span);
@@ -439,7 +492,7 @@ impl Builder<'_> {
                 });
             }
             Some(Frame::Sequence { items, end, .. }) => {
-                if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
+                if !pointer.starts_with(KEY_POINTER) {
                     self.spans.insert(pointer, span);
                 }
                 *end = (*end).max(span.end);
@@ -456,7 +509,7 @@ impl Builder<'_> {
                     merge_into(map, value);
                     return Ok(());
                 }
-                if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
+                if !pointer.starts_with(KEY_POINTER) {
                     self.spans.insert(pointer, Span::new(key_start, span.end));
                 }
                 map.insert(name, value);
@@ -485,21 +538,49 @@ fn merge_into(map: &mut Map<String, Value>, value: Value) {
     }
 }
 
-fn value_bytes(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => items.iter().map(value_bytes).sum(),
-        Value::Object(map) => map.iter().map(|(k, v)| k.len() + value_bytes(v)).sum(),
-        Value::String(s) => s.len(),
-        _ => 1,
-    }
+/// What an alias copies: values (itself included), text (keys included;
+/// a byte for each scalar that is not a string) and the bytes of the
+/// pointers below it, relative to it.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    values: usize,
+    text: usize,
+    pointers: usize,
 }
 
-fn value_size(value: &Value) -> usize {
+fn measure(value: &Value) -> Size {
+    let mut size = Size {
+        values: 1,
+        text: 0,
+        pointers: 0,
+    };
+    let mut add = |token: usize, child: Size| {
+        size.values = size.values.saturating_add(child.values);
+        size.text = size.text.saturating_add(child.text);
+        // The child and every value below it repeat its `/token`.
+        let below = child.values.saturating_mul(token);
+        size.pointers = size
+            .pointers
+            .saturating_add(child.pointers.saturating_add(below));
+    };
     match value {
-        Value::Array(items) => 1 + items.iter().map(value_size).sum::<usize>(),
-        Value::Object(map) => 1 + map.values().map(value_size).sum::<usize>(),
-        _ => 1,
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let digits = i.checked_ilog10().map_or(1, |d| d as usize + 1);
+                add(1 + digits, measure(item));
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let mut child = measure(item);
+                child.text = child.text.saturating_add(key.len());
+                add(token_len(key), child);
+            }
+        }
+        Value::String(s) => size.text = s.len(),
+        _ => size.text = 1,
     }
+    size
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.
@@ -620,6 +701,28 @@ mod tests {
             error.message
         );
         assert!(error.span.unwrap().start > bomb.len());
+    }
+
+    #[test]
+    fn pointers_past_the_budget_are_refused() {
+        let key = "k".repeat(64 * 1024);
+        let items = vec!["1"; 1100].join(", ");
+        let text = format!("a: 1\n---\n? {key}\n: [{items}]\n");
+        let (documents, error) = parse_partial(&SourceFile::new("x.yaml", text.as_str()));
+        assert_eq!(documents.len(), 1);
+        let error = error.unwrap();
+        assert!(error.message.contains("paths"), "{}", error.message);
+        // At the item that went over, the 1,023rd.
+        let at = error.span.unwrap().start;
+        assert!(at > key.len() + 3000 && at < text.len() - 200, "{at}");
+        // Aliases count what they copy.
+        let items = vec!["1"; 1100].join(", ");
+        let text = format!("a: &a [{items}]\n? {key}\n: *a\n");
+        let error = docs(&text).unwrap_err();
+        assert!(error.message.contains("paths"), "{}", error.message);
+        // Well under it, both are fine.
+        let small = format!("a: &a [1, 2]\n? {key}\n: [*a, *a]\n");
+        assert!(docs(&small).is_ok());
     }
 
     #[test]
