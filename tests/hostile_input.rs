@@ -214,3 +214,31 @@ fn a_document_on_one_long_line_takes_linear_time() {
     let run = check(&[("one-line.yaml", &text)]);
     run.assert_ended(0);
 }
+
+/// A Terraform violation beside the hostile file, to show the rest of the
+/// module is still checked.
+const EBS: &str = "resource \"aws_ebs_volume\" \"v\" {\n  encrypted = false\n}\n";
+
+/// A 300 KB block name above 60,000 attributes: each attribute's pointer
+/// would repeat the name (18 GB).
+#[test]
+fn a_long_terraform_block_name_above_many_attributes_is_located_at_the_block() {
+    let mut text = format!(
+        "resource \"aws_s3_bucket\" \"b\" {{\n  {} {{\n",
+        "n".repeat(300_000)
+    );
+    for i in 0..60_000 {
+        writeln!(text, "a{i}=1").unwrap();
+    }
+    text.push_str("  }\n}\n");
+    let run = check(&[("a.tf", EBS), ("b.tf", &text)]);
+    run.assert_ended(1);
+    assert!(run.has_finding("aws-ebs-volume-unencrypted"));
+    let notes = run.messages("notes");
+    assert!(
+        notes.iter().any(|m| m.contains("longer than 4096 bytes")),
+        "{notes:?}"
+    );
+    // Naming the block in a few words, not in 300 KB.
+    assert!(notes.iter().all(|m| m.len() < 500), "{notes:?}");
+}

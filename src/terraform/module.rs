@@ -1170,7 +1170,10 @@ impl<'a> Instance<'a> {
                     address,
                     resource_type: header.resource_type.clone(),
                 };
-                let mut resource = hcl_front::lower_block(*file, block, header, Some(ctx));
+                let (mut resource, note) = hcl_front::lower_block(*file, block, header, Some(ctx));
+                if let Some((span, message)) = note {
+                    self.program.note(*file, span, message);
+                }
                 self.provenance(block, &mut resource);
                 resource.module.clone_from(&self.calls);
                 resource.references = self.references(&block.body);
