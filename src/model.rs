@@ -285,6 +285,13 @@ pub fn push_pointer(base: &str, token: &str) -> String {
     out
 }
 
+/// The bytes `/token` adds to a pointer, escapes included: what
+/// [`push_token`] would append, measured without building it.
+pub fn token_len(token: &str) -> usize {
+    let escapes = token.bytes().filter(|b| matches!(b, b'~' | b'/')).count();
+    1 + token.len() + escapes
+}
+
 /// Appends `/token` to a pointer, escaping `~` and `/` as JSON pointers do.
 pub fn push_token(pointer: &mut String, token: &str) {
     pointer.push('/');
@@ -306,5 +313,6 @@ mod tests {
         assert_eq!(push_pointer("/tags", "a/b~c"), "/tags/a~1b~0c");
         assert_eq!(parent_pointer("/a/b/0"), "/a/b");
         assert_eq!(parent_pointer("/a"), "");
+        assert_eq!(token_len("a/b~c"), push_pointer("", "a/b~c").len());
     }
 }

@@ -6,6 +6,7 @@
 //! becomes `null` in the JSON view and its pointer is recorded as unknown,
 //! for the evaluator to resolve.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use hcl_edit::expr::{Expression, ObjectKey, UnaryOperator};
@@ -15,7 +16,7 @@ use hcl_edit::Span as _;
 use serde_json::{Map, Value};
 
 use crate::error::FileError;
-use crate::model::{push_pointer, push_token, BlockKind, Resource};
+use crate::model::{attribute_path, push_pointer, push_token, token_len, BlockKind, Resource};
 use crate::source::{SourceFile, Span};
 use crate::terraform::value::Value as TfValue;
 
@@ -64,13 +65,9 @@ pub fn lower_file(file_index: usize, source: &SourceFile) -> Result<Lowered, Fil
     let mut lowered = Lowered::default();
     for block in body.blocks() {
         match classify(block) {
-            Ok(Some(header)) => lowered.resources.push(lower_block(
-                file_index,
-                block,
-                header,
-                None,
-                policy_comment(block),
-            )),
+            Ok(Some(header)) => lowered
+                .resources
+                .push(lower_block(file_index, block, header, None, policy_comment(block)).0),
             Ok(None) => {}
             Err(message) => lowered.errors.push(FileError::new(
                 source.path(),
@@ -161,19 +158,31 @@ pub fn policy_comment(block: &Block) -> BTreeMap<String, String> {
 }
 
 /// Lowers one top-level block, evaluating what is not literal with `eval`;
-/// `policy` is the block's [`policy_comment`].
+/// `policy` is the block's [`policy_comment`]. Past the pointer limits
+/// ([`MAX_POINTER_LEN`], [`POINTER_BUDGET_FACTOR`]) values are recorded at
+/// an ancestor; the note says where that began.
 pub fn lower_block(
     file_index: usize,
     block: &Block,
     header: Header,
     eval: Option<&dyn Evaluate>,
     policy: BTreeMap<String, String>,
-) -> Resource {
+) -> (Resource, Option<(Span, String)>) {
     let span = header_span(block);
-    let mut lowerer = Lowerer::default();
-    let mut attributes = lowerer.body(&block.body, "", eval);
+    let length = block.span().map_or(span.end - span.start, |r| r.len());
+    let mut lowerer = Lowerer {
+        spans: BTreeMap::new(),
+        unknown: BTreeSet::new(),
+        expressions: BTreeMap::new(),
+        budget: length
+            .saturating_mul(POINTER_BUDGET_FACTOR)
+            .max(MIN_POINTER_BUDGET),
+        header: span,
+        note: None,
+    };
+    let mut attributes = lowerer.body(&block.body, &At::ROOT, eval);
     absent_nulls(&mut attributes, &mut String::new(), &lowerer.unknown);
-    Resource {
+    let resource = Resource {
         kind: header.kind,
         address: header.address,
         resource_type: header.resource_type,
@@ -189,17 +198,20 @@ pub fn lower_block(
         policy,
         references: Vec::new(),
         scope: 0,
-    }
+    };
+    (resource, lowerer.note)
 }
 
 /// Removes the object members whose value is a known `null`: in
 /// Terraform an argument (or an object attribute, a tag) set to `null` is
 /// the same as one left out, so the provider's default applies. Unknown
 /// values, which the JSON view also holds as `null`, stay. List elements
-/// stay too: a `null` in a list is an element.
+/// stay too: a `null` in a list is an element. So does everything in an
+/// object recorded as unknown as a whole (past the pointer limits).
 fn absent_nulls(value: &mut Value, pointer: &mut String, unknown: &BTreeSet<String>) {
     let base = pointer.len();
     match value {
+        Value::Object(_) if unknown.contains(pointer.as_str()) => {}
         Value::Object(map) => {
             map.retain(|key, member| {
                 if !member.is_null() {
@@ -252,15 +264,50 @@ pub fn header_span(block: &Block) -> Span {
 /// configure it.
 pub const META_ARGUMENTS: &[&str] = &["count", "for_each"];
 
-#[derive(Default)]
+/// The longest JSON pointer recorded (in the span map, the unknowns and
+/// the expressions) for a value below a top-level attribute or block: a
+/// value deeper than that is recorded at its nearest recorded ancestor.
+/// Each pointer repeats the keys and block names above it, so without a
+/// bound a long key above many values is copied into each of theirs.
+pub const MAX_POINTER_LEN: usize = 4 * 1024;
+/// The bytes of pointers a block may record: this many times its own
+/// length, and at least [`MIN_POINTER_BUDGET`] (for `dynamic` blocks,
+/// which repeat their content). Past it, values are recorded at their
+/// nearest recorded ancestor, as past [`MAX_POINTER_LEN`].
+pub const POINTER_BUDGET_FACTOR: usize = 16;
+pub const MIN_POINTER_BUDGET: usize = 64 * 1024;
+
 struct Lowerer {
     spans: BTreeMap<String, Span>,
     unknown: BTreeSet<String>,
     expressions: BTreeMap<String, String>,
+    /// Pointer bytes the block may still record.
+    budget: usize,
+    /// The block's header, where a note points when nothing closer does.
+    header: Span,
+    /// Where values began to be recorded at an ancestor, and why.
+    note: Option<(Span, String)>,
+}
+
+/// Where a value is recorded: at its own pointer, or, past the pointer
+/// limits, at its nearest recorded ancestor's (`exact` false), which then
+/// stands for everything below it: its span locates them, and an unknown
+/// value among them makes the whole ancestor unknown, so a verdict that
+/// reads it is undecided rather than wrong.
+struct At<'p> {
+    pointer: Cow<'p, str>,
+    exact: bool,
+}
+
+impl At<'_> {
+    const ROOT: At<'static> = At {
+        pointer: Cow::Borrowed(""),
+        exact: true,
+    };
 }
 
 /// Expressions longer than this are shortened when recorded as what an
-/// unknown value came from.
+/// unknown value came from, and so are attribute paths in notes.
 const EXPRESSION_TEXT: usize = 80;
 
 /// An expression as written, on one line and at most
@@ -274,15 +321,78 @@ fn expression_text(expr: &Expression) -> String {
         }
         out.push_str(word);
     }
-    if out.chars().count() > EXPRESSION_TEXT {
-        out = out.chars().take(EXPRESSION_TEXT - 1).collect();
-        out.push('…');
+    shorten(out)
+}
+
+/// The text, cut to [`EXPRESSION_TEXT`] characters with `…` when longer.
+fn shorten(text: String) -> String {
+    if text.chars().count() <= EXPRESSION_TEXT {
+        return text;
     }
+    let mut out: String = text.chars().take(EXPRESSION_TEXT - 1).collect();
+    out.push('…');
     out
 }
 
 impl Lowerer {
-    fn body(&mut self, body: &Body, pointer: &str, eval: Option<&dyn Evaluate>) -> Value {
+    /// Where `token` below `at` is recorded: at its own pointer while the
+    /// limits allow (charged to the budget), else where `at` is. A
+    /// top-level attribute or block always has its own: it is written in
+    /// the block, so these pointers cannot add up to more than the block's
+    /// text, and an unknown is never recorded for the whole resource.
+    /// `span` is where the note points, when this is the first value
+    /// refused.
+    fn child<'a>(&mut self, at: &'a At<'_>, token: &str, span: Option<Span>) -> At<'a> {
+        if at.exact {
+            let length = at.pointer.len().saturating_add(token_len(token));
+            let top = at.pointer.is_empty();
+            if top || (length <= MAX_POINTER_LEN && length <= self.budget) {
+                self.budget = self.budget.saturating_sub(length);
+                return At {
+                    pointer: Cow::Owned(push_pointer(&at.pointer, token)),
+                    exact: true,
+                };
+            }
+            if self.note.is_none() {
+                let why = if length > MAX_POINTER_LEN {
+                    format!("their JSON pointers would be longer than {MAX_POINTER_LEN} bytes")
+                } else {
+                    format!(
+                        "the block's JSON pointers would add up to more than \
+                         {POINTER_BUDGET_FACTOR} times its length (at least {} KiB)",
+                        MIN_POINTER_BUDGET / 1024
+                    )
+                };
+                self.note = Some((
+                    span.unwrap_or(self.header),
+                    format!(
+                        "the values here and below are located at `{}`, and any \
+                         unknown among them makes it unknown: {why}",
+                        shorten(attribute_path(&at.pointer))
+                    ),
+                ));
+            }
+        }
+        At {
+            pointer: Cow::Borrowed(&at.pointer),
+            exact: false,
+        }
+    }
+
+    /// Records where the value at `at` was written.
+    fn span(&mut self, at: &At<'_>, span: Span) {
+        if at.exact {
+            self.spans.insert(at.pointer.to_string(), span);
+        }
+    }
+
+    /// Records the value at `at` as unknown (or the ancestor that stands
+    /// for it).
+    fn mark_unknown(&mut self, at: &At<'_>) {
+        self.unknown.insert(at.pointer.to_string());
+    }
+
+    fn body(&mut self, body: &Body, at: &At<'_>, eval: Option<&dyn Evaluate>) -> Value {
         let mut object = Map::new();
         for structure in body.iter() {
             match structure {
@@ -292,26 +402,32 @@ impl Lowerer {
                     // an instance's `for_each` collection is not one of
                     // its attributes, and copying it into every instance
                     // made a `for_each` over n keys cost n² memory.
-                    if pointer.is_empty() && META_ARGUMENTS.contains(&key) {
+                    if at.pointer.is_empty() && META_ARGUMENTS.contains(&key) {
                         continue;
                     }
-                    let path = push_pointer(pointer, key);
-                    if let Some(span) = attribute.span() {
-                        self.spans.insert(path.clone(), span.into());
+                    let span = attribute.span().map(Span::from);
+                    let path = self.child(at, key, span);
+                    if let Some(span) = span {
+                        self.span(&path, span);
                     }
                     let value = self.expression(&attribute.value, &path, eval);
                     object.insert(key.to_string(), value);
                 }
-                Structure::Block(block) => self.nested_block(block, pointer, &mut object, eval),
+                Structure::Block(block) => self.nested_block(block, at, &mut object, eval),
             }
         }
         Value::Object(object)
     }
 
+    /// Whether the value at `at` itself was recorded as unknown.
+    fn is_unknown(&self, at: &At<'_>) -> bool {
+        at.exact && self.unknown.contains(at.pointer.as_ref())
+    }
+
     fn nested_block(
         &mut self,
         block: &Block,
-        pointer: &str,
+        at: &At<'_>,
         object: &mut Map<String, Value>,
         eval: Option<&dyn Evaluate>,
     ) {
@@ -322,19 +438,21 @@ impl Lowerer {
         if block.ident.as_str() == "dynamic" {
             if let Some(label) = block.labels.first() {
                 let name = label.as_str();
-                let path = push_pointer(pointer, name);
-                self.spans.entry(path.clone()).or_insert(header);
-                if !self.unknown.contains(&path) && self.dynamic(block, name, &path, object, eval) {
+                let path = self.child(at, name, Some(header));
+                if path.exact {
+                    self.spans.entry(path.pointer.to_string()).or_insert(header);
+                }
+                if !self.is_unknown(&path) && self.dynamic(block, name, &path, object, eval) {
                     return;
                 }
-                self.unknown.insert(path);
+                self.mark_unknown(&path);
                 object.insert(name.to_string(), Value::Null);
             }
             return;
         }
         let name = block.ident.as_str();
-        let path = push_pointer(pointer, name);
-        if self.unknown.contains(&path) {
+        let path = self.child(at, name, Some(header));
+        if self.is_unknown(&path) {
             return;
         }
         let entry = object
@@ -344,9 +462,11 @@ impl Lowerer {
             // An attribute and a block of the same name: keep the attribute.
             return;
         };
-        let item_path = push_pointer(&path, &items.len().to_string());
-        self.spans.entry(path).or_insert(header);
-        self.spans.insert(item_path.clone(), header);
+        if path.exact {
+            self.spans.entry(path.pointer.to_string()).or_insert(header);
+        }
+        let item_path = self.child(&path, &items.len().to_string(), Some(header));
+        self.span(&item_path, header);
         let value = self.body(&block.body, &item_path, eval);
         items.push(value);
     }
@@ -357,7 +477,7 @@ impl Lowerer {
         &mut self,
         block: &Block,
         name: &str,
-        path: &str,
+        path: &At<'_>,
         object: &mut Map<String, Value>,
         eval: Option<&dyn Evaluate>,
     ) -> bool {
@@ -399,8 +519,8 @@ impl Lowerer {
             return false;
         };
         for (key, value) in pairs {
-            let item_path = push_pointer(path, &items.len().to_string());
-            self.spans.insert(item_path.clone(), header);
+            let item_path = self.child(path, &items.len().to_string(), Some(header));
+            self.span(&item_path, header);
             let bound = eval.bind(&iterator, key, value);
             let lowered = self.body(&content.body, &item_path, Some(bound.as_ref()));
             items.push(lowered);
@@ -411,7 +531,7 @@ impl Lowerer {
     fn expression(
         &mut self,
         expr: &Expression,
-        pointer: &str,
+        pointer: &At<'_>,
         eval: Option<&dyn Evaluate>,
     ) -> Value {
         match expr {
@@ -424,9 +544,10 @@ impl Lowerer {
             Expression::Array(array) => {
                 let mut items = Vec::with_capacity(array.len());
                 for (i, item) in array.iter().enumerate() {
-                    let path = push_pointer(pointer, &i.to_string());
-                    if let Some(span) = item.span() {
-                        self.spans.insert(path.clone(), span.into());
+                    let span = item.span().map(Span::from);
+                    let path = self.child(pointer, &i.to_string(), span);
+                    if let Some(span) = span {
+                        self.span(&path, span);
                     }
                     items.push(self.expression(item, &path, eval));
                 }
@@ -439,19 +560,23 @@ impl Lowerer {
                         // A computed key: only the evaluator knows the shape.
                         return self.unknown(pointer, expr, eval);
                     };
-                    let path = push_pointer(pointer, &name);
+                    let key_span = match key {
+                        ObjectKey::Ident(ident) => ident.span(),
+                        ObjectKey::Expression(expr) => expr.span(),
+                    };
+                    let span = match (key_span, value.expr().span()) {
+                        (Some(k), Some(v)) => Some(Span::new(k.start, v.end)),
+                        _ => None,
+                    };
+                    let path = self.child(pointer, &name, span);
                     if map.contains_key(&name) {
                         // `a` and `"a"` are the same key, and the later one
                         // wins, as in Terraform (the parser already drops
                         // earlier items written the same way).
                         self.forget(&path);
                     }
-                    let key_span = match key {
-                        ObjectKey::Ident(ident) => ident.span(),
-                        ObjectKey::Expression(expr) => expr.span(),
-                    };
-                    if let (Some(k), Some(v)) = (key_span, value.expr().span()) {
-                        self.spans.insert(path.clone(), Span::new(k.start, v.end));
+                    if let Some(span) = span {
+                        self.span(&path, span);
                     }
                     let lowered = self.expression(value.expr(), &path, eval);
                     map.insert(name, lowered);
@@ -476,33 +601,55 @@ impl Lowerer {
         }
     }
 
-    /// Drops the spans and unknowns recorded at `path` and below it.
-    fn forget(&mut self, path: &str) {
-        let stale = |pointer: &String| {
-            pointer
-                .strip_prefix(path)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
-        self.spans.retain(|pointer, _| !stale(pointer));
-        self.unknown.retain(|pointer| !stale(pointer));
+    /// Drops the spans and unknowns recorded at `at` and below it. (An
+    /// ancestor standing for `at` keeps what it holds: it stands for other
+    /// values too.)
+    fn forget(&mut self, at: &At<'_>) {
+        if !at.exact {
+            return;
+        }
+        let path = at.pointer.as_ref();
+        // The pointers below `path` sort together: from `path/` up to
+        // `path0`, `0` being the byte after `/`.
+        let below = format!("{path}/")..format!("{path}0");
+        let spans: Vec<String> = self
+            .spans
+            .range(below.clone())
+            .map(|(p, _)| p.clone())
+            .collect();
+        for pointer in spans.iter().map(String::as_str).chain([path]) {
+            self.spans.remove(pointer);
+        }
+        let unknown: Vec<String> = self.unknown.range(below).cloned().collect();
+        for pointer in unknown.iter().map(String::as_str).chain([path]) {
+            self.unknown.remove(pointer);
+        }
     }
 
     /// The value of a non-literal expression: the evaluator's, with the
     /// pointers of what it cannot know recorded; unknown without one.
-    fn unknown(&mut self, pointer: &str, expr: &Expression, eval: Option<&dyn Evaluate>) -> Value {
-        if let Some(eval) = eval {
-            let (value, unknown) = eval.evaluate(expr).to_json();
+    fn unknown(&mut self, at: &At<'_>, expr: &Expression, eval: Option<&dyn Evaluate>) -> Value {
+        if at.exact {
             self.expressions
-                .insert(pointer.to_string(), expression_text(expr));
-            for relative in unknown {
-                self.unknown.insert(format!("{pointer}{relative}"));
-            }
-            return value;
+                .insert(at.pointer.to_string(), expression_text(expr));
         }
-        self.unknown.insert(pointer.to_string());
-        self.expressions
-            .insert(pointer.to_string(), expression_text(expr));
-        Value::Null
+        let Some(eval) = eval else {
+            self.mark_unknown(at);
+            return Value::Null;
+        };
+        let limit = MAX_POINTER_LEN.saturating_sub(at.pointer.len());
+        let (value, unknown) = eval.evaluate(expr).to_json_within(limit);
+        for relative in unknown {
+            let length = at.pointer.len().saturating_add(relative.len());
+            if !at.exact || length > self.budget {
+                // `at` unknown stands for this one and all the others.
+                self.mark_unknown(at);
+                break;
+            }
+            self.budget -= length;
+            self.unknown.insert(format!("{}{relative}", at.pointer));
+        }
+        value
     }
 }
 
@@ -677,6 +824,54 @@ resource "aws_security_group" "db" {
             elapsed < std::time::Duration::from_secs(5),
             "{KEYS} keys took {elapsed:?}"
         );
+    }
+
+    fn lower_noted(text: &str) -> (Resource, Option<(Span, String)>) {
+        let source = SourceFile::new("main.tf", text);
+        let body = parse(&source).expect("parses");
+        let block = body.blocks().next().expect("a block");
+        let header = classify(block).expect("valid").expect("modelled");
+        lower_block(0, block, header, None, BTreeMap::new())
+    }
+
+    #[test]
+    fn values_below_a_long_key_are_recorded_at_its_parent() {
+        let long = "k".repeat(MAX_POINTER_LEN);
+        let text = format!(
+            "resource \"a\" \"b\" {{\n  tags = {{ \"{long}\" = {{ x = 1, y = var.y }} }}\n  {long} = var.z\n}}\n"
+        );
+        let (r, note) = lower_noted(&text);
+        let deep = format!("/tags/{long}/y");
+        assert_eq!(r.attributes["tags"][&long], json!({"x": 1, "y": null}));
+        assert_eq!(r.locate(&deep), r.spans["/tags"]);
+        assert!(r.spans.keys().all(|p| p.len() <= MAX_POINTER_LEN + 1));
+        // The unknown below makes the parent unknown.
+        assert!(r.is_unknown(&deep) && r.unknown.contains("/tags"));
+        // A top-level attribute always has its own pointer, and nothing is
+        // recorded for the whole resource.
+        assert!(r.unknown.contains(&format!("/{long}")));
+        assert!(!r.unknown.contains(""));
+        let (span, message) = note.expect("a note");
+        assert!(text[span.start..].starts_with(&format!("\"{long}\" = {{ x")));
+        assert!(message.contains("located at `tags`"), "{message}");
+    }
+
+    #[test]
+    fn a_block_records_pointers_up_to_its_budget() {
+        let key = "k".repeat(3000);
+        let items = vec!["1"; 1000].join(", ");
+        let text = format!("locals {{\n  x = {{ \"{key}\" = [{items}] }}\n}}\n");
+        let (r, note) = lower_noted(&text);
+        let budget = text.len() * POINTER_BUDGET_FACTOR;
+        let recorded: usize = r.spans.keys().map(String::len).sum();
+        assert!(recorded <= budget, "{recorded} > {budget}");
+        let first = format!("/x/{key}/0");
+        let last = format!("/x/{key}/999");
+        assert!(r.spans.contains_key(&first) && !r.spans.contains_key(&last));
+        assert_eq!(r.locate(&last), r.spans[&format!("/x/{key}")]);
+        assert!(note.expect("a note").1.contains("add up to"));
+        let (_, note) = lower_noted("resource \"a\" \"b\" { x = [1, 2] }");
+        assert!(note.is_none());
     }
 
     #[test]

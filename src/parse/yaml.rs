@@ -7,13 +7,15 @@
 //! exhausting memory. Complex mapping keys (`? [a, b]`) are valid YAML that
 //! JSON cannot hold: they become their JSON text.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
 use serde_json::{Map, Number, Value};
 
 use crate::error::FileError;
-use crate::model::push_pointer;
+use crate::model::{push_pointer, token_len};
 use crate::source::{SourceFile, Span};
 
 /// Nesting deeper than this is refused.
@@ -27,6 +29,22 @@ pub const MAX_SCALAR_BYTES: usize = 4 * 1024 * 1024;
 /// document is refused: an alias bomb built from long strings stays
 /// under [`MAX_NODES`] but not under this.
 pub const MAX_SCALAR_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+/// Values that aliases may produce in one file, all its documents
+/// together, beyond which the file is refused at the alias that goes
+/// over: an alias bomb split over many `---` documents stays under the
+/// per-document limits but not under this.
+pub const MAX_ALIAS_NODES: usize = MAX_NODES;
+/// Scalar text that aliases may produce in one file, all its documents
+/// together.
+pub const MAX_ALIAS_BYTES: usize = MAX_SCALAR_TOTAL_BYTES;
+/// The JSON pointers of a file's values, aliases expanded, may add up to
+/// this many bytes; the value that goes over is refused. Each value's
+/// pointer repeats the keys above it, so a long key above many values is
+/// copied into every one of their pointers (a 300 KB key above 100,000
+/// values: 30 GB), which the span map keeps and the compose and
+/// Kubernetes lowering walk again. Every later walk over a document's
+/// pointers is bounded by this too.
+pub const MAX_POINTER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Pointers below this one belong to a complex mapping key, not to the
 /// document's values: no span is recorded for them.
@@ -103,6 +121,10 @@ pub fn parse_partial(source: &SourceFile) -> (Vec<Document>, Option<FileError>) 
         spans: BTreeMap::new(),
         nodes: 0,
         scalar_bytes: 0,
+        alias_nodes: 0,
+        alias_bytes: 0,
+        pointer_bytes: 0,
+        cursor: Cell::new((0, 0, 0)),
     };
     let mut parser = Parser::new_from_str(&source.text);
     while let Some(next) = parser.next_event() {
@@ -144,8 +166,6 @@ enum Frame {
         anchor: usize,
         /// The key read, waiting for its value, and where it starts.
         key: Option<(String, usize)>,
-        /// Keys set explicitly, which merged (`<<`) keys never override.
-        explicit: Vec<String>,
     },
 }
 
@@ -155,15 +175,40 @@ struct Builder<'s> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
     spans: BTreeMap<String, Span>,
+    /// Values and scalar text produced in the current document.
     nodes: usize,
     scalar_bytes: usize,
+    /// Values and scalar text produced by aliases in the whole file.
+    alias_nodes: usize,
+    alias_bytes: usize,
+    /// Bytes of the pointers built in the whole file.
+    pointer_bytes: usize,
+    /// The last position converted to a byte offset: line, column and
+    /// offset.
+    cursor: Cell<(usize, usize, usize)>,
 }
 
 impl Builder<'_> {
+    /// The byte offset of a parser position (a line, and a column in
+    /// characters). Positions come in order, so each one is found by
+    /// walking on from the last one when it is on the same line, not from
+    /// the line's start: a document written on one long line (minified
+    /// JSON) takes linear time, not quadratic.
     fn offset(&self, marker: &saphyr_parser::Marker) -> usize {
-        self.source
-            .lines
-            .offset(&self.source.text, marker.line(), marker.col())
+        let text = &self.source.text;
+        let (line, column) = (marker.line(), marker.col());
+        let (last_line, last_column, last_offset) = self.cursor.get();
+        let (from_column, from) = if line == last_line && column >= last_column {
+            (last_column, last_offset)
+        } else {
+            (0, self.source.lines.line_span(text, line).start)
+        };
+        let offset = text
+            .get(from..)
+            .and_then(|rest| rest.char_indices().nth(column - from_column))
+            .map_or(text.len(), |(i, _)| from + i);
+        self.cursor.set((line, column, offset));
+        offset
     }
 
     fn span(&self, span: YamlSpan) -> Span {
@@ -199,17 +244,54 @@ impl Builder<'_> {
     }
 
     /// The pointer of the value about to be produced at the top of the
-    /// stack, or `None` when the top mapping is waiting for a key.
-    fn next_pointer(&self) -> Option<String> {
-        match self.stack.last() {
-            None => Some(String::new()),
+    /// stack ([`KEY_POINTER`] when the top mapping is waiting for a key),
+    /// counted against the file's pointer budget before it is built.
+    fn next_pointer(&mut self, span: Span) -> Result<String, FileError> {
+        let (base, token) = match self.stack.last() {
+            None => return Ok(String::new()),
             Some(Frame::Sequence { items, pointer, .. }) => {
-                Some(push_pointer(pointer, &items.len().to_string()))
+                (pointer, Cow::Owned(items.len().to_string()))
             }
-            Some(Frame::Mapping { key, pointer, .. }) => {
-                key.as_ref().map(|(k, _)| push_pointer(pointer, k))
-            }
+            Some(Frame::Mapping {
+                key: Some((key, _)),
+                pointer,
+                ..
+            }) => (pointer, Cow::Borrowed(key.as_str())),
+            Some(Frame::Mapping { key: None, .. }) => return Ok(KEY_POINTER.to_string()),
+        };
+        let bytes = base.len().saturating_add(token_len(&token));
+        self.pointer_bytes = self.pointer_bytes.saturating_add(bytes);
+        if self.pointer_bytes > MAX_POINTER_BYTES {
+            return Err(self.pointer_budget_error(span));
         }
+        Ok(push_pointer(base, &token))
+    }
+
+    /// Counts the pointers below a value an alias copies to `pointer`.
+    fn count_alias_pointers(
+        &mut self,
+        pointer: &str,
+        size: Size,
+        span: Span,
+    ) -> Result<(), FileError> {
+        let below = size.values.saturating_sub(1).saturating_mul(pointer.len());
+        let bytes = below.saturating_add(size.pointers);
+        self.pointer_bytes = self.pointer_bytes.saturating_add(bytes);
+        if self.pointer_bytes > MAX_POINTER_BYTES {
+            return Err(self.pointer_budget_error(span));
+        }
+        Ok(())
+    }
+
+    fn pointer_budget_error(&self, span: Span) -> FileError {
+        self.error(
+            span,
+            format!(
+                "the paths to this file's YAML values add up to more than {} MiB \
+                 (a long key above many values?)",
+                MAX_POINTER_BYTES / 1024 / 1024
+            ),
+        )
     }
 
     fn count(&mut self, nodes: usize, bytes: usize, span: Span) -> Result<(), FileError> {
@@ -227,6 +309,33 @@ impl Builder<'_> {
                 format!(
                     "YAML document expands to more than {} MiB of text (alias bomb?)",
                     MAX_SCALAR_TOTAL_BYTES / 1024 / 1024
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts what an alias expands to, against the document's budget,
+    /// then the whole file's.
+    fn count_alias(&mut self, nodes: usize, bytes: usize, span: Span) -> Result<(), FileError> {
+        self.count(nodes, bytes, span)?;
+        self.alias_nodes = self.alias_nodes.saturating_add(nodes);
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(self.error(
+                span,
+                format!(
+                    "YAML aliases in this file expand to more than {MAX_ALIAS_NODES} values \
+                     (alias bomb?)"
+                ),
+            ));
+        }
+        self.alias_bytes = self.alias_bytes.saturating_add(bytes);
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(self.error(
+                span,
+                format!(
+                    "YAML aliases in this file expand to more than {} MiB of text (alias bomb?)",
+                    MAX_ALIAS_BYTES / 1024 / 1024
                 ),
             ));
         }
@@ -279,14 +388,16 @@ impl Builder<'_> {
                         *slot = Some((key, span.start));
                     }
                 } else {
-                    self.push_value(value, span)?;
+                    let pointer = self.next_pointer(span)?;
+                    self.push_value(value, span, pointer)?;
                 }
             }
             Event::Alias(anchor) => {
                 let Some(value) = self.anchors.get(&anchor).cloned() else {
                     return Err(self.error(span, "YAML alias refers to an unknown anchor"));
                 };
-                self.count(value_size(&value), value_bytes(&value), span)?;
+                let size = measure(&value);
+                self.count_alias(size.values, size.text, span)?;
                 if let Some(Frame::Mapping {
                     key: key @ None, ..
                 }) = self.stack.last_mut()
@@ -297,7 +408,9 @@ impl Builder<'_> {
                     };
                     *key = Some((text, span.start));
                 } else {
-                    self.push_value(value, span)?;
+                    let pointer = self.next_pointer(span)?;
+                    self.count_alias_pointers(&pointer, size, span)?;
+                    self.push_value(value, span, pointer)?;
                 }
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -310,9 +423,7 @@ impl Builder<'_> {
                 self.count(1, 0, span)?;
                 // A collection where a key is expected is a complex key:
                 // built like any value, then turned into its JSON text.
-                let pointer = self
-                    .next_pointer()
-                    .unwrap_or_else(|| KEY_POINTER.to_string());
+                let pointer = self.next_pointer(span)?;
                 let frame = if matches!(event, Event::SequenceStart(..)) {
                     Frame::Sequence {
                         items: Vec::new(),
@@ -329,7 +440,6 @@ impl Builder<'_> {
                         end: span.end,
                         anchor,
                         key: None,
-                        explicit: Vec::new(),
                     }
                 };
                 self.stack.push(frame);
@@ -338,21 +448,22 @@ impl Builder<'_> {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
-                let (value, start, end, anchor) = match frame {
+                let (value, pointer, start, end, anchor) = match frame {
                     Frame::Sequence {
                         items,
+                        pointer,
                         start,
                         end,
                         anchor,
-                        ..
-                    } => (Value::Array(items), start, end, anchor),
+                    } => (Value::Array(items), pointer, start, end, anchor),
                     Frame::Mapping {
                         map,
+                        pointer,
                         start,
                         end,
                         anchor,
                         ..
-                    } => (Value::Object(map), start, end, anchor),
+                    } => (Value::Object(map), pointer, start, end, anchor),
                 };
                 // A flow collection ends at its closing bracket; a block
                 // one at its last child (its end event sits at the next
@@ -362,15 +473,16 @@ impl Builder<'_> {
                 if anchor > 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
-                self.push_value(value, Span::new(start, end))?;
+                self.push_value(value, Span::new(start, end), pointer)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
         Ok(())
     }
 
-    fn push_value(&mut self, value: Value, span: Span) -> Result<(), FileError> {
-        let pointer = self.next_pointer();
+    /// Adds a finished value at `pointer` (from [`Builder::next_pointer`])
+    /// to the collection being built, or ends the document with it.
+    fn push_value(&mut self, value: Value, span: Span, pointer: String) -> Result<(), FileError> {
         match self.stack.last_mut() {
             None => {
                 self.spans.insert(String::new(), span);
@@ -380,19 +492,13 @@ impl Builder<'_> {
                 });
             }
             Some(Frame::Sequence { items, end, .. }) => {
-                if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
+                if !pointer.starts_with(KEY_POINTER) {
                     self.spans.insert(pointer, span);
                 }
                 *end = (*end).max(span.end);
                 items.push(value);
             }
-            Some(Frame::Mapping {
-                map,
-                key,
-                end,
-                explicit,
-                ..
-            }) => {
+            Some(Frame::Mapping { map, key, end, .. }) => {
                 let Some((name, key_start)) = key.take() else {
                     // A complex key just completed.
                     *key = Some((value.to_string(), span.start));
@@ -400,13 +506,12 @@ impl Builder<'_> {
                 };
                 *end = (*end).max(span.end);
                 if name == "<<" {
-                    merge_into(map, explicit, value);
+                    merge_into(map, value);
                     return Ok(());
                 }
-                if let Some(pointer) = pointer.filter(|p| !p.starts_with(KEY_POINTER)) {
+                if !pointer.starts_with(KEY_POINTER) {
                     self.spans.insert(pointer, Span::new(key_start, span.end));
                 }
-                explicit.push(name.clone());
                 map.insert(name, value);
             }
         }
@@ -415,8 +520,11 @@ impl Builder<'_> {
 }
 
 /// `<<: *base` or `<<: [*a, *b]`: keys not set explicitly are copied in,
-/// earlier sources winning.
-fn merge_into(map: &mut Map<String, Value>, explicit: &[String], value: Value) {
+/// earlier sources winning. A key already in the map was set explicitly
+/// or by an earlier source, so it stays; an explicit key written after the
+/// merge replaces the merged value when it is inserted. Each merged key
+/// costs one map lookup, whatever the number of explicit keys.
+fn merge_into(map: &mut Map<String, Value>, value: Value) {
     let sources = match value {
         Value::Array(items) => items,
         other => vec![other],
@@ -424,30 +532,55 @@ fn merge_into(map: &mut Map<String, Value>, explicit: &[String], value: Value) {
     for source in sources {
         if let Value::Object(source) = source {
             for (k, v) in source {
-                if explicit.contains(&k) {
-                    continue;
-                }
                 map.entry(k).or_insert(v);
             }
         }
     }
 }
 
-fn value_bytes(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => items.iter().map(value_bytes).sum(),
-        Value::Object(map) => map.iter().map(|(k, v)| k.len() + value_bytes(v)).sum(),
-        Value::String(s) => s.len(),
-        _ => 1,
-    }
+/// What an alias copies: values (itself included), text (keys included;
+/// a byte for each scalar that is not a string) and the bytes of the
+/// pointers below it, relative to it.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    values: usize,
+    text: usize,
+    pointers: usize,
 }
 
-fn value_size(value: &Value) -> usize {
+fn measure(value: &Value) -> Size {
+    let mut size = Size {
+        values: 1,
+        text: 0,
+        pointers: 0,
+    };
+    let mut add = |token: usize, child: Size| {
+        size.values = size.values.saturating_add(child.values);
+        size.text = size.text.saturating_add(child.text);
+        // The child and every value below it repeat its `/token`.
+        let below = child.values.saturating_mul(token);
+        size.pointers = size
+            .pointers
+            .saturating_add(child.pointers.saturating_add(below));
+    };
     match value {
-        Value::Array(items) => 1 + items.iter().map(value_size).sum::<usize>(),
-        Value::Object(map) => 1 + map.values().map(value_size).sum::<usize>(),
-        _ => 1,
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let digits = i.checked_ilog10().map_or(1, |d| d as usize + 1);
+                add(1 + digits, measure(item));
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let mut child = measure(item);
+                child.text = child.text.saturating_add(key.len());
+                add(token_len(key), child);
+            }
+        }
+        Value::String(s) => size.text = s.len(),
+        _ => size.text = 1,
     }
+    size
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.
@@ -540,6 +673,73 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = docs(&deep).unwrap_err();
         assert!(err.message.contains("deeper"), "{}", err.message);
+    }
+
+    #[test]
+    fn aliases_are_counted_over_the_whole_file() {
+        // Nine hundred thousand values a document: under the limits for
+        // one document, not for two.
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous, copies) in [
+            ('b', 'a', 10),
+            ('c', 'b', 10),
+            ('d', 'c', 10),
+            ('e', 'd', 10),
+            ('f', 'e', 7),
+        ] {
+            let items = vec![format!("*{previous}"); copies].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        assert_eq!(docs(&bomb).unwrap().len(), 1);
+        let source = SourceFile::new("x.yaml", format!("{bomb}---\n{bomb}"));
+        let (documents, error) = parse_partial(&source);
+        assert_eq!(documents.len(), 1);
+        let error = error.unwrap();
+        assert!(
+            error.message.contains("aliases in this file"),
+            "{}",
+            error.message
+        );
+        assert!(error.span.unwrap().start > bomb.len());
+    }
+
+    #[test]
+    fn pointers_past_the_budget_are_refused() {
+        let key = "k".repeat(64 * 1024);
+        let items = vec!["1"; 1100].join(", ");
+        let text = format!("a: 1\n---\n? {key}\n: [{items}]\n");
+        let (documents, error) = parse_partial(&SourceFile::new("x.yaml", text.as_str()));
+        assert_eq!(documents.len(), 1);
+        let error = error.unwrap();
+        assert!(error.message.contains("paths"), "{}", error.message);
+        // At the item that went over, the 1,023rd.
+        let at = error.span.unwrap().start;
+        assert!(at > key.len() + 3000 && at < text.len() - 200, "{at}");
+        // Aliases count what they copy.
+        let items = vec!["1"; 1100].join(", ");
+        let text = format!("a: &a [{items}]\n? {key}\n: *a\n");
+        let error = docs(&text).unwrap_err();
+        assert!(error.message.contains("paths"), "{}", error.message);
+        // Well under it, both are fine.
+        let small = format!("a: &a [1, 2]\n? {key}\n: [*a, *a]\n");
+        assert!(docs(&small).is_ok());
+    }
+
+    #[test]
+    fn merge_keys_keep_explicit_keys_and_earlier_sources() {
+        let text =
+            "a: &a {x: 1, y: 1, z: 1}\nb: &b {x: 2, w: 2}\nuse:\n  y: 3\n  <<: [*a, *b]\n  z: 4\n";
+        let d = &docs(text).unwrap()[0];
+        assert_eq!(d.value["use"], json!({"y": 3, "x": 1, "z": 4, "w": 2}));
+    }
+
+    #[test]
+    fn positions_on_a_long_line_are_exact() {
+        let text = "{\"é\": [1, \"two\", 3], \"b\": {\"c\": 4}}\n";
+        let d = &docs(text).unwrap()[0];
+        assert_eq!(slice(text, d, "/é/1"), "\"two\"");
+        assert_eq!(slice(text, d, "/é/2"), "3");
+        assert_eq!(slice(text, d, "/b/c"), "\"c\": 4");
     }
 
     #[test]

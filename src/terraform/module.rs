@@ -1630,8 +1630,11 @@ impl<'a> Instance<'a> {
                     address,
                     resource_type: header.resource_type.clone(),
                 };
-                let mut resource =
+                let (mut resource, note) =
                     hcl_front::lower_block(*file, block, header, Some(ctx), policy.clone());
+                if let Some((span, message)) = note {
+                    self.program.note(*file, span, message);
+                }
                 resource.related.clone_from(&related);
                 resource.module.clone_from(&self.calls);
                 resource.references.clone_from(&references);

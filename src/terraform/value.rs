@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Number;
 
-use crate::model::push_pointer;
+use crate::model::{push_token, token_len};
 
 /// A Terraform value, possibly not known until apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,16 +90,46 @@ impl Value {
     /// The JSON view of the value, with every `Unknown` written as `null`
     /// and listed by JSON pointer (RFC 6901; the whole value is `""`).
     pub fn to_json(&self) -> (serde_json::Value, Vec<String>) {
+        self.to_json_within(usize::MAX)
+    }
+
+    /// As [`Value::to_json`], with no unknown's pointer longer than
+    /// `limit`: an unknown deeper than that is listed at its nearest
+    /// ancestor within it, which then stands for everything below. The
+    /// pointers grow and shrink in one buffer, so a long key costs its
+    /// length once, not once per value below it.
+    pub fn to_json_within(&self, limit: usize) -> (serde_json::Value, Vec<String>) {
         let mut unknowns = Vec::new();
-        let json = self.to_json_at(String::new(), &mut unknowns);
+        let mut pointer = String::new();
+        let json = self.to_json_at(&mut pointer, true, limit, &mut unknowns);
         (json, unknowns)
     }
 
-    fn to_json_at(&self, pointer: String, unknowns: &mut Vec<String>) -> serde_json::Value {
+    /// `exact`: whether `pointer` is this value's own, not an ancestor's.
+    fn to_json_at(
+        &self,
+        pointer: &mut String,
+        exact: bool,
+        limit: usize,
+        unknowns: &mut Vec<String>,
+    ) -> serde_json::Value {
+        let mut child = |pointer: &mut String, token: &str, value: &Value| {
+            let base = pointer.len();
+            let fits = exact && base.saturating_add(token_len(token)) <= limit;
+            if fits {
+                push_token(pointer, token);
+            }
+            let json = value.to_json_at(pointer, fits, limit, unknowns);
+            pointer.truncate(base);
+            json
+        };
         match self {
             Value::Null => serde_json::Value::Null,
             Value::Unknown => {
-                unknowns.push(pointer);
+                // Unknowns below one ancestor come one after another.
+                if unknowns.last().map(String::as_str) != Some(pointer.as_str()) {
+                    unknowns.push(pointer.clone());
+                }
                 serde_json::Value::Null
             }
             Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -109,14 +139,12 @@ impl Value {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| {
-                        item.to_json_at(push_pointer(&pointer, &i.to_string()), unknowns)
-                    })
+                    .map(|(i, item)| child(pointer, &i.to_string(), item))
                     .collect(),
             ),
             Value::Map(map) => serde_json::Value::Object(
                 map.iter()
-                    .map(|(k, v)| (k.clone(), v.to_json_at(push_pointer(&pointer, k), unknowns)))
+                    .map(|(k, v)| (k.clone(), child(pointer, k, v)))
                     .collect(),
             ),
         }
@@ -444,6 +472,25 @@ mod tests {
         assert_eq!(json, json!({"a/b": null, "c~d": [1, null]}));
         assert_eq!(unknowns, ["/a~1b", "/c~0d/1"]);
         assert_eq!(Value::Unknown.to_json().1, [""]);
+    }
+
+    #[test]
+    fn to_json_within_lists_deep_unknowns_at_an_ancestor() {
+        let long = "k".repeat(100);
+        let v = Value::Map(BTreeMap::from([
+            ("a".to_string(), Value::List(vec![Value::Unknown])),
+            (
+                long.clone(),
+                Value::Map(BTreeMap::from([
+                    ("x".to_string(), Value::Unknown),
+                    ("y".to_string(), Value::Unknown),
+                ])),
+            ),
+        ]));
+        let (json, unknowns) = v.to_json_within(10);
+        assert_eq!(json, v.to_json().0);
+        assert_eq!(json[&long], json!({"x": null, "y": null}));
+        assert_eq!(unknowns, ["/a/0", ""]);
     }
 
     #[test]
