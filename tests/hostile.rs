@@ -261,6 +261,20 @@ fn no_text_report_prints_a_raw_control_character() {
             "{format}:\n{}",
             run.stdout
         );
+        if format == "github" {
+            // One workflow command a line, none forged.
+            assert!(
+                run.stdout.lines().all(|l| l.starts_with("::")),
+                "{}",
+                run.stdout
+            );
+            assert!(
+                run.stdout
+                    .contains("file=x\\u{a}fake.tf%3A1%3A1%3A critical"),
+                "{}",
+                run.stdout
+            );
+        }
     }
     // With colour, the only escape sequences are the renderer's own.
     let run = provcheck(dir.path(), &["check", "--color", "always", "."]);
