@@ -103,21 +103,66 @@ pub fn display_path(path: &Path) -> String {
 }
 
 /// Start offsets of every line, for offset -> line/column conversion.
+/// Columns count characters: in a file that is not all ASCII, a mark at
+/// every [`MARK_EVERY`]th character keeps that to a short walk, so a
+/// megabyte on one line costs no more per position than a short line.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Byte offset of every `MARK_EVERY`th character; empty for ASCII
+    /// text, where characters are bytes.
+    marks: Vec<usize>,
 }
+
+/// Characters between two marks of a [`LineIndex`].
+const MARK_EVERY: usize = 256;
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        let marks = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices()
+                .step_by(MARK_EVERY)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        LineIndex { starts, marks }
     }
 
     /// 1-based line of a byte offset (past the end: the last line).
     pub fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// How many characters come before a byte offset (a char boundary).
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        if self.marks.is_empty() {
+            return offset;
+        }
+        let mark = self
+            .marks
+            .partition_point(|&m| m <= offset)
+            .saturating_sub(1);
+        let from = self.marks.get(mark).copied().unwrap_or(0);
+        mark * MARK_EVERY + text[from..offset].chars().count()
+    }
+
+    /// The byte offset of the character numbered `index` (the end of the
+    /// text past the last one).
+    fn char_offset(&self, text: &str, index: usize) -> usize {
+        if self.marks.is_empty() {
+            return index.min(text.len());
+        }
+        let Some(&from) = self.marks.get(index / MARK_EVERY) else {
+            return text.len();
+        };
+        text[from..]
+            .char_indices()
+            .nth(index % MARK_EVERY)
+            .map_or(text.len(), |(i, _)| from + i)
     }
 
     /// 1-based line and character column of a byte offset. Offsets past
@@ -126,7 +171,7 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset);
         let line = self.line(offset);
         let start = self.starts[line - 1];
-        let column = text[start..offset].chars().count() + 1;
+        let column = self.chars_before(text, offset) - self.chars_before(text, start) + 1;
         Position { line, column }
     }
 
@@ -136,10 +181,8 @@ impl LineIndex {
         let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
             return text.len();
         };
-        let rest = &text[start..];
-        rest.char_indices()
-            .nth(char_column)
-            .map_or(text.len(), |(i, _)| start + i)
+        let first = self.chars_before(text, start);
+        self.char_offset(text, first.saturating_add(char_column))
     }
 
     /// Byte span of a 1-based line, without its line break.
@@ -187,6 +230,26 @@ mod tests {
         assert_eq!(without_bom("\u{FEFF}a\u{FEFF}".into()), "a\u{FEFF}");
         assert_eq!(without_bom("a".into()), "a");
         assert_eq!(without_bom(String::new()), "");
+    }
+
+    #[test]
+    fn long_lines_of_wide_characters_convert_both_ways() {
+        let text = format!("é\n{}x{}\nz", "ç".repeat(1000), "a".repeat(700));
+        let index = LineIndex::new(&text);
+        let x = text.find('x').unwrap();
+        assert_eq!(
+            index.position(&text, x),
+            Position {
+                line: 2,
+                column: 1001
+            }
+        );
+        assert_eq!(index.offset(&text, 2, 1000), x);
+        assert_eq!(index.offset(&text, 2, 1701), text.len() - 2);
+        assert_eq!(index.offset(&text, 3, 0), text.len() - 1);
+        assert_eq!(index.offset(&text, 3, 5), text.len());
+        let end = text.len();
+        assert_eq!(index.position(&text, end), Position { line: 3, column: 2 });
     }
 
     #[test]

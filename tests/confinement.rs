@@ -446,7 +446,10 @@ fn every_format_names_the_configuration_used() {
         ("json", "\"config\": \".provcheck.yaml\""),
         ("sarif", "\"configurationFile\": \".provcheck.yaml\""),
         ("junit", "<!-- provcheck configuration: .provcheck.yaml -->"),
-        ("github", "provcheck configuration: .provcheck.yaml\n"),
+        (
+            "github",
+            "::debug::provcheck configuration: .provcheck.yaml\n",
+        ),
         ("markdown", "Configuration: `.provcheck.yaml`."),
     ];
     for (format, text) in &outputs {

@@ -524,9 +524,12 @@ fn junit_skips_suppressed_findings() {
 fn github_annotates_each_finding_at_its_line() {
     let expected = expected();
     let text = check("github");
-    // The configuration is named on a plain log line, not annotated.
+    // The configuration is named in a debug message, not annotated.
     let (config, text_commands) = text.split_once('\n').expect("lines");
-    assert_eq!(config, "provcheck configuration: none (built-in defaults)");
+    assert_eq!(
+        config,
+        "::debug::provcheck configuration: none (built-in defaults)"
+    );
     let lines: Vec<&str> = text_commands.lines().collect();
     let summary = usize::from(!expected.suppressed.is_empty());
     assert_eq!(

@@ -261,6 +261,20 @@ fn no_text_report_prints_a_raw_control_character() {
             "{format}:\n{}",
             run.stdout
         );
+        if format == "github" {
+            // One workflow command a line, none forged.
+            assert!(
+                run.stdout.lines().all(|l| l.starts_with("::")),
+                "{}",
+                run.stdout
+            );
+            assert!(
+                run.stdout
+                    .contains("file=x\\u{a}fake.tf%3A1%3A1%3A critical"),
+                "{}",
+                run.stdout
+            );
+        }
     }
     // With colour, the only escape sequences are the renderer's own.
     let run = provcheck(dir.path(), &["check", "--color", "always", "."]);
@@ -506,4 +520,40 @@ fn a_pattern_that_needs_backtracking_is_refused_by_name() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn positions_on_a_megabyte_line_are_found_quickly() {
+    // 4,000 pods in flow style on one line, with a wide character in each.
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<String> = (0..4000)
+        .map(|i| {
+            format!(
+                "{{apiVersion: v1, kind: Pod, metadata: {{name: pé{i}}}, spec: {{containers: [{{name: c, image: nginx, securityContext: {{privileged: true}}}}]}}}}"
+            )
+        })
+        .collect();
+    let text = format!(
+        "{{apiVersion: v1, kind: List, items: [{}]}}\n",
+        items.join(",")
+    );
+    write(dir.path(), "list.yaml", &text);
+    let run = provcheck(dir.path(), &["check", "--format", "json", "."]);
+    run.expect(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["summary"]["resources"], 4000);
+    // The last pod's findings point at its metadata, by character column.
+    let at = text.rfind("metadata: {name: pé3999").unwrap();
+    let column = text[..at].chars().count() + 1;
+    let last = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["resource"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("pé3999"))
+        })
+        .unwrap();
+    assert_eq!(last["span"]["start"]["column"], column);
 }

@@ -17,9 +17,13 @@ use crate::Report;
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
     let _ = rules;
-    // A plain log line, not an annotation on the pull request.
+    // A debug message, not an annotation on the pull request: every line
+    // of this format is a workflow command, so none can be forged.
     let config = super::config_path(report).unwrap_or_else(|| "none (built-in defaults)".into());
-    let mut out = format!("provcheck configuration: {}\n", escape_data(&config));
+    let mut out = format!(
+        "::debug::provcheck configuration: {}\n",
+        escape_data(&config)
+    );
     for error in &report.errors {
         let mut properties = vec![("file", error_path(error))];
         if let (Some(file), Some(span)) = (report.file_for(error), error.span) {
