@@ -9,7 +9,7 @@
 //! Terraform itself resolves relative paths against its working directory
 //! (the root module's): callers pick `base_dir` accordingly.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use walkdir::WalkDir;
 
@@ -78,21 +78,6 @@ fn locate(ctx: &Context, name: &str, path: &str) -> Result<Located, FunctionErro
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Located::Missing),
         Err(e) => Err(file_error(name, path, e.to_string())),
     }
-}
-
-/// Removes `.` and resolves `..` without touching the filesystem.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// A refused read, in the words of the function that asked.
@@ -296,8 +281,9 @@ fn glob_regex(segments: &[&str]) -> String {
 fn abspath(args: &Args<'_>) -> Result<Value, FunctionError> {
     let path = args.string(0)?;
     let joined = args.ctx.base_dir.join(&*path);
-    let absolute = std::path::absolute(&joined).unwrap_or(joined);
-    let text = normalize(&absolute).to_string_lossy().replace('\\', "/");
+    let text = crate::read::absolute(&joined)
+        .to_string_lossy()
+        .replace('\\', "/");
     Ok(Value::from(text))
 }
 
