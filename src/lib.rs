@@ -56,6 +56,9 @@ pub struct Report {
     /// every rule that evaluated a resource on known values and held:
     /// what a "pass" may be built on.
     pub held: Vec<(usize, usize)>,
+    /// (rule, resource, why) of every rule that passed on a resource its
+    /// `where` may not select (see [`engine::Results::maybe`]): not a pass.
+    pub maybe: Vec<(usize, usize, String)>,
     /// Findings silenced by an inline suppression, a waiver or the
     /// baseline: not violations, but listed for audit.
     pub suppressed: Vec<suppress::Suppressed>,
@@ -561,6 +564,7 @@ fn check_parsed(
         findings: results.findings,
         undecided: results.undecided,
         held: results.held,
+        maybe: results.maybe,
         suppressed: Vec::new(),
         lapsed: Vec::new(),
         notes: lowered.notes,

@@ -28,6 +28,12 @@ pub struct Results {
     /// known values and passed: a rule whose `where` left the resource
     /// out, or that could not decide, is not here. A pass is earned.
     pub held: Vec<(usize, usize)>,
+    /// (rule, resource, why) of every rule whose check passed on a
+    /// resource its `where` may or may not select, because what the
+    /// `where` reads is not known statically: neither a pass nor a
+    /// finding (a storage rule that skips read replicas, on a database
+    /// whose `replicate_source_db` is unknown).
+    pub maybe: Vec<(usize, usize, String)>,
     /// User rules stopped for taking too long.
     pub errors: Vec<FileError>,
 }
@@ -100,11 +106,13 @@ fn run_timed(
         .map(|(at, resource)| {
             let mut results = Results::default();
             for (index, rule) in rules.rules.iter().enumerate() {
-                if rule.applies_to(&resource.resource_type)
-                    && clock.run(index, || check(index, rule, resource, paths, &mut results))
-                        == Some(true)
-                {
-                    results.held.push((index, at));
+                if !rule.applies_to(&resource.resource_type) {
+                    continue;
+                }
+                match clock.run(index, || check(index, rule, resource, paths, &mut results)) {
+                    Some(Verdict::Held) => results.held.push((index, at)),
+                    Some(Verdict::Maybe(why)) => results.maybe.push((index, at, why)),
+                    Some(Verdict::Other) | None => {}
                 }
             }
             results
@@ -129,6 +137,7 @@ fn run_timed(
         all.findings.append(&mut results.findings);
         all.undecided.append(&mut results.undecided);
         all.held.append(&mut results.held);
+        all.maybe.append(&mut results.maybe);
     }
     // Checks over the whole set of resources (topology, co-location).
     for (index, rule) in rules.rules.iter().enumerate() {
@@ -254,25 +263,38 @@ fn dedupe_overlays(findings: &mut Vec<Finding>, resources: &[Resource], paths: &
     });
 }
 
-/// Runs one rule on one resource; true when the rule selected it and
-/// held on known values.
+/// What one rule made of one resource, beside its results.
+enum Verdict {
+    /// Selected, evaluated on known values, and held.
+    Held,
+    /// Passed, but whether the rule applies depends on unknown values.
+    Maybe(String),
+    /// Not selected, reported a result, or checked in the global pass.
+    Other,
+}
+
+/// Runs one rule on one resource, adding its results to `out`.
 fn check(
     index: usize,
     rule: &Rule,
     resource: &Resource,
     paths: &[String],
     out: &mut Results,
-) -> bool {
+) -> Verdict {
+    let mut unknown_selection = Vec::new();
     let selected = match &rule.selector {
         None => Selection::Yes,
         Some(selector) => match schema::evaluate(selector, resource) {
             Outcome::Pass => Selection::Yes,
             Outcome::Fail(_) => Selection::No,
-            Outcome::Undecided(_) => Selection::Maybe,
+            Outcome::Undecided(pointers) => {
+                unknown_selection = pointers;
+                Selection::Maybe
+            }
         },
     };
     if selected == Selection::No {
-        return false;
+        return Verdict::Other;
     }
     let before = out.findings.len() + out.undecided.len();
     let emit = |pointer: String, detail: Option<String>, decided: bool, out: &mut Results| {
@@ -313,7 +335,16 @@ fn check(
     }
     // A global check's verdicts come from the global pass.
     let global = matches!(&rule.check, Check::Native(native) if native.is_global());
-    !global && selected == Selection::Yes && out.findings.len() + out.undecided.len() == before
+    if global || out.findings.len() + out.undecided.len() != before {
+        Verdict::Other
+    } else if selected == Selection::Yes {
+        Verdict::Held
+    } else {
+        Verdict::Maybe(format!(
+            "whether it applies {}",
+            depends_on(resource, &unknown_selection)
+        ))
+    }
 }
 
 /// Values longer than this (as JSON) are not quoted in messages.

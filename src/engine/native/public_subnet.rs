@@ -77,8 +77,9 @@ impl PublicSubnet {
     }
 
     /// The results, and the databases whose subnet groups were found and
-    /// hold no public subnet (a database naming no subnet group, or one
-    /// not among the files checked, is neither).
+    /// hold no public subnet. A database naming a subnet group that is not
+    /// among the files checked is undecided; one naming none (the default
+    /// VPC's subnets) is left to the other private-network rules.
     pub fn run_global(&self, resources: &[Resource]) -> (Vec<(usize, NativeResult)>, Vec<usize>) {
         let group_types: Vec<&str> = self
             .params
@@ -157,6 +158,18 @@ impl PublicSubnet {
                 ));
             } else if !groups.is_empty() {
                 held.push(index);
+            } else if let Some(name) = literal {
+                // Named, but no group of that name among the files
+                // checked: its subnets are not known.
+                results.push((
+                    index,
+                    NativeResult::Undecided {
+                        detail: format!(
+                            "its subnet group `{name}` is not among the files checked, so its subnets are not known"
+                        ),
+                        pointer,
+                    },
+                ));
             }
         }
         (results, held)

@@ -134,18 +134,87 @@ impl Reachable {
                     }
                 }
             }
-            let groups_unknown = database.is_unknown(&pointer) && attached.is_empty();
             let result = match (found, undecided) {
                 (Some(detail), _) => NativeResult::Fail { pointer, detail },
                 (None, Some(detail)) => NativeResult::Undecided { pointer, detail },
-                (None, None) if groups_unknown => NativeResult::Undecided {
-                    pointer,
-                    detail: "its security groups are not known statically".into(),
+                (None, None) => match unresolved_groups(database, &pointer, &attached) {
+                    Some(detail) => NativeResult::Undecided { pointer, detail },
+                    None => continue,
                 },
-                (None, None) => continue,
             };
             results.push((index, result));
         }
         results
     }
+}
+
+/// Why the groups a database lists at `pointer` are not all judged: the
+/// list is not known statically, or it holds more groups than the
+/// `attached` ones found among the files checked (a group from a module
+/// that was not scanned, a literal `sg-...` id managed elsewhere). `None`
+/// when every listed group was found, or none is listed (the VPC's
+/// default group, which admits only its own members).
+fn unresolved_groups(database: &Resource, pointer: &str, attached: &[&Resource]) -> Option<String> {
+    let written = |at: &str| database.unknown_source(at);
+    // The groups as the database's own module refers to them
+    // (`aws_security_group.db`), to tell their elements from the others.
+    let locals: Vec<String> = attached
+        .iter()
+        .map(|group| {
+            let base = crate::model::base_address(&group.address);
+            let mut parts = base.rsplitn(3, '.');
+            let name = parts.next().unwrap_or_default();
+            let kind = parts.next().unwrap_or_default();
+            format!("{kind}.{name}")
+        })
+        .collect();
+    let names_attached = |expression: &str| {
+        locals.iter().any(|local| {
+            expression.match_indices(local.as_str()).any(|(at, _)| {
+                matches!(
+                    expression.as_bytes().get(at + local.len()),
+                    Some(b'.' | b'[')
+                )
+            })
+        })
+    };
+    if database.is_unknown(pointer) {
+        return attached.is_empty().then(|| {
+            format!(
+                "its security groups ({}) are not known statically",
+                written(pointer)
+            )
+        });
+    }
+    let Some(Value::Array(listed)) = database.attributes.pointer(pointer) else {
+        return None;
+    };
+    if listed.len() <= attached.len() {
+        return None;
+    }
+    let missing = listed.len() - attached.len();
+    // Name one group that was not found: an unknown element by what it
+    // was written as, a literal by its value.
+    let example = (0..listed.len()).rev().find_map(|i| {
+        let at = crate::model::push_pointer(pointer, &i.to_string());
+        if database.is_unknown(&at) {
+            let expression = written(&at);
+            (!names_attached(&expression)).then_some(expression)
+        } else {
+            listed[i].as_str().map(|id| format!("`{id}`"))
+        }
+    });
+    let of = if listed.len() == 1 {
+        "its security group".to_string()
+    } else {
+        format!("{missing} of its {} security groups", listed.len())
+    };
+    Some(match example {
+        Some(example) => format!(
+            "{of} ({example}) {} not among the files checked, so the traffic {} admits is not known",
+            if missing == 1 { "is" } else { "are" },
+            if missing == 1 { "it" } else { "they" }
+        ),
+        None => format!("{of} are not among the files checked"),
+    })
 }
