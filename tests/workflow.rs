@@ -538,7 +538,7 @@ fn config_ephi_mistakes_point_at_their_item() {
     write(
         dir.path(),
         "main.tf",
-        "# policy: data_classification=ephi\nresource \"aptible_database\" \"records\" {\n  env_id = 7\n  handle = \"records\"\n}\n",
+        "# policy: data_classification=ephi change_request=OPS-1 approved_by=cto owner=team\nresource \"aptible_database\" \"records\" {\n  env_id = 7\n  handle = \"records\"\n}\n",
     );
     let ephi = "aws-ephi-store-outside-aptible";
     let (code, out) = compact(dir.path(), &["."]);

@@ -22,9 +22,13 @@ struct RequiredTagParams {
     /// The maps the tag may be in, by JSON pointer, looked at in order:
     /// `[/tags]` (the default) for Terraform, `[/metadata/annotations,
     /// /metadata/labels]` for Kubernetes objects, `[/labels]` for compose
-    /// services.
+    /// services; `policy` names the `# policy:` comment above the block,
+    /// for resources that take no tags (Aptible).
     at: Option<Vec<String>>,
 }
+
+/// The place `at` names for the `# policy:` comment above a block.
+const POLICY: &str = "policy";
 
 /// A tag every resource must carry in one of the maps `at` (`tags` by
 /// default), with a value matching `pattern` (any non-blank value when
@@ -42,8 +46,11 @@ impl RequiredTag {
         let params: RequiredTagParams = serde_json::from_value(params.clone())
             .map_err(|e| format!("invalid params for `required-tag`: {e}"))?;
         let at = params.at.unwrap_or_else(|| vec!["/tags".to_string()]);
-        if at.is_empty() || at.iter().any(|p| !p.starts_with('/')) {
-            return Err("`at` lists JSON pointers such as `/tags`".to_string());
+        if at.is_empty() || at.iter().any(|p| !p.starts_with('/') && p != POLICY) {
+            return Err(
+                "`at` lists JSON pointers such as `/tags`, or `policy` for the `# policy:` comment"
+                    .to_string(),
+            );
         }
         let mut check = RequiredTag {
             slot: params.slot,
@@ -74,7 +81,17 @@ impl RequiredTag {
 
     /// What the check does with its params, in words.
     pub fn describe(&self) -> String {
-        let places = wording::code(&self.at);
+        let places: Vec<String> = self
+            .at
+            .iter()
+            .map(|p| {
+                if p == POLICY {
+                    "the `# policy:` comment above the block".to_string()
+                } else {
+                    format!("`{p}`")
+                }
+            })
+            .collect();
         let place = match places.len() {
             1 => format!("in {}", places[0]),
             _ => format!("in {}, looked up in that order", wording::or_list(&places)),
@@ -109,6 +126,9 @@ impl RequiredTag {
             .at
             .iter()
             .map(|p| {
+                if p == POLICY {
+                    return "`# policy:` key";
+                }
                 let last = p.rsplit('/').next().unwrap_or(p);
                 last.strip_suffix('s').unwrap_or(last)
             })
@@ -121,7 +141,13 @@ impl RequiredTag {
         let names: Vec<&str> = self
             .at
             .iter()
-            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .map(|p| {
+                if p == POLICY {
+                    "`# policy:` comments"
+                } else {
+                    p.rsplit('/').next().unwrap_or(p)
+                }
+            })
             .collect();
         names.join(" or ")
     }
@@ -133,6 +159,15 @@ impl RequiredTag {
         let mut present_place = None;
         let mut found = None;
         for place in &self.at {
+            if place == POLICY {
+                if let Some(value) = resource.policy.get(tag.as_str()) {
+                    return self.judge(String::new(), value);
+                }
+                if !resource.policy.is_empty() {
+                    present_place.get_or_insert(place);
+                }
+                continue;
+            }
             if resource.is_unknown(place) {
                 unknown_place.get_or_insert(place);
                 continue;
@@ -155,8 +190,16 @@ impl RequiredTag {
             }
             return vec![match present_place {
                 Some(place) => NativeResult::Fail {
-                    pointer: place.clone(),
-                    detail: format!("no `{tag}` {noun}"),
+                    pointer: if place == POLICY {
+                        String::new()
+                    } else {
+                        place.clone()
+                    },
+                    detail: if place == POLICY {
+                        format!("no `{tag}` key in its `# policy:` comment")
+                    } else {
+                        format!("no `{tag}` {noun}")
+                    },
                 },
                 // Reported at the object that lacks the map: the resource
                 // itself for `/tags`.
@@ -164,9 +207,14 @@ impl RequiredTag {
                     pointer: self
                         .at
                         .first()
+                        .filter(|p| *p != POLICY)
                         .map(|p| crate::model::parent_pointer(p).to_string())
                         .unwrap_or_default(),
-                    detail: format!("no {}, so no `{tag}` {noun}", self.plural()),
+                    detail: if self.at.iter().all(|p| p == POLICY) {
+                        "no `# policy:` comment above the block".to_string()
+                    } else {
+                        format!("no {}, so no `{tag}` {noun}", self.plural())
+                    },
                 },
             }];
         };
@@ -183,6 +231,12 @@ impl RequiredTag {
             Value::Bool(b) => b.to_string(),
             _ => String::new(),
         };
+        self.judge(pointer, &text)
+    }
+
+    /// The verdict on the value found at `pointer`.
+    fn judge(&self, pointer: String, text: &str) -> Vec<NativeResult> {
+        let tag = &self.tag;
         let ok = match &self.pattern {
             Some(pattern) => pattern.is_match(&text),
             None => !text.trim().is_empty(),
