@@ -148,33 +148,36 @@ fn snapshots() {
 fn system_matrix_every_cell() {
     let report = json("fixtures/system");
     // (store, ePHI, [at rest, in transit, private network, backup, audit
-    // logging, approval])
-    let expected: &[(&str, &str, bool, [&str; 6])] = &[
+    // logging, approval, ePHI placement])
+    let expected: &[(&str, &str, bool, [&str; 7])] = &[
         (
             "aptible_database.records",
             "aptible.tf",
             true,
-            ["pass", "undecided", "pass", "pass", "pass", "undecided"],
+            ["pass", "undecided", "pass", "pass", "pass", "pass", "pass"],
         ),
         (
             "aws_db_instance.scheduling",
             "data.tf",
             false,
-            ["pass", "pass", "pass", "pass", "pass", "pass"],
+            ["pass", "pass", "pass", "pass", "pass", "pass", "n/a"],
         ),
         (
+            // The audit-logging finding is suppressed: an accepted risk,
+            // not a pass.
             "aws_db_instance.reports",
             "data.tf",
             false,
-            ["fail", "pass", "pass", "pass", "pass", "pass"],
+            ["fail", "pass", "pass", "pass", "accepted", "pass", "n/a"],
         ),
         (
             "aws_db_instance.analytics",
             "data.tf",
             false,
-            ["pass", "fail", "fail", "pass", "pass", "pass"],
+            ["pass", "fail", "fail", "pass", "pass", "pass", "n/a"],
         ),
         (
+            // ePHI outside Aptible: its placement fails.
             "aws_s3_bucket.exports",
             "data.tf",
             true,
@@ -185,6 +188,7 @@ fn system_matrix_every_cell() {
                 "undecided",
                 "undecided",
                 "pass",
+                "fail",
             ],
         ),
         (
@@ -198,6 +202,7 @@ fn system_matrix_every_cell() {
                 "undecided",
                 "undecided",
                 "pass",
+                "n/a",
             ],
         ),
         (
@@ -211,6 +216,7 @@ fn system_matrix_every_cell() {
                 "undecided",
                 "undecided",
                 "fail",
+                "n/a",
             ],
         ),
         (
@@ -224,6 +230,7 @@ fn system_matrix_every_cell() {
                 "undecided",
                 "undecided",
                 "pass",
+                "n/a",
             ],
         ),
     ];
@@ -234,6 +241,7 @@ fn system_matrix_every_cell() {
         "backup",
         "audit-logging",
         "approval",
+        "ephi-placement",
     ];
     assert_eq!(
         report["data_stores"].as_array().unwrap().len(),
@@ -333,7 +341,21 @@ fn system_accepted_risks_and_checklist() {
     assert_eq!(step(compose, "approver present"), "fail");
     let kubernetes = "fixtures/system/kubernetes";
     assert_eq!(step(kubernetes, "approver present"), "pass");
-    assert_eq!(step(kubernetes, "ePHI placed on approved stores"), "pass");
+    // No ePHI store there: the step does not apply, it is not a pass.
+    assert_eq!(step(kubernetes, "ePHI placed on approved stores"), "n/a");
+    // Each system's verdict follows from its steps.
+    let system = |scope: &str| {
+        report["systems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["scope"] == scope)
+            .unwrap_or_else(|| panic!("no system {scope}"))["verdict"]
+            .clone()
+    };
+    assert_eq!(system(infra), "not ready");
+    assert_eq!(system(compose), "not ready");
+    assert_eq!(system(kubernetes), "not ready");
 }
 
 #[test]

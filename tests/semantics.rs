@@ -89,6 +89,7 @@ resource "aws_elasticache_replication_group" "cache" {
   transit_encryption_mode    = null
   at_rest_encryption_enabled = true
 }
+# policy: change_request=OPS-1 approved_by=cto owner=records-team
 resource "aptible_database" "records" {
   env_id         = 1
   handle         = "records"
@@ -454,12 +455,23 @@ resource "aws_db_instance" "replica" {
         let cell = &store.controls[control];
         (cell.verdict, cell.reason.clone().unwrap_or_default())
     };
+    // A replica's backups are its source's: the source's verdict, linked.
     let (verdict, reason) = cell("aws_db_instance.replica", "backup");
-    assert_eq!(verdict, "undecided", "{reason}");
+    assert_eq!(verdict, "pass", "{reason}");
     assert!(
-        reason.contains("aws-rds-backup-retention-short"),
+        reason.starts_with("as its source database aws_db_instance.primary: kept 7 days"),
         "{reason}"
     );
+    let replica = model
+        .data_stores
+        .iter()
+        .find(|s| s.address == "aws_db_instance.replica")
+        .unwrap();
+    assert_eq!(
+        replica.controls["backup"].from.as_deref(),
+        Some("aws_db_instance.primary")
+    );
+    assert_eq!(replica.backup_retention_days, Some(7));
     let (verdict, reason) = cell("aws_db_instance.replica", "encryption-at-rest");
     assert_eq!(
         (verdict, reason.as_str()),

@@ -78,6 +78,10 @@ pub enum ExposureKind {
     /// block, a cache behind an open security group): the finding says
     /// how.
     Flagged,
+    /// A Terraform resource whose private-network verdict depends on
+    /// what the files checked do not say (security groups or a subnet
+    /// group from a module that was not scanned): it may be reachable.
+    Undetermined,
 }
 
 impl ExposureKind {
@@ -94,6 +98,7 @@ impl ExposureKind {
             ExposureKind::Ingress => "ingress",
             ExposureKind::PublishedPort => "published-port",
             ExposureKind::Flagged => "flagged",
+            ExposureKind::Undetermined => "undetermined",
         }
     }
 }
@@ -115,6 +120,7 @@ pub fn collect(report: &Report) -> Vec<Exposure> {
     container::host_ports(&context, &mut out);
     container::compose(&context, &mut out);
     flagged(&context, &mut out);
+    undetermined(&context, &mut out);
     out.sort_by(|a, b| {
         (&a.file, a.line, &a.address, a.kind, &a.how)
             .cmp(&(&b.file, b.line, &b.address, b.kind, &b.how))
@@ -357,6 +363,53 @@ fn flagged(ctx: &Context<'_>, out: &mut Vec<Exposure>) {
         });
     }
     out.append(&mut found);
+}
+
+/// The Terraform resources no walk listed whose private-network verdict
+/// is undecided: they may be reachable, and a report that listed none of
+/// them would claim an exposure it has not shown is absent.
+fn undetermined(ctx: &Context<'_>, out: &mut Vec<Exposure>) {
+    let listed: HashSet<(String, String)> = out
+        .iter()
+        .map(|e| (e.file.clone(), e.address.clone()))
+        .collect();
+    let mut seen: HashSet<(usize, &str)> = HashSet::new();
+    for f in &ctx.report.undecided {
+        if f.category != Category::PrivateNetwork
+            || ctx
+                .report
+                .files
+                .get(f.file)
+                .and_then(|file| format_of(file.path()))
+                != Some(Format::Terraform)
+        {
+            continue;
+        }
+        let path = ctx.paths.get(f.file).map_or("", String::as_str);
+        if listed.contains(&(path.to_string(), f.resource.clone()))
+            || !seen.insert((f.file, &f.resource))
+        {
+            continue;
+        }
+        out.push(Exposure {
+            address: f.resource.clone(),
+            file: path.to_string(),
+            line: ctx
+                .report
+                .files
+                .get(f.file)
+                .map_or(0, |file| file.position(f.span.start).line),
+            how: format!("May be reachable, not decided: {}", f.message),
+            kind: ExposureKind::Undetermined,
+            certain: false,
+            tls: None,
+            path: vec![
+                INTERNET.to_string(),
+                format!("{} (not decided)", f.resource),
+            ],
+            findings: vec![f.fingerprint.clone()],
+        });
+    }
 }
 
 /// Whether a finding at `pointer` belongs to an entry about `scope`: it is

@@ -73,6 +73,7 @@ impl Verdict {
             "pass" => ("pass", "✓", "Pass"),
             "fail" => ("fail", "✗", "Fail"),
             "undecided" => ("undecided", "?", "Undecided"),
+            "accepted" => ("accepted", "!", "Accepted risk"),
             "n/a" => ("na", "–", "N/A"),
             _ => ("na", "·", "Unknown"),
         };
@@ -90,7 +91,7 @@ struct Page<'m, 'r> {
     errors: Vec<Problem>,
     notes: Vec<Problem>,
     /// Pass, fail, undecided, n/a.
-    legend: [Verdict; 4],
+    legend: [Verdict; 5],
     /// The matrix columns, in order.
     controls: &'m [Control],
     /// Element ids of the policy clauses, by clause.
@@ -209,10 +210,13 @@ struct Group {
     rows: Vec<String>,
 }
 
-/// An ePHI store and the labels of the controls it fails.
+/// An ePHI store, its worst verdict, and the labels of the controls it
+/// fails, and of those accepted as a risk or undecided.
 struct EphiRow<'m> {
     store: &'m DataStore,
+    verdict: Verdict,
     failing: Vec<&'m str>,
+    open: Vec<(Verdict, &'m str)>,
 }
 
 /// A policy clause with its element id and the shares of its verdicts.
@@ -334,8 +338,8 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
     let controls: Vec<Control> = CONTROLS
         .iter()
         .map(|c| Control {
-            key: c.as_str(),
-            label: label(c.as_str()),
+            key: *c,
+            label: label(c),
         })
         .collect();
     let clause_ids: HashMap<&str, String> = model
@@ -459,7 +463,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         chart: chart(model),
         errors: report.errors.iter().map(|e| problem(report, e)).collect(),
         notes: report.notes.iter().map(|e| problem(report, e)).collect(),
-        legend: ["pass", "fail", "undecided", "n/a"].map(Verdict::of),
+        legend: ["pass", "fail", "undecided", "accepted", "n/a"].map(Verdict::of),
         controls: &controls,
         clause_ids: &clause_ids,
         matrix: matrix.map_err(io_error)?,
@@ -468,19 +472,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
             .data_stores
             .iter()
             .filter(|d| d.ephi)
-            .map(|store| EphiRow {
-                store,
-                failing: controls
-                    .iter()
-                    .filter(|c| {
-                        store
-                            .controls
-                            .get(c.key)
-                            .is_some_and(|cell| cell.verdict == "fail")
-                    })
-                    .map(|c| c.label.as_str())
-                    .collect(),
-            })
+            .map(|store| ephi_row(store, &controls))
             .collect(),
         inventory: inventory.map_err(io_error)?,
         clauses: model
@@ -506,6 +498,42 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         undecided: undecided.map_err(io_error)?,
     };
     page.write_into(out)
+}
+
+/// An ePHI store's row: `fail` when a control fails, else `accepted` or
+/// `undecided` when one is, `pass` only when every control passes.
+fn ephi_row<'m>(store: &'m DataStore, controls: &'m [Control]) -> EphiRow<'m> {
+    let verdict_of = |c: &Control| {
+        store
+            .controls
+            .get(c.key)
+            .map_or("undecided", |cell| cell.verdict)
+    };
+    let failing: Vec<&str> = controls
+        .iter()
+        .filter(|c| verdict_of(c) == "fail")
+        .map(|c| c.label.as_str())
+        .collect();
+    let open: Vec<(Verdict, &str)> = controls
+        .iter()
+        .filter(|c| matches!(verdict_of(c), "accepted" | "undecided"))
+        .map(|c| (Verdict::of(verdict_of(c)), c.label.as_str()))
+        .collect();
+    let worst = if !failing.is_empty() {
+        "fail"
+    } else if open.iter().any(|(v, _)| v.cls == "accepted") {
+        "accepted"
+    } else if !open.is_empty() {
+        "undecided"
+    } else {
+        "pass"
+    };
+    EphiRow {
+        store,
+        verdict: Verdict::of(worst),
+        failing,
+        open,
+    }
 }
 
 fn clause_row<'m>(clause: &'m Clause, ids: &'m HashMap<&str, String>) -> ClauseRow<'m> {
@@ -541,9 +569,9 @@ fn store_row<'m>(d: &'m DataStore, targets: &HashMap<&str, Target<'m>>) -> Store
         backup_retention_days: d.backup_retention_days,
         cells: CONTROLS
             .iter()
-            .map(|c| match d.controls.get(c.as_str()) {
+            .map(|c| match d.controls.get(*c) {
                 Some(cell) => CellView {
-                    key: c.as_str(),
+                    key: *c,
                     verdict: cell.verdict,
                     quiet: cell.verdict == "pass"
                         && cell
@@ -558,7 +586,7 @@ fn store_row<'m>(d: &'m DataStore, targets: &HashMap<&str, Target<'m>>) -> Store
                         .collect(),
                 },
                 None => CellView {
-                    key: c.as_str(),
+                    key: *c,
                     verdict: "n/a",
                     quiet: false,
                     reason: None,
@@ -633,6 +661,9 @@ fn cards(
 
 /// `encryption-at-rest` -> `Encryption at rest`.
 fn label(key: &str) -> String {
+    if key == super::EPHI_PLACEMENT {
+        return "ePHI placement".to_string();
+    }
     let text = key.replace('-', " ");
     let mut chars = text.chars();
     match chars.next() {

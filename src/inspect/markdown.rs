@@ -129,7 +129,7 @@ pub fn render(model: &Model<'_>) -> String {
 
     out.push_str("## Data-store protection\n\n");
     let mut header = vec!["data store", "engine", "ePHI", "environment"];
-    header.extend(CONTROLS.iter().map(|c| c.as_str()));
+    header.extend(CONTROLS.iter().copied());
     header.push("location");
     table(
         &mut out,
@@ -145,7 +145,7 @@ pub fn render(model: &Model<'_>) -> String {
                     or_dash(d.environment.as_deref()),
                 ];
                 for control in CONTROLS {
-                    let c = &d.controls[control.as_str()];
+                    let c = &d.controls[control];
                     let shown = match &c.reason {
                         Some(reason)
                             if c.verdict != "pass" || !reason.starts_with("checked by") =>

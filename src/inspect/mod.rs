@@ -29,15 +29,62 @@ use crate::Report;
 /// Version of the report's JSON shape.
 pub const VERSION: u32 = 1;
 
-/// The protection controls of the data-store matrix, in column order.
-pub const CONTROLS: [Category; 6] = [
-    Category::EncryptionAtRest,
-    Category::EncryptionInTransit,
-    Category::PrivateNetwork,
-    Category::Backup,
-    Category::AuditLogging,
-    Category::Approval,
+/// The columns of the data-store matrix, in order: the protection
+/// controls (rule categories), then whether ePHI sits on an approved
+/// store.
+pub const CONTROLS: [&str; 7] = [
+    "encryption-at-rest",
+    "encryption-in-transit",
+    "private-network",
+    "backup",
+    "audit-logging",
+    "approval",
+    EPHI_PLACEMENT,
 ];
+
+/// The matrix column of the ePHI placement rules (CMP 8.3.4, OSP 3.1.2).
+pub const EPHI_PLACEMENT: &str = "ephi-placement";
+
+/// The rules one matrix column is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Category(Category),
+    EphiPlacement,
+}
+
+impl Column {
+    fn of(key: &str) -> Column {
+        match key {
+            "encryption-at-rest" => Column::Category(Category::EncryptionAtRest),
+            "encryption-in-transit" => Column::Category(Category::EncryptionInTransit),
+            "private-network" => Column::Category(Category::PrivateNetwork),
+            "backup" => Column::Category(Category::Backup),
+            "audit-logging" => Column::Category(Category::AuditLogging),
+            "approval" => Column::Category(Category::Approval),
+            _ => Column::EphiPlacement,
+        }
+    }
+
+    fn includes(self, rule: &crate::ruleset::Rule) -> bool {
+        match self {
+            Column::Category(category) => rule.category == category,
+            Column::EphiPlacement => matches!(
+                &rule.check,
+                crate::ruleset::Check::Native(crate::engine::native::Native::EphiPlacement(_))
+            ),
+        }
+    }
+
+    /// Whether only the store's own results count: approval and ePHI
+    /// placement are judged on each resource itself, the other controls
+    /// also on the resources carrying the store's settings.
+    fn own_only(self) -> bool {
+        matches!(
+            self,
+            Column::Category(Category::Approval) | Column::EphiPlacement
+        )
+    }
+}
 
 /// What kind of thing a resource type is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,6 +147,16 @@ struct KindEntry {
     context: Vec<String>,
     /// Controls the platform provides, with the reason.
     platform: BTreeMap<String, String>,
+    /// For a copy of another store, how it names the source.
+    source: Option<SourceOf>,
+}
+
+/// How a copy of a data store (a read replica) names its source, and the
+/// controls whose verdict is the source's.
+struct SourceOf {
+    attribute: String,
+    match_by: Option<String>,
+    controls: Vec<String>,
 }
 
 /// Where a data store's backup retention is written.
@@ -163,6 +220,20 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                             .collect()
                     })
                     .unwrap_or_default();
+                let source = entry.get("source").map(|s| SourceOf {
+                    attribute: text(s, "attribute").unwrap_or_default(),
+                    match_by: text(s, "match_by"),
+                    controls: s
+                        .get("controls")
+                        .and_then(Value::as_array)
+                        .map(|list| {
+                            list.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                });
                 table.insert(
                     resource_type.clone(),
                     KindEntry {
@@ -171,6 +242,7 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                         retention,
                         context,
                         platform,
+                        source,
                     },
                 );
             }
@@ -193,6 +265,8 @@ pub struct Model<'r> {
     /// Every suppression and waiver, in force or lapsed (OSP 3.3).
     pub accepted_risks: Vec<AcceptedRisk>,
     pub checklist: Vec<Step>,
+    /// Each system's verdict from its checklist.
+    pub systems: Vec<SystemVerdict>,
     pub(crate) findings: Vec<JsonFinding<'r>>,
     /// The undecided results, when asked for (`--show-undecided`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -233,6 +307,10 @@ pub struct DataStore {
     pub engine: Option<String>,
     pub file: String,
     pub line: usize,
+    /// The other files that write the same object (a compose service
+    /// that `compose.override.yaml` extends): one store, one row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<String>,
     pub ephi: bool,
     pub environment: Option<String>,
     pub system: String,
@@ -245,9 +323,16 @@ pub struct DataStore {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
+    /// `pass`, `fail`, `undecided`, `accepted` (a finding silenced by a
+    /// suppression or waiver: the risk was accepted, the control is not
+    /// met) or `n/a` (ePHI placement of a store holding no ePHI).
     pub verdict: &'static str,
     pub reason: Option<String>,
     pub findings: Vec<String>,
+    /// The data store whose verdict this is, when it is not this one's
+    /// own: a read replica's backups are its source's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -404,6 +489,9 @@ struct OnResource<'r> {
     /// The rules (indices) that evaluated the resource on known values
     /// and held.
     held: Vec<usize>,
+    /// The rules (indices) that passed on the resource but may not apply
+    /// to it, and why.
+    maybe: Vec<(usize, &'r str)>,
 }
 
 /// One resource instance: its file, its address, and for a resource in a
@@ -438,6 +526,15 @@ fn by_resource(report: &Report) -> ByResource<'_> {
             index.entry(key_of(r)).or_default().held.push(rule);
         }
     }
+    for (rule, at, why) in &report.maybe {
+        if let Some(r) = report.resources.get(*at) {
+            index
+                .entry(key_of(r))
+                .or_default()
+                .maybe
+                .push((*rule, why.as_str()));
+        }
+    }
     index
 }
 
@@ -446,44 +543,62 @@ fn by_resource(report: &Report) -> ByResource<'_> {
 /// endpoints, an Aurora instance's cluster.
 struct Results<'a, 'r> {
     on: Vec<&'a OnResource<'r>>,
+    /// How many of `on`, from the first, are the store itself (one, or
+    /// more for one object written in several files).
+    own: usize,
     /// Resource types the cells' rules may apply to.
     types: Vec<&'a str>,
+    rules: &'r RuleSet,
 }
 
 impl<'r> Results<'_, 'r> {
-    /// The results that count for `category`: the store's own, and for
-    /// every control but approval (which each resource carries itself)
-    /// those of its context.
-    fn sources(&self, category: Category) -> &[&OnResource<'r>] {
-        if category == Category::Approval {
-            &self.on[..1.min(self.on.len())]
+    /// The results that count for `column`: the store's own, and for
+    /// the controls carried by other resources those of its context.
+    fn sources(&self, column: Column) -> &[&OnResource<'r>] {
+        if column.own_only() {
+            &self.on[..self.own.min(self.on.len())]
         } else {
             &self.on
         }
     }
 
-    fn findings(&self, category: Category) -> impl Iterator<Item = &'r Finding> + '_ {
-        self.sources(category)
+    fn types(&self, column: Column) -> &[&str] {
+        if column.own_only() {
+            &self.types[..1.min(self.types.len())]
+        } else {
+            &self.types
+        }
+    }
+
+    fn member(&self, column: Column, rule: usize) -> bool {
+        self.rules
+            .rules
+            .get(rule)
+            .is_some_and(|r| column.includes(r))
+    }
+
+    fn findings(&self, column: Column) -> impl Iterator<Item = &'r Finding> + '_ {
+        self.sources(column)
             .iter()
             .flat_map(|o| o.findings.iter().copied())
-            .filter(move |f| f.category == category)
+            .filter(move |f| self.member(column, f.rule))
     }
 
-    fn undecided(&self, category: Category) -> Option<&'r Finding> {
-        self.sources(category)
+    fn undecided(&self, column: Column) -> impl Iterator<Item = &'r Finding> + '_ {
+        self.sources(column)
             .iter()
             .flat_map(|o| o.undecided.iter().copied())
-            .find(|f| f.category == category)
+            .filter(move |f| self.member(column, f.rule))
     }
 
-    /// The rules of `category` that held on the store or its context.
-    fn held<'s>(&'s self, rules: &'s RuleSet, category: Category) -> Vec<&'s str> {
+    /// The rules of `column` that held on the store or its context.
+    fn held(&self, column: Column) -> Vec<&'r str> {
         let mut held: Vec<&str> = self
-            .sources(category)
+            .sources(column)
             .iter()
             .flat_map(|o| o.held.iter())
-            .filter_map(|&i| rules.rules.get(i))
-            .filter(|rule| rule.category == category)
+            .filter(|&&i| self.member(column, i))
+            .filter_map(|&i| self.rules.rules.get(i))
             .map(|rule| rule.id.as_str())
             .collect();
         held.sort_unstable();
@@ -491,106 +606,308 @@ impl<'r> Results<'_, 'r> {
         held
     }
 
-    fn suppressed(&self, category: Category) -> Option<&'r crate::suppress::Suppressed> {
-        self.sources(category)
+    /// The rules of `column` that passed but may not apply, with why.
+    fn maybe(&self, column: Column) -> Vec<(&'r str, &'r str)> {
+        let mut maybe: Vec<(&str, &str)> = self
+            .sources(column)
+            .iter()
+            .flat_map(|o| o.maybe.iter())
+            .filter(|(i, _)| self.member(column, *i))
+            .filter_map(|&(i, why)| Some((self.rules.rules.get(i)?.id.as_str(), why)))
+            .collect();
+        maybe.sort_unstable();
+        maybe.dedup();
+        maybe
+    }
+
+    fn suppressed(&self, column: Column) -> Vec<&'r crate::suppress::Suppressed> {
+        self.sources(column)
             .iter()
             .flat_map(|o| o.suppressed.iter().copied())
-            .find(|s| s.finding.category == category)
+            .filter(|s| self.member(column, s.finding.rule))
+            .collect()
     }
 }
 
-/// The matrix cell of one control for one data store.
-fn cell(
-    results: &Results<'_, '_>,
-    rules: &RuleSet,
-    category: Category,
-    platform: Option<&String>,
-) -> Cell {
-    let failing: Vec<String> = results
-        .findings(category)
-        .map(|f| f.fingerprint.clone())
-        .collect();
+/// The sentences of a cell's reason, each once, in order.
+fn sentences<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    let parts: BTreeSet<&str> = parts.collect();
+    parts.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+/// Why a suppressed finding does not fail its cell: who accepted which
+/// risk, until when.
+fn acceptance(s: &crate::suppress::Suppressed) -> String {
+    let by = &s.by;
+    let mut reason = format!(
+        "risk accepted ({}): {}",
+        by.status.map_or("suppressed", |st| st.as_str()),
+        by.reason.as_deref().unwrap_or("no reason given")
+    );
+    if let Some(approver) = &by.approver {
+        reason.push_str(&format!("; approved by {approver}"));
+    }
+    if let Some(ticket) = &by.ticket {
+        reason.push_str(&format!("; {ticket}"));
+    }
+    if let Some(expires) = &by.expires {
+        reason.push_str(&format!("; until {expires}"));
+    }
+    format!("{reason} ({})", s.finding.message)
+}
+
+/// The matrix cell of one column for one data store. A cell passes only
+/// when a rule of the column evaluated the store (or the resource
+/// carrying its setting) on known values and held, with no rule of the
+/// column failing, undecided or passing on a resource it may not apply
+/// to; or when the platform guarantees the control.
+fn cell(results: &Results<'_, '_>, column: Column, platform: Option<&String>) -> Cell {
+    let rules = results.rules;
+    let failing: Vec<&Finding> = results.findings(column).collect();
     if !failing.is_empty() {
-        let messages: BTreeSet<&str> = results
-            .findings(category)
-            .map(|f| f.message.as_str())
-            .collect();
         return Cell {
             verdict: "fail",
-            reason: Some(messages.into_iter().collect::<Vec<_>>().join(" ")),
-            findings: failing,
+            reason: Some(sentences(failing.iter().map(|f| f.message.as_str()))),
+            findings: failing.iter().map(|f| f.fingerprint.clone()).collect(),
+            from: None,
         };
     }
-    if let Some(f) = results.undecided(category) {
+    let accepted = results.suppressed(column);
+    if !accepted.is_empty() {
+        let reasons: Vec<String> = accepted.iter().map(|s| acceptance(s)).collect();
+        return Cell {
+            verdict: "accepted",
+            reason: Some(sentences(reasons.iter().map(String::as_str))),
+            findings: accepted
+                .iter()
+                .map(|s| s.finding.fingerprint.clone())
+                .collect(),
+            from: None,
+        };
+    }
+    let undecided: Vec<&Finding> = results.undecided(column).collect();
+    if !undecided.is_empty() {
         return Cell {
             verdict: "undecided",
-            reason: Some(f.message.clone()),
-            findings: vec![f.fingerprint.clone()],
+            reason: Some(sentences(undecided.iter().map(|f| f.message.as_str()))),
+            findings: undecided.iter().map(|f| f.fingerprint.clone()).collect(),
+            from: None,
         };
     }
-    if let Some(s) = results.suppressed(category) {
-        let status = s.by.status.map_or("suppressed", |st| st.as_str());
+    let maybe = results.maybe(column);
+    if !maybe.is_empty() {
+        let reasons: Vec<String> = maybe
+            .iter()
+            .map(|(rule, why)| format!("{rule} passed, but {why}."))
+            .collect();
         return Cell {
-            verdict: "pass",
-            reason: Some(format!(
-                "suppressed ({status}): {}",
-                s.by.reason.as_deref().unwrap_or("no reason given")
-            )),
-            findings: vec![s.finding.fingerprint.clone()],
+            verdict: "undecided",
+            reason: Some(sentences(reasons.iter().map(String::as_str))),
+            findings: Vec::new(),
+            from: None,
         };
     }
-    let held = results.held(rules, category);
+    let held = results.held(column);
     if !held.is_empty() {
         return Cell {
             verdict: "pass",
             reason: Some(format!("checked by {} on known values", held.join(", "))),
             findings: Vec::new(),
+            from: None,
         };
     }
+    let types = results.types(column);
     let checking: Vec<&str> = rules
         .rules
         .iter()
-        .filter(|rule| {
-            let types = if category == Category::Approval {
-                &results.types[..1.min(results.types.len())]
-            } else {
-                &results.types[..]
-            };
-            rule.category == category && types.iter().any(|t| rule.applies_to(t))
-        })
+        .filter(|rule| column.includes(rule) && types.iter().any(|t| rule.applies_to(t)))
         .map(|rule| rule.id.as_str())
         .collect();
-    if let Some(reason) = platform.filter(|_| checking.is_empty()) {
-        Cell {
-            verdict: "pass",
-            reason: Some(format!("platform: {reason}")),
-            findings: Vec::new(),
-        }
+    let name = match column {
+        Column::Category(category) => category.as_str(),
+        Column::EphiPlacement => EPHI_PLACEMENT,
+    };
+    let (verdict, reason) = if let Some(reason) = platform.filter(|_| checking.is_empty()) {
+        ("pass", format!("platform: {reason}"))
     } else if checking.is_empty() {
         // Nothing in the rule set looks at this: say so, rather than
         // letting silence read as "does not apply".
-        Cell {
-            verdict: "undecided",
-            reason: Some(format!(
-                "not checked: no rule covers {} for {}; verify by hand",
-                category.as_str(),
-                results.types.first().copied().unwrap_or("this type")
-            )),
-            findings: Vec::new(),
-        }
+        (
+            "undecided",
+            format!(
+                "not checked: no rule covers {name} for {}; verify by hand",
+                types.first().copied().unwrap_or("this type")
+            ),
+        )
     } else {
         // Rules cover the control for the type, but none evaluated this
         // resource: their `where` left it out (a read replica for the
         // storage and backup rules). Silence is not a pass.
-        Cell {
-            verdict: "undecided",
-            reason: Some(format!(
+        (
+            "undecided",
+            format!(
                 "not evaluated: {} {} not check this resource (see `provcheck explain {}`); verify by hand",
                 checking.join(", "),
                 if checking.len() == 1 { "does" } else { "do" },
                 checking[0]
-            )),
-            findings: Vec::new(),
+            ),
+        )
+    };
+    Cell {
+        verdict,
+        reason: Some(reason),
+        findings: Vec::new(),
+        from: None,
+    }
+}
+
+/// Objects written in several files of one folder — a compose service in
+/// `compose.yaml` and `compose.override.yaml`, a Kubernetes object
+/// patched in a second file — are lowered once per file with the same
+/// merged attributes. The report shows each once: in the file that
+/// writes most of it, with the results of every copy.
+#[derive(Default)]
+struct Overlays<'r> {
+    /// The other copies, by the copy shown.
+    copies: FastMap<Key<'r>, Vec<&'r Resource>>,
+    /// The copies not shown.
+    hidden: FastSet<Key<'r>>,
+}
+
+impl<'r> Overlays<'r> {
+    fn of(checked: &[&'r Resource], paths: &[String]) -> Overlays<'r> {
+        let mut groups: FastMap<(&str, &str, &str), Vec<&'r Resource>> = FastMap::default();
+        for r in checked {
+            if r.kind != crate::model::BlockKind::Manifest {
+                continue;
+            }
+            let path = paths.get(r.file).map_or("", String::as_str);
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            groups
+                .entry((dir, r.resource_type.as_str(), r.address.as_str()))
+                .or_default()
+                .push(r);
+        }
+        let mut overlays = Overlays::default();
+        for members in groups.into_values().filter(|m| m.len() > 1) {
+            // Copies of one object have the same merged attributes; two
+            // objects of one name in two files of a folder are two.
+            let Some(shown) = members
+                .iter()
+                .copied()
+                .max_by_key(|r| (r.spans.len(), std::cmp::Reverse(r.file)))
+            else {
+                continue;
+            };
+            let copies: Vec<&Resource> = members
+                .iter()
+                .copied()
+                .filter(|r| !std::ptr::eq(*r, shown) && r.attributes == shown.attributes)
+                .collect();
+            if copies.is_empty() {
+                continue;
+            }
+            overlays.hidden.extend(copies.iter().map(|r| key_of(r)));
+            overlays.copies.insert(key_of(shown), copies);
+        }
+        overlays
+    }
+}
+
+/// Gives the copies of a data store (read replicas) their source's
+/// verdict on the controls that are the source's, with a link to it; a
+/// copy whose source is not among the files checked is undecided there.
+fn from_sources(
+    shown: &[&Resource],
+    stores: &mut [Option<DataStore>],
+    related: &crate::model::Index<'_>,
+) {
+    let table = kinds();
+    let at: FastMap<Key<'_>, usize> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key_of(r), i))
+        .collect();
+    let mut updates = Vec::new();
+    for (i, r) in shown.iter().enumerate() {
+        let Some(source_of) = table.get(&r.resource_type).and_then(|e| e.source.as_ref()) else {
+            continue;
+        };
+        if stores[i].is_none() {
+            continue;
+        }
+        let pointer = crate::model::push_pointer("", &source_of.attribute);
+        let unknown = r.is_unknown(&pointer);
+        let literal = r.attributes.pointer(&pointer).and_then(Value::as_str);
+        if !unknown && literal.is_none() {
+            continue;
+        }
+        let same_type =
+            |other: &&Resource| other.resource_type == r.resource_type && !std::ptr::eq(*other, *r);
+        let mut source = related.referred_by(r).find(same_type);
+        if source.is_none() {
+            if let (Some(name), Some(by)) = (literal, source_of.match_by.as_deref()) {
+                source = related.all().filter(same_type).find(|other| {
+                    other.scope == r.scope
+                        && other.attributes.get(by).and_then(Value::as_str) == Some(name)
+                });
+            }
+        }
+        let found = source.and_then(|s| at.get(&key_of(s)).copied());
+        let written = if unknown {
+            r.unknown_source(&pointer)
+        } else {
+            format!("`{}`", literal.unwrap_or_default())
+        };
+        for control in &source_of.controls {
+            updates.push((i, control.clone(), found, written.clone()));
+        }
+    }
+    for (i, control, found, written) in updates {
+        let inherited = found.and_then(|j| {
+            let source = stores[j].as_ref()?;
+            Some((
+                source.address.clone(),
+                source.controls.get(control.as_str())?.clone(),
+                source.backup_retention_days,
+            ))
+        });
+        let Some(store) = stores[i].as_mut() else {
+            continue;
+        };
+        let Some(cell) = store.controls.get_mut(control.as_str()) else {
+            continue;
+        };
+        if cell.verdict == "fail" {
+            continue;
+        }
+        match inherited {
+            Some((address, source_cell, days)) => {
+                *cell = Cell {
+                    reason: Some(format!(
+                        "as its source database {address}: {}",
+                        source_cell.reason.as_deref().unwrap_or(source_cell.verdict)
+                    )),
+                    from: Some(address),
+                    ..source_cell
+                };
+                if control == Category::Backup.as_str() {
+                    store.backup_retention_days = days;
+                }
+            }
+            None => {
+                *cell = Cell {
+                    verdict: "undecided",
+                    reason: Some(format!(
+                        "a copy's {control} is its source's, and its source ({written}) is not among the files checked"
+                    )),
+                    findings: Vec::new(),
+                    from: None,
+                };
+                if control == Category::Backup.as_str() {
+                    store.backup_retention_days = None;
+                }
+            }
         }
     }
 }
@@ -673,6 +990,12 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 .iter()
                 .chain(e.retention.iter().flat_map(|r| &r.via))
         })
+        .chain(
+            table
+                .iter()
+                .filter(|(_, e)| e.source.is_some())
+                .map(|(t, _)| t),
+        )
         .map(String::as_str)
         .collect();
     let context_types: Vec<&str> = context_types.into_iter().collect();
@@ -688,6 +1011,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
 
     // One resource's inventory item, and its matrix row when it is a data
     // store: independent of every other resource, so built in parallel.
+    let overlays = Overlays::of(&checked, &paths);
     let entry = |r: &&Resource| -> (Item, Option<DataStore>) {
         let entry = table.get(&r.resource_type);
         let role = role(r, &classifier);
@@ -723,6 +1047,16 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             };
             let context: &[String] = entry.map_or(&[], |e| &e.context);
             let mut on = vec![index.get(&key_of(r)).unwrap_or(&empty)];
+            let copies = overlays
+                .copies
+                .get(&key_of(r))
+                .map_or(&[][..], Vec::as_slice);
+            on.extend(
+                copies
+                    .iter()
+                    .map(|c| index.get(&key_of(c)).unwrap_or(&empty)),
+            );
+            let own = on.len();
             let mut types = vec![r.resource_type.as_str()];
             if let Some(other) = attributed.get(&key_of(r)) {
                 on.push(other);
@@ -741,12 +1075,30 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                     }
                 }
             }
-            let results = Results { on, types };
+            let results = Results {
+                on,
+                own,
+                types,
+                rules,
+            };
             let mut controls: BTreeMap<&'static str, Cell> = CONTROLS
                 .iter()
-                .map(|c| {
-                    let platform = entry.and_then(|e| e.platform.get(c.as_str()));
-                    (c.as_str(), cell(&results, rules, *c, platform))
+                .map(|&key| {
+                    let column = Column::of(key);
+                    let platform = entry.and_then(|e| e.platform.get(key));
+                    let mut cell = cell(&results, column, platform);
+                    if column == Column::EphiPlacement && !ephi && cell.findings.is_empty() {
+                        cell = Cell {
+                            verdict: "n/a",
+                            reason: Some(
+                                "holds no ePHI: not classified data_classification = ephi"
+                                    .to_string(),
+                            ),
+                            findings: Vec::new(),
+                            from: None,
+                        };
+                    }
+                    (key, cell)
                 })
                 .collect();
             let backup_retention_days = entry
@@ -761,12 +1113,8 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                     _ => format!("kept {days} days"),
                 };
                 backup.reason = Some(match backup.reason.take() {
-                    Some(reason)
-                        if backup.verdict != "pass" || reason.starts_with("suppressed") =>
-                    {
-                        format!("{kept}; {reason}")
-                    }
-                    _ => kept,
+                    Some(reason) => format!("{kept}; {reason}"),
+                    None => kept,
                 });
             }
             Some(DataStore {
@@ -775,6 +1123,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 engine,
                 file: file.clone(),
                 line: at,
+                also_in: copies.iter().map(|c| path(c.file)).collect(),
                 ephi,
                 environment: environment.clone(),
                 system: system.clone(),
@@ -808,37 +1157,39 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             .map(|f| finding_entry(report, rules, f))
             .collect()
     };
-    let (((inventory, data_stores), exposure), ((findings, undecided), (clauses, checklist))) =
-        rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        let (inventory, stores): (Vec<Item>, Vec<Option<DataStore>>) =
-                            checked.par_iter().map(entry).unzip();
-                        (inventory, stores.into_iter().flatten().collect::<Vec<_>>())
-                    },
-                    || exposure::collect(report),
-                )
-            },
-            || {
-                rayon::join(
-                    || {
-                        (
-                            entries(&report.findings),
-                            options.show_undecided.then(|| entries(&report.undecided)),
-                        )
-                    },
-                    || {
-                        let systems: FastMap<Key<'_>, String> =
-                            checked.iter().map(|r| (key_of(r), system(r))).collect();
-                        (
-                            clauses(report, rules, &checked),
-                            checklist(report, &checked, &systems, &paths),
-                        )
-                    },
-                )
-            },
-        );
+    let (((inventory, data_stores), exposure), ((findings, undecided), clauses)) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    let shown: Vec<&Resource> = checked
+                        .iter()
+                        .copied()
+                        .filter(|r| !overlays.hidden.contains(&key_of(r)))
+                        .collect();
+                    let (inventory, mut stores): (Vec<Item>, Vec<Option<DataStore>>) =
+                        shown.par_iter().map(entry).unzip();
+                    from_sources(&shown, &mut stores, &related);
+                    (inventory, stores.into_iter().flatten().collect::<Vec<_>>())
+                },
+                || exposure::collect(report),
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    (
+                        entries(&report.findings),
+                        options.show_undecided.then(|| entries(&report.undecided)),
+                    )
+                },
+                || clauses(report, rules, &checked),
+            )
+        },
+    );
+
+    let systems: FastMap<Key<'_>, String> =
+        checked.iter().map(|r| (key_of(r), system(r))).collect();
+    let (checklist, systems) = checklist(report, rules, &checked, &systems, &paths, &data_stores);
 
     Model {
         version: VERSION,
@@ -854,6 +1205,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
             .collect(),
         accepted_risks: accepted_risks(report),
         checklist,
+        systems,
         findings,
         undecided,
     }
@@ -941,20 +1293,264 @@ fn clauses(report: &Report, rules: &RuleSet, checked: &[&Resource]) -> Vec<Claus
     by_control.into_values().collect()
 }
 
-fn step(scope: &str, step: &'static str, fail: usize, undecided: usize, what: &str) -> Step {
-    let (verdict, reason) = if fail > 0 {
-        ("fail", format!("{fail} {what} finding(s)"))
-    } else if undecided > 0 {
+/// What a checklist step is made of: the rules it counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StepKind {
+    ChangeRequest,
+    Approver,
+    Baseline,
+    Ephi,
+    Severe,
+}
+
+impl StepKind {
+    const ALL: [StepKind; 5] = [
+        StepKind::ChangeRequest,
+        StepKind::Approver,
+        StepKind::Baseline,
+        StepKind::Ephi,
+        StepKind::Severe,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            StepKind::ChangeRequest => "change request present and well-formed",
+            StepKind::Approver => "approver present",
+            StepKind::Baseline => "baseline rules pass",
+            StepKind::Ephi => "ePHI placed on approved stores",
+            StepKind::Severe => "no open critical/high findings",
+        }
+    }
+
+    /// Whether the step counts `rule`'s results.
+    fn counts(self, rule: &crate::ruleset::Rule) -> bool {
+        use crate::engine::native::Native;
+        use crate::ruleset::Check;
+        let slot = match &rule.check {
+            Check::Native(Native::RequiredTag(tag)) => tag.slot.as_deref(),
+            _ => None,
+        };
+        let ephi = Column::EphiPlacement.includes(rule);
+        match self {
+            StepKind::ChangeRequest => slot == Some("change-request"),
+            StepKind::Approver => slot == Some("approver"),
+            StepKind::Baseline => rule.category != Category::Approval && !ephi,
+            StepKind::Ephi => ephi,
+            StepKind::Severe => rule.severity >= Severity::High,
+        }
+    }
+}
+
+/// A system's verdict (CMP 8.3.5): `ready` when every step of its
+/// checklist passes (or does not apply), `not ready` when one fails,
+/// `incomplete` when one is undecided or a file of it could not be read.
+#[derive(Debug, Serialize)]
+pub struct SystemVerdict {
+    pub scope: String,
+    pub verdict: &'static str,
+    pub reason: String,
+}
+
+/// What one system holds, for its checklist.
+#[derive(Default)]
+struct Tally<'r> {
+    findings: Vec<&'r Finding>,
+    undecided: Vec<&'r Finding>,
+    /// (rule, resource) pairs that held.
+    held: Vec<(usize, Key<'r>)>,
+    /// The resources of the system, with their types.
+    resources: Vec<(Key<'r>, &'r str)>,
+    ephi_stores: usize,
+    /// The system's data stores, with their matrix cells.
+    stores: Vec<&'r DataStore>,
+    unreadable: usize,
+}
+
+/// One checklist step of one system, judged from what the rules of the
+/// step did on the system's resources: a pass needs evidence that was
+/// checked, not only the absence of findings.
+fn judge_step(kind: StepKind, scope: &str, tally: &Tally<'_>, rules: &RuleSet) -> Step {
+    let counts = |rule: usize| rules.rules.get(rule).is_some_and(|r| kind.counts(r));
+    let fail: Vec<&Finding> = tally
+        .findings
+        .iter()
+        .copied()
+        .filter(|f| counts(f.rule))
+        .collect();
+    let undecided: Vec<&Finding> = tally
+        .undecided
+        .iter()
+        .copied()
+        .filter(|f| counts(f.rule))
+        .collect();
+    let held: FastSet<Key<'_>> = tally
+        .held
+        .iter()
+        .filter(|(rule, _)| counts(*rule))
+        .map(|(_, key)| *key)
+        .collect();
+    // The resources some rule of the step applies to.
+    let applicable = tally
+        .resources
+        .iter()
+        .filter(|(_, t)| {
+            rules
+                .rules
+                .iter()
+                .any(|rule| kind.counts(rule) && rule.applies_to(t))
+        })
+        .count();
+    let resources = |n: usize| if n == 1 { "resource" } else { "resources" };
+    let distinct = |found: &[&Finding]| {
+        found
+            .iter()
+            .map(|f| finding_key(f))
+            .collect::<FastSet<_>>()
+            .len()
+    };
+    let (verdict, reason) = if !fail.is_empty() {
+        let n = distinct(&fail);
+        (
+            "fail",
+            format!(
+                "{} finding(s) on {n} {}: {}",
+                fail.len(),
+                resources(n),
+                sentences(fail.iter().map(|f| f.rule_id.as_str()))
+            ),
+        )
+    } else if !undecided.is_empty() {
+        let n = distinct(&undecided);
         (
             "undecided",
-            format!("{undecided} undecided {what} result(s)"),
+            format!(
+                "{} result(s) on {n} {} depend on values not known statically: {}",
+                undecided.len(),
+                resources(n),
+                sentences(undecided.iter().map(|f| f.rule_id.as_str()))
+            ),
+        )
+    } else if kind == StepKind::Ephi && tally.ephi_stores == 0 {
+        (
+            "n/a",
+            "no data store of this system is classified as holding ePHI".to_string(),
+        )
+    } else if held.is_empty() {
+        (
+            "undecided",
+            match kind {
+                StepKind::ChangeRequest | StepKind::Approver => {
+                    "no resource of this system carries approval evidence provcheck can check \
+                     (tags, labels or a `# policy:` comment); record the approval by hand"
+                        .to_string()
+                }
+                _ => "no rule of this step evaluated a resource of this system on known values"
+                    .to_string(),
+            },
+        )
+    } else if matches!(kind, StepKind::ChangeRequest | StepKind::Approver)
+        && held.len() < applicable
+    {
+        (
+            "undecided",
+            format!(
+                "checked on {} of the {applicable} resources that take approval evidence; \
+                 the others were not evaluated",
+                held.len()
+            ),
         )
     } else {
-        ("pass", format!("no {what} findings"))
+        let n = held.len();
+        (
+            "pass",
+            match kind {
+                StepKind::ChangeRequest => {
+                    format!(
+                        "present and well-formed on every one of {n} checked {}",
+                        resources(n)
+                    )
+                }
+                StepKind::Approver => {
+                    format!("present on every one of {n} checked {}", resources(n))
+                }
+                StepKind::Ephi => format!(
+                    "{} ePHI {} on approved stores",
+                    tally.ephi_stores,
+                    if tally.ephi_stores == 1 {
+                        "store is"
+                    } else {
+                        "stores are"
+                    }
+                ),
+                _ => format!("no findings; rules held on {n} {}", resources(n)),
+            },
+        )
     };
     Step {
         scope: scope.to_string(),
-        step,
+        step: kind.title(),
+        verdict,
+        reason,
+    }
+}
+
+/// The step that every data store of a system is protected: every cell
+/// of the matrix decided and passing (or not applicable).
+fn judge_stores(scope: &str, stores: &[&DataStore]) -> Step {
+    let cells = |verdict: &str| -> Vec<String> {
+        stores
+            .iter()
+            .flat_map(|d| {
+                d.controls
+                    .iter()
+                    .filter(move |(_, c)| c.verdict == verdict)
+                    .map(move |(control, _)| format!("{} {control}", d.address))
+            })
+            .collect()
+    };
+    let list = |cells: &[String]| {
+        let shown: Vec<&str> = cells.iter().take(5).map(String::as_str).collect();
+        let more = cells.len().saturating_sub(shown.len());
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    let (fail, accepted, undecided) = (cells("fail"), cells("accepted"), cells("undecided"));
+    let (verdict, reason) = if stores.is_empty() {
+        ("n/a", "the system declares no data store".to_string())
+    } else if !fail.is_empty() {
+        (
+            "fail",
+            format!("{} control(s) fail: {}", fail.len(), list(&fail)),
+        )
+    } else if !undecided.is_empty() {
+        (
+            "undecided",
+            format!(
+                "{} control(s) not decided or not checked: {}; see the matrix",
+                undecided.len(),
+                list(&undecided)
+            ),
+        )
+    } else if !accepted.is_empty() {
+        (
+            "pass",
+            format!(
+                "every control passes or is an accepted risk ({})",
+                list(&accepted)
+            ),
+        )
+    } else {
+        (
+            "pass",
+            format!("every control of {} data store(s) passes", stores.len()),
+        )
+    };
+    Step {
+        scope: scope.to_string(),
+        step: "every data store protected",
         verdict,
         reason,
     }
@@ -962,81 +1558,106 @@ fn step(scope: &str, step: &'static str, fail: usize, undecided: usize, what: &s
 
 /// The provisioning checklist (CMP 8.3), per system: the root module's
 /// folder for Terraform (module resources count for the root that calls
-/// them), the file's folder for manifests.
+/// them), the file's folder for manifests; and each system's verdict.
 fn checklist(
     report: &Report,
+    rules: &RuleSet,
     checked: &[&Resource],
     systems: &FastMap<Key<'_>, String>,
     paths: &[String],
-) -> Vec<Step> {
+    stores: &[DataStore],
+) -> (Vec<Step>, Vec<SystemVerdict>) {
     let scope_of = |f: &Finding| -> String {
         systems
             .get(&finding_key(f))
             .cloned()
             .unwrap_or_else(|| folder(paths.get(f.file).map_or("", String::as_str)))
     };
-    let mut scopes: BTreeMap<String, (Vec<&Finding>, Vec<&Finding>)> = checked
-        .iter()
-        .filter_map(|r| systems.get(&key_of(r)))
-        .map(|s| (s.clone(), Default::default()))
-        .collect();
+    let mut scopes: BTreeMap<String, Tally<'_>> = BTreeMap::new();
+    for r in checked {
+        if let Some(system) = systems.get(&key_of(r)) {
+            scopes
+                .entry(system.clone())
+                .or_default()
+                .resources
+                .push((key_of(r), r.resource_type.as_str()));
+        }
+    }
     for f in &report.findings {
-        if let Some(scope) = scopes.get_mut(&scope_of(f)) {
-            scope.0.push(f);
+        if let Some(tally) = scopes.get_mut(&scope_of(f)) {
+            tally.findings.push(f);
         }
     }
     for f in &report.undecided {
-        if let Some(scope) = scopes.get_mut(&scope_of(f)) {
-            scope.1.push(f);
+        if let Some(tally) = scopes.get_mut(&scope_of(f)) {
+            tally.undecided.push(f);
         }
     }
-    let change = |f: &&Finding| {
-        let id = f.rule_id.as_str();
-        id.ends_with("change-request-tag-missing") || id.ends_with("change-request-missing")
-    };
-    let approver = |f: &&Finding| {
-        let id = f.rule_id.as_str();
-        id.ends_with("approver-tag-missing") || id.ends_with("approver-missing")
-    };
-    let baseline = |f: &&Finding| f.category != Category::Approval;
-    let ephi = |f: &&Finding| f.rule_id.as_str().contains("ephi");
-    let severe = |f: &&Finding| f.severity >= Severity::High;
-    let mut steps = Vec::new();
-    for (scope, (findings, undecided)) in &scopes {
-        let count = |keep: &dyn Fn(&&Finding) -> bool| {
-            (
-                findings.iter().filter(|f| keep(f)).count(),
-                undecided.iter().filter(|f| keep(f)).count(),
-            )
+    for &(rule, at) in &report.held {
+        let Some(r) = report.resources.get(at) else {
+            continue;
         };
-        let (f, u) = count(&change);
-        steps.push(step(
-            scope,
-            "change request present and well-formed",
-            f,
-            u,
-            "change-request",
-        ));
-        let (f, u) = count(&approver);
-        steps.push(step(scope, "approver present", f, u, "approver"));
-        let (f, u) = count(&baseline);
-        steps.push(step(scope, "baseline rules pass", f, u, "baseline"));
-        let (f, u) = count(&ephi);
-        steps.push(step(
-            scope,
-            "ePHI placed on approved stores",
-            f,
-            u,
-            "ePHI placement",
-        ));
-        let (f, _) = count(&severe);
-        steps.push(step(
-            scope,
-            "no open critical/high findings",
-            f,
-            0,
-            "critical/high",
-        ));
+        let key = key_of(r);
+        if let Some(tally) = systems.get(&key).and_then(|s| scopes.get_mut(s)) {
+            tally.held.push((rule, key));
+        }
     }
-    steps
+    for store in stores {
+        if let Some(tally) = scopes.get_mut(&store.system) {
+            tally.ephi_stores += usize::from(store.ephi);
+            tally.stores.push(store);
+        }
+    }
+    for (scope, tally) in scopes.iter_mut() {
+        let inside = format!("{scope}/");
+        tally.unreadable = report
+            .errors
+            .iter()
+            .map(|e| crate::source::display_path(&e.path))
+            .filter(|p| p.starts_with(&inside) || scope == ".")
+            .count();
+    }
+    let mut steps = Vec::new();
+    let mut verdicts = Vec::new();
+    for (scope, tally) in &scopes {
+        let mut judged: Vec<Step> = StepKind::ALL
+            .iter()
+            .map(|&kind| judge_step(kind, scope, tally, rules))
+            .collect();
+        judged.push(judge_stores(scope, &tally.stores));
+        let failing: Vec<&str> = judged
+            .iter()
+            .filter(|s| s.verdict == "fail")
+            .map(|s| s.step)
+            .collect();
+        let open: Vec<&str> = judged
+            .iter()
+            .filter(|s| s.verdict == "undecided")
+            .map(|s| s.step)
+            .collect();
+        let (verdict, reason) = if !failing.is_empty() {
+            ("not ready", format!("failing: {}", failing.join("; ")))
+        } else if !open.is_empty() || tally.unreadable > 0 {
+            let mut why = Vec::new();
+            if !open.is_empty() {
+                why.push(format!("undecided: {}", open.join("; ")));
+            }
+            if tally.unreadable > 0 {
+                why.push(format!(
+                    "{} file(s) could not be read or checked",
+                    tally.unreadable
+                ));
+            }
+            ("incomplete", why.join("; "))
+        } else {
+            ("ready", "every step passes".to_string())
+        };
+        verdicts.push(SystemVerdict {
+            scope: scope.clone(),
+            verdict,
+            reason,
+        });
+        steps.extend(judged);
+    }
+    (steps, verdicts)
 }
