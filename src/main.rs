@@ -151,6 +151,7 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
         },
         production: config.production.clone(),
         config: config.shown_file(),
+        report_root: Some(config.report_root.clone()),
         // Only the variables named: any other may hold a CI secret.
         compose_env: scan
             .env

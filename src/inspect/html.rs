@@ -735,7 +735,7 @@ fn chart(model: &Model<'_>) -> Chart {
 
 fn problem(report: &Report, error: &FileError) -> Problem {
     Problem {
-        file: crate::source::display_path(&error.path),
+        file: report.shown_path(&error.path),
         line: match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => Some(file.position(span.start).line),
             _ => None,

@@ -104,6 +104,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         notes,
         errors,
         config,
+        anchor,
     } = report;
     let files: Vec<SourceFile> = files
         .iter()
@@ -141,6 +142,9 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
     let notes: Vec<FileError> = notes.iter().map(|n| e.error(n)).collect();
     let errors: Vec<FileError> = errors.iter().map(|n| e.error(n)).collect();
     let config = config.as_deref().map(|c| e.path(c));
+    // The paths above are shown from the anchor: its folders are escaped
+    // the same way, so that they still lead the paths.
+    let anchor = anchor.map(|p| e.path(p));
     // Resources are large (their attributes): copied only when needed.
     let resources_changed = resources
         .iter()
@@ -168,6 +172,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         notes,
         errors,
         config,
+        anchor,
     }))
 }
 

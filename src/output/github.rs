@@ -25,7 +25,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         escape_data(&config)
     );
     for error in &report.errors {
-        let mut properties = vec![("file", error_path(error))];
+        let mut properties = vec![("file", error_path(report, error))];
         if let (Some(file), Some(span)) = (report.file_for(error), error.span) {
             let (start, end) = range(file, span);
             push_range(&mut properties, start, end);

@@ -125,7 +125,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
 
 fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonError<'r> {
     JsonError {
-        file: error_path(e),
+        file: error_path(report, e),
         span: match (report.file_for(e), e.span) {
             (Some(file), Some(span)) => {
                 let (start, end) = range(file, span);
@@ -166,7 +166,7 @@ pub(crate) fn finding_entry<'r>(
             .map(|origin| {
                 let file = report.files.get(origin.file);
                 JsonRelated {
-                    file: file.map(|f| f.display_path()).unwrap_or_default(),
+                    file: file.map(|f| report.shown_path(&f.path)).unwrap_or_default(),
                     span: file.map(|f| {
                         let (start, end) = range(f, origin.span);
                         JsonSpan { start, end }
@@ -193,7 +193,7 @@ pub(crate) fn suppressed_entry<'r>(
             approver: s.by.approver.as_deref(),
             ticket: s.by.ticket.as_deref(),
             expires: s.by.expires.as_deref(),
-            file: crate::source::display_path(&s.by.file),
+            file: report.shown_path(&s.by.file),
             line: s.by.line,
         },
     }

@@ -193,7 +193,7 @@ fn rule_suite<'a, 'r: 'a>(
         let path = report
             .files
             .get(case.file)
-            .map(|file| file.display_path())
+            .map(|file| report.shown_path(&file.path))
             .unwrap_or_default();
         let mut open = format!(
             "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"",
@@ -336,7 +336,7 @@ fn skipped_suppressed(report: &Report, suppressed: &[&Suppressed]) -> String {
             "{}\nsuppressed by {} ({}",
             at(report, &item.finding),
             by.source.as_str(),
-            crate::source::display_path(&by.file)
+            report.shown_path(&by.file)
         );
         if let Some(line) = by.line {
             let _ = write!(details, ":{line}");
@@ -367,7 +367,7 @@ fn skipped_suppressed(report: &Report, suppressed: &[&Suppressed]) -> String {
 fn error_suite(report: &Report) -> (Counts, String) {
     let mut body = String::new();
     for error in &report.errors {
-        let path = error_path(error);
+        let path = error_path(report, error);
         let (name, line) = match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => {
                 let (start, _) = range(file, span);

@@ -57,7 +57,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         out.push_str("\n### Errors\n\nThese files could not be checked:\n\n");
         out.push_str("| Location | Message |\n| --- | --- |\n");
         for error in &report.errors {
-            let path = error_path(error);
+            let path = error_path(report, error);
             let place = match (report.file_for(error), error.span) {
                 (Some(file), Some(span)) => format!("{path}:{}", range(file, span).0.line),
                 _ => path,
