@@ -14,6 +14,7 @@ pub mod explain;
 pub mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod git;
 pub mod inspect;
 pub mod model;
 pub mod output;
