@@ -414,6 +414,23 @@ impl Config {
         })
     }
 
+    /// The rule ids, categories or packs the file selects (`None`: all).
+    pub fn select(&self) -> Option<&[String]> {
+        self.select.as_deref()
+    }
+
+    /// The rule ids, categories or packs the file ignores.
+    pub fn ignore(&self) -> &[String] {
+        &self.ignore
+    }
+
+    /// `sha256:<hex>` of the configuration file as read, if any.
+    pub fn digest(&self) -> Option<String> {
+        self.spans
+            .as_ref()
+            .map(|(source, _)| crate::provenance::sha256(source.text.as_bytes()))
+    }
+
     /// The configuration file, as reports show it (relative to the
     /// current folder when below it).
     pub fn shown_file(&self) -> Option<PathBuf> {

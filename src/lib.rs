@@ -19,6 +19,7 @@ pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod provenance;
 pub mod read;
 pub mod redact;
 pub mod roles;
@@ -73,6 +74,9 @@ pub struct Report {
     pub config: Option<PathBuf>,
     /// Where the reports' paths are anchored (the project root).
     pub anchor: source::Anchor,
+    /// The run's provenance, which every format writes; `None` for the
+    /// library's in-memory checks.
+    pub meta: Option<provenance::Meta>,
 }
 
 impl Report {
@@ -588,6 +592,7 @@ fn check_parsed(
         errors: lowered.errors.into_iter().chain(results.errors).collect(),
         config: None,
         anchor: source::Anchor::default(),
+        meta: None,
     }
 }
 

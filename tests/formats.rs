@@ -25,6 +25,8 @@ use quick_xml::events::Event;
 use quick_xml::XmlVersion;
 use serde_json::Value;
 
+mod support;
+
 // The fixtures, through the binary ------------------------------------------
 
 /// `provcheck check --format FORMAT --show-undecided fixtures`.
@@ -33,6 +35,7 @@ fn check(format: &str) -> String {
         .args(["check", "--format", format, "--show-undecided", "fixtures"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", "0")
         .output()
         .expect("the binary runs");
     assert_eq!(
@@ -41,7 +44,13 @@ fn check(format: &str) -> String {
         "fixtures/broken makes the run exit 2: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+    // What depends on the checkout: its folder and git state.
+    match format {
+        "json" => support::redact_json(&text, "/meta"),
+        "sarif" => support::redact_json(&text, "/runs/0/invocations/0/properties/meta"),
+        _ => support::redact_text(&text),
+    }
 }
 
 /// What the run found, from its JSON report.
@@ -495,9 +504,13 @@ fn junit_is_well_formed_and_counts_findings() {
     assert_eq!(junit.root("tests"), junit.cases);
     assert!(junit.cases > failed.len(), "passing cases are listed too");
 
-    // A suite per rule, in the rule set's order, then the errors.
+    // The provenance, then a suite per rule, in the rule set's order,
+    // then the errors.
     let rules = builtin_rules();
-    let (last, suites) = junit.suites.split_last().expect("suites");
+    let (first, suites) = junit.suites.split_first().expect("suites");
+    assert_eq!(first, "provcheck.provenance");
+    assert!(text.contains("<property name=\"provcheck.rules.digest\" value=\"sha256:"));
+    let (last, suites) = suites.split_last().expect("suites");
     assert_eq!(last, "provcheck.errors");
     let mut ids = suites.iter().map(|name| {
         rules
@@ -550,11 +563,19 @@ fn junit_skips_suppressed_findings() {
 fn github_annotates_each_finding_at_its_line() {
     let expected = expected();
     let text = check("github");
-    // The configuration is named in a debug message, not annotated.
+    // The configuration and the provenance are debug messages, not
+    // annotations.
     let (config, text_commands) = text.split_once('\n').expect("lines");
     assert_eq!(
         config,
         "::debug::provcheck configuration: none (built-in defaults)"
+    );
+    let (provenance, text_commands) = text_commands.split_once('\n').expect("lines");
+    assert!(
+        provenance.starts_with(
+            "::debug::provcheck provenance: {\"generated_at\":\"1970-01-01T00:00:00Z\""
+        ),
+        "{provenance}"
     );
     let lines: Vec<&str> = text_commands.lines().collect();
     let summary = usize::from(!expected.suppressed.is_empty());

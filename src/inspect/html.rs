@@ -85,6 +85,8 @@ impl Verdict {
 #[template(path = "report/page.html", whitespace = "minimize")]
 struct Page<'m, 'r> {
     title: &'m str,
+    /// The run's provenance, for the masthead and the footer.
+    meta: Option<&'m crate::provenance::Meta>,
     summary: Summary,
     chart: Chart,
     errors: Vec<Problem>,
@@ -455,6 +457,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
 
     let page = Page {
         title: &model.title,
+        meta: model.meta.as_ref(),
         summary: summary(model, report),
         chart: chart(model),
         errors: report.errors.iter().map(|e| problem(report, e)).collect(),

@@ -184,6 +184,9 @@ pub use exposure::Exposure;
 #[derive(Serialize)]
 pub struct Model<'r> {
     pub version: u32,
+    /// The run's provenance (README, "Provenance").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<crate::provenance::Meta>,
     pub title: String,
     pub inventory: Vec<Item>,
     pub data_stores: Vec<DataStore>,
@@ -846,6 +849,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
 
     Model {
         version: VERSION,
+        meta: report.meta.clone(),
         title: options.title.clone(),
         inventory,
         data_stores,

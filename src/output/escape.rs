@@ -105,6 +105,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         errors,
         config,
         anchor,
+        meta,
     } = report;
     let files: Vec<SourceFile> = files
         .iter()
@@ -145,6 +146,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
     // The paths above are shown from the anchor: its folders are escaped
     // the same way, so that they still lead the paths.
     let anchor = anchor.map(|p| e.path(p));
+    let meta = meta.as_ref().map(|m| m.map_text(|t| e.text(t)));
     // Resources are large (their attributes): copied only when needed.
     let resources_changed = resources
         .iter()
@@ -173,6 +175,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         errors,
         config,
         anchor,
+        meta,
     }))
 }
 

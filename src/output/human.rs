@@ -390,6 +390,9 @@ fn summary(report: &Report, options: RenderOptions, out: &mut String) {
         }
         None => out.push_str("Configuration: none (built-in defaults)\n"),
     }
+    if let Some(meta) = &report.meta {
+        let _ = writeln!(out, "Provenance: {}", meta.line());
+    }
     if !report.undecided.is_empty() && !options.show_undecided {
         let n = report.undecided.len();
         let _ = writeln!(

@@ -15,6 +15,9 @@ pub const VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Document<'r> {
     version: u32,
+    /// The run's provenance (README, "Provenance").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<&'r crate::provenance::Meta>,
     /// The configuration file used, or null.
     config: Option<String>,
     findings: Vec<JsonFinding<'r>>,
@@ -94,6 +97,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
     let finding = |f: &'r Finding| finding_entry(report, rules, f);
     let document = Document {
         version: VERSION,
+        meta: report.meta.as_ref(),
         config: super::config_path(report),
         findings: report.findings.iter().map(finding).collect(),
         undecided: options

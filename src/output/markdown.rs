@@ -33,6 +33,16 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         }
         None => out.push_str("\nConfiguration: none (built-in defaults).\n"),
     }
+    if let Some(meta) = &report.meta {
+        let paths: Vec<String> = meta.paths.iter().map(|p| code(p)).collect();
+        let _ = writeln!(
+            out,
+            "\nProvenance: {}; checked {} from {}.",
+            text(&meta.line()),
+            paths.join(", "),
+            code(&meta.project_root)
+        );
+    }
 
     if !report.findings.is_empty() {
         let mut findings: Vec<&Finding> = report.findings.iter().collect();

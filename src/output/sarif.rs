@@ -44,6 +44,12 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         "executionSuccessful": report.errors.is_empty(),
         "properties": { "configurationFile": super::config_path(report) },
     });
+    // The provenance: when (SARIF's own field), and the rest as a
+    // property bag, the place SARIF gives to what it has no field for.
+    if let Some(meta) = &report.meta {
+        invocation["endTimeUtc"] = json!(meta.generated_at);
+        invocation["properties"]["meta"] = json!(meta);
+    }
     if !report.errors.is_empty() {
         let notifications: Vec<Value> = report
             .errors
