@@ -316,3 +316,40 @@ fn outside_a_work_tree_git_is_null() {
     assert_eq!(meta["git"], Value::Null);
     assert_eq!(meta["project_root"], root.to_string_lossy().as_ref());
 }
+
+#[test]
+fn a_filter_driver_in_the_repository_configuration_never_runs() {
+    let (dir, repo) = repo();
+    std::fs::write(repo.join(".gitattributes"), "*.tf filter=evil\n").unwrap();
+    git(&repo, &["add", ".gitattributes"]);
+    git(&repo, &["commit", "-q", "-m", "attributes"]);
+    // Set after the commits, so that only provcheck could run it.
+    let marker = dir.path().join("ran");
+    let command = format!("touch {}", marker.to_string_lossy());
+    git(&repo, &["config", "filter.evil.clean", &command]);
+    git(&repo, &["config", "filter.evil.required", "true"]);
+    // A changed file, whose content a status compares through filters.
+    std::fs::write(repo.join("infra/main.tf"), format!("{CLEAN}# edited\n")).unwrap();
+    let meta = meta(&repo, &["infra"]);
+    assert!(!marker.exists(), "the clean filter ran");
+    assert_eq!(meta["git"]["dirty"], true, "{meta}");
+}
+
+#[test]
+fn a_work_tree_configured_elsewhere_is_not_walked() {
+    let (dir, repo) = repo();
+    let elsewhere = dir.path().canonicalize().unwrap();
+    git(
+        &repo,
+        &["config", "core.worktree", &elsewhere.to_string_lossy()],
+    );
+    let meta = meta(&repo, &["infra"]);
+    assert_eq!(
+        meta["git"]["commit"],
+        git(&repo, &["rev-parse", "HEAD"]).as_str()
+    );
+    // The configured folder holds files git does not track (the work
+    // tree itself, for one): walking it would say dirty. Only the project
+    // root is walked, or none.
+    assert_ne!(meta["git"]["dirty"], true, "{meta}");
+}
