@@ -166,6 +166,14 @@ pub struct Config {
     /// else the first scanned folder — never the current folder for
     /// being current: it bounds what the run may read.
     pub root: PathBuf,
+    /// Where the reports' paths are anchored (`meta.project_root`): the
+    /// top of the git work tree holding the first scanned path, else the
+    /// configuration file's folder, else the current folder. Unlike
+    /// `root`, the work tree comes first: code-scanning services and CI
+    /// annotations read paths from the repository's top.
+    pub report_root: PathBuf,
+    /// Whether `report_root` is the top of a git work tree.
+    pub in_git: bool,
     pub fail_on: Option<FailOn>,
     /// Globs of paths not to check, relative to `root`.
     pub exclude: Option<GlobSet>,
@@ -295,13 +303,18 @@ impl Config {
             None => find(start),
         };
         let scanned = || start_dir(start).unwrap_or_else(|| start.to_path_buf());
+        let top = git_root(start);
+        let in_git = top.is_some();
+        let here = || std::env::current_dir().unwrap_or_default();
         let Some(file) = file else {
-            let root = git_root(start).unwrap_or_else(scanned);
+            let root = top.clone().unwrap_or_else(scanned);
             let waivers = Some(root.join(WAIVERS_NAME))
                 .filter(|p| p.is_file())
                 .map(presentable);
             return Ok(Config {
                 root,
+                report_root: top.unwrap_or_else(here),
+                in_git,
                 inline_suppressions: true,
                 waivers,
                 ..Config::default()
@@ -311,7 +324,8 @@ impl Config {
         // project's, read only inside its work tree (or its own folder).
         let project = match explicit {
             Some(_) => None,
-            None => Some(read::Project::new([git_root(start)
+            None => Some(read::Project::new([top
+                .clone()
                 .or_else(|| file.parent().map(Path::to_path_buf))
                 .unwrap_or_default()])),
         };
@@ -377,8 +391,11 @@ impl Config {
                 .filter(|p| p.is_file())
                 .map(presentable),
         };
+        let report_root = top.unwrap_or_else(|| root.clone());
         Ok(Config {
             file: Some(file),
+            report_root,
+            in_git,
             fail_on: parsed.fail_on,
             exclude,
             inline_suppressions: parsed.inline_suppressions.unwrap_or(true),
@@ -395,6 +412,23 @@ impl Config {
             spans: Some((source, document)),
             root,
         })
+    }
+
+    /// The rule ids, categories or packs the file selects (`None`: all).
+    pub fn select(&self) -> Option<&[String]> {
+        self.select.as_deref()
+    }
+
+    /// The rule ids, categories or packs the file ignores.
+    pub fn ignore(&self) -> &[String] {
+        &self.ignore
+    }
+
+    /// `sha256:<hex>` of the configuration file as read, if any.
+    pub fn digest(&self) -> Option<String> {
+        self.spans
+            .as_ref()
+            .map(|(source, _)| crate::provenance::sha256(source.text.as_bytes()))
     }
 
     /// The configuration file, as reports show it (relative to the

@@ -14,10 +14,12 @@ pub mod explain;
 pub mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod git;
 pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod provenance;
 pub mod read;
 pub mod redact;
 pub mod roles;
@@ -73,9 +75,26 @@ pub struct Report {
     /// The configuration file the run used, if any: every format names it,
     /// since it can turn rules off.
     pub config: Option<PathBuf>,
+    /// Where the reports' paths are anchored (the project root).
+    pub anchor: source::Anchor,
+    /// The run's provenance, which every format writes; `None` for the
+    /// library's in-memory checks.
+    pub meta: Option<provenance::Meta>,
 }
 
 impl Report {
+    /// How the reports write a path: relative to the project root when
+    /// inside it, else absolute (see [`source::Anchor`]). Human and
+    /// compact output, read in a terminal, write paths as reached.
+    pub fn shown(&self, path: &std::path::Path) -> source::ShownPath {
+        self.anchor.show(path)
+    }
+
+    /// The text of [`Report::shown`].
+    pub fn shown_path(&self, path: &std::path::Path) -> String {
+        self.anchor.show(path).text
+    }
+
     /// The file an error refers to, when it was read.
     pub fn file_for(&self, error: &FileError) -> Option<&SourceFile> {
         self.files.iter().find(|f| f.path == error.path)
@@ -123,6 +142,9 @@ pub struct Settings<'a> {
     /// The variables of the process environment that compose files may
     /// interpolate (`--env`, `compose.environment`), with their values.
     pub compose_env: std::collections::BTreeMap<String, String>,
+    /// The folder the reports' paths are relative to (see
+    /// [`source::Anchor`]); unset, they are written as reached.
+    pub report_root: Option<PathBuf>,
 }
 
 impl Settings<'_> {
@@ -273,6 +295,9 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     restrict(&mut report, reached, reached..context_end, &named);
     report.files_read = reached_read;
     report.config.clone_from(&settings.config);
+    if let Some(root) = &settings.report_root {
+        report.anchor = source::Anchor::new(root);
+    }
     masks.report(&mut report);
     sort(&mut report);
     report
@@ -570,6 +595,8 @@ fn check_parsed(
         notes: lowered.notes,
         errors: lowered.errors.into_iter().chain(results.errors).collect(),
         config: None,
+        anchor: source::Anchor::default(),
+        meta: None,
     }
 }
 

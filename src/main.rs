@@ -17,7 +17,7 @@ use provcheck::output::{self, OutputFormat, RenderOptions};
 use provcheck::read::{self, Named};
 use provcheck::ruleset::RuleSet;
 use provcheck::source::SourceFile;
-use provcheck::{explain, suppress, Report, Settings};
+use provcheck::{explain, provenance, suppress, Report, Settings};
 
 // The check allocates many small values (parsed expressions, JSON
 // attributes, findings) from every core: mimalloc serves that pattern
@@ -126,8 +126,32 @@ fn prepare(scan: &ScanArgs) -> Result<Prepared, ExitCode> {
     Ok(Prepared { config, rules })
 }
 
-fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report {
+/// What a report's provenance needs from the command beyond the scan.
+struct Record {
+    fail_on: Option<provcheck::cli::FailOnArg>,
+    /// Whether to walk the work tree for `git.dirty`: as long as `git
+    /// status`, so not for the terminal formats a pre-commit hook uses.
+    dirty: bool,
+}
+
+/// How long the git state may take beyond the check before it is left
+/// unknown.
+const GIT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn run(
+    scan: &ScanArgs,
+    prepared: &Prepared,
+    baseline: Option<&Path>,
+    record: Option<Record>,
+) -> Report {
     let config = &prepared.config;
+    // Read beside the check: the status walk is I/O, the check CPU.
+    let git = match &record {
+        Some(record) if config.in_git => {
+            Some(provcheck::git::start(&config.report_root, record.dirty))
+        }
+        _ => None,
+    };
     let exclude = |path: &Path| config.is_excluded(path);
     let settings = Settings {
         root: Some(config.root.clone()),
@@ -151,6 +175,7 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
         },
         production: config.production.clone(),
         config: config.shown_file(),
+        report_root: Some(config.report_root.clone()),
         // Only the variables named: any other may hold a CI secret.
         compose_env: scan
             .env
@@ -167,7 +192,36 @@ fn run(scan: &ScanArgs, prepared: &Prepared, baseline: Option<&Path>) -> Report 
             ..Default::default()
         },
     };
-    provcheck::check_with(&scan.paths, &prepared.rules, &settings)
+    let mut report = provcheck::check_with(&scan.paths, &prepared.rules, &settings);
+    if let Some(record) = record {
+        let fail_on = record
+            .fail_on
+            .map(FailOn::from)
+            .or(config.fail_on)
+            .unwrap_or(FailOn::Low);
+        let effective = provenance::Settings {
+            file: config.file.as_deref().map(|f| report.shown_path(f)),
+            digest: config.digest(),
+            select: config.select().map(<[String]>::to_vec),
+            ignore: config.ignore().to_vec(),
+            fail_on: provenance::fail_on_name(fail_on),
+            inline_suppressions: settings.suppress.inline,
+        };
+        let root = report
+            .anchor
+            .root()
+            .unwrap_or(&config.report_root)
+            .to_path_buf();
+        report.meta = Some(provenance::Meta::new(
+            &prepared.rules,
+            &scan.rules.rule_dirs,
+            effective,
+            &scan.paths,
+            &root,
+            git.and_then(|g| g.finish(GIT_WAIT)),
+        ));
+    }
+    report
 }
 
 /// Pairs each --output with a --format by their places on the command
@@ -224,7 +278,18 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let report = run(&args.scan, &prepared, args.baseline.as_deref());
+    let record = Record {
+        fail_on: args.fail_on,
+        dirty: reports
+            .iter()
+            .any(|(f, _)| !matches!(f, FormatArg::Human | FormatArg::Compact)),
+    };
+    let report = run(
+        &args.scan,
+        &prepared,
+        args.baseline.as_deref(),
+        Some(record),
+    );
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
@@ -288,7 +353,16 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let report = run(&args.scan, &prepared, args.baseline.as_deref());
+    let record = Record {
+        fail_on: args.fail_on,
+        dirty: true,
+    };
+    let report = run(
+        &args.scan,
+        &prepared,
+        args.baseline.as_deref(),
+        Some(record),
+    );
     let options = provcheck::inspect::Options {
         title: args.title.clone(),
         show_undecided: args.show_undecided,
@@ -389,7 +463,7 @@ fn baseline(args: &BaselineArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let report = run(&args.scan, &prepared, None);
+    let report = run(&args.scan, &prepared, None, None);
     let text = suppress::baseline::render(&report);
     if let Err(err) = std::fs::write(&args.output, text) {
         eprintln!("provcheck: cannot write {}: {err}", args.output.display());

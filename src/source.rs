@@ -102,6 +102,99 @@ pub fn display_path(path: &Path) -> String {
     }
 }
 
+/// Where the reports' paths are anchored: the project root (README,
+/// "Paths in reports"). A path inside it is written relative to it, with
+/// `/`, whatever the current folder and however the path was reached
+/// (relative or absolute, through a link); a path outside it, which only
+/// a file named explicitly can have, is written absolute. Without a root
+/// (the library's in-memory checks), paths are written as reached.
+#[derive(Debug, Clone, Default)]
+pub struct Anchor {
+    /// Absolute, links resolved.
+    root: Option<PathBuf>,
+    /// What relative paths are relative to: the current folder when the
+    /// anchor was made.
+    cwd: PathBuf,
+}
+
+/// A path as a report writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownPath {
+    /// With `/` separators; `.` for the root itself.
+    pub text: String,
+    /// Relative to the anchor's root (or, without a root, as reached and
+    /// not absolute).
+    pub relative: bool,
+}
+
+impl Anchor {
+    /// Paths shown relative to `root`, which is made absolute (links
+    /// resolved when it exists).
+    pub fn new(root: &Path) -> Anchor {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let root = root
+            .canonicalize()
+            .unwrap_or_else(|_| crate::read::absolute(&cwd.join(root)));
+        Anchor {
+            root: Some(root),
+            cwd,
+        }
+    }
+
+    /// The root, absolute and with its links resolved.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// How a report writes `path`. Lexical first (no file system access);
+    /// only a path that does not fall under the root as written has its
+    /// links resolved, since it may reach the root through one.
+    pub fn show(&self, path: &Path) -> ShownPath {
+        let Some(root) = &self.root else {
+            return ShownPath {
+                text: display_path(path),
+                relative: !path.is_absolute(),
+            };
+        };
+        let absolute = crate::read::absolute(&self.cwd.join(path));
+        let inside = |p: &Path| {
+            p.strip_prefix(root).ok().map(|rest| {
+                let text = display_path(rest);
+                if text.is_empty() {
+                    ".".to_string()
+                } else {
+                    text
+                }
+            })
+        };
+        let relative = inside(&absolute).or_else(|| {
+            absolute
+                .canonicalize()
+                .ok()
+                .and_then(|canonical| inside(&canonical))
+        });
+        match relative {
+            Some(text) => ShownPath {
+                text,
+                relative: true,
+            },
+            None => ShownPath {
+                text: display_path(&absolute),
+                relative: false,
+            },
+        }
+    }
+
+    /// The same anchor with its folders rewritten (escaped for a text
+    /// report, as the paths it will be given are).
+    pub fn map(&self, mut f: impl FnMut(&Path) -> PathBuf) -> Anchor {
+        Anchor {
+            root: self.root.as_deref().map(&mut f),
+            cwd: f(&self.cwd),
+        }
+    }
+}
+
 /// Start offsets of every line, for offset -> line/column conversion.
 /// Columns count characters: in a file that is not all ASCII, a mark at
 /// every [`MARK_EVERY`]th character keeps that to a short walk, so a
@@ -250,6 +343,40 @@ mod tests {
         assert_eq!(index.offset(&text, 3, 5), text.len());
         let end = text.len();
         assert_eq!(index.position(&text, end), Position { line: 3, column: 2 });
+    }
+
+    #[test]
+    fn paths_are_shown_from_the_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap().join("repo");
+        std::fs::create_dir_all(root.join("infra")).unwrap();
+        let anchor = Anchor::new(&root);
+        let shown = |path: &Path| anchor.show(path);
+        assert_eq!(
+            shown(&root.join("infra/./x/../main.tf")),
+            ShownPath {
+                text: "infra/main.tf".into(),
+                relative: true
+            }
+        );
+        assert_eq!(shown(&root).text, ".");
+        let outside = root.join("../other.tf");
+        let expected = display_path(&root.parent().unwrap().join("other.tf"));
+        assert_eq!(
+            shown(&outside),
+            ShownPath {
+                text: expected,
+                relative: false
+            }
+        );
+        let none = Anchor::default();
+        assert_eq!(
+            none.show(Path::new("./infra/main.tf")),
+            ShownPath {
+                text: "infra/main.tf".into(),
+                relative: true
+            }
+        );
     }
 
     #[test]

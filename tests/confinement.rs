@@ -457,9 +457,9 @@ fn every_format_names_the_configuration_used() {
             assert!(text.contains(line), "{format} lacks {line:?}:\n{text}");
         }
     }
-    // From elsewhere, the path leads to it.
+    // From elsewhere, the same path: relative to the project root.
     let report = json(tree.dir.path(), &["project/infra"], &[]);
-    assert_eq!(report["config"], "project/.provcheck.yaml");
+    assert_eq!(report["config"], ".provcheck.yaml");
     std::fs::remove_file(tree.path("project/.provcheck.yaml")).unwrap();
     let report = json(&tree.project(), &["infra"], &[]);
     assert_eq!(report["config"], serde_json::Value::Null);

@@ -707,11 +707,12 @@ fn local_modules_outside_the_checked_folder_are_read() {
     );
     let notes = notes(&json);
     assert!(notes.is_empty(), "{notes:#?}");
-    // From inside the folder, the same.
+    // From inside the folder, the same: paths are relative to the
+    // project root (the work tree), not to the current folder.
     let (code, json) = check_json(&dir.path().join("live/prod"), &["."]);
     assert_eq!(code, 1);
     assert_eq!(
-        json["findings"][0]["file"], "../../modules/db/main.tf",
+        json["findings"][0]["file"], "modules/db/main.tf",
         "{json:#}"
     );
 }

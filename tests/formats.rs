@@ -25,6 +25,8 @@ use quick_xml::events::Event;
 use quick_xml::XmlVersion;
 use serde_json::Value;
 
+mod support;
+
 // The fixtures, through the binary ------------------------------------------
 
 /// `provcheck check --format FORMAT --show-undecided fixtures`.
@@ -33,6 +35,7 @@ fn check(format: &str) -> String {
         .args(["check", "--format", format, "--show-undecided", "fixtures"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", "0")
         .output()
         .expect("the binary runs");
     assert_eq!(
@@ -41,7 +44,13 @@ fn check(format: &str) -> String {
         "fixtures/broken makes the run exit 2: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+    // What depends on the checkout: its folder and git state.
+    match format {
+        "json" => support::redact_json(&text, "/meta"),
+        "sarif" => support::redact_json(&text, "/runs/0/invocations/0/properties/meta"),
+        _ => support::redact_text(&text),
+    }
 }
 
 /// What the run found, from its JSON report.
@@ -188,6 +197,32 @@ fn redact_version(text: &str) -> String {
     )
 }
 
+/// A SARIF log without what depends on the checkout: the version, and
+/// the project root's URI (checked to be this checkout's).
+fn redact_sarif(text: &str) -> String {
+    let mut log: Value = serde_json::from_str(text).expect("SARIF is JSON");
+    if let Some(base) = log.pointer_mut("/runs/0/originalUriBaseIds/%SRCROOT%") {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .canonicalize()
+            .expect("the checkout exists");
+        let uri = base["uri"].as_str().unwrap_or_default();
+        assert!(
+            uri.starts_with("file://")
+                && uri.ends_with('/')
+                && uri.trim_end_matches('/').ends_with(
+                    root.file_name()
+                        .and_then(|n| n.to_str())
+                        .expect("a named checkout")
+                ),
+            "%SRCROOT% is this checkout: {uri}"
+        );
+        base["uri"] = Value::from("file:///[root]/");
+    }
+    let mut text = serde_json::to_string_pretty(&log).expect("JSON");
+    text.push('\n');
+    redact_version(&text)
+}
+
 // SARIF ---------------------------------------------------------------------
 
 fn sarif_validator() -> jsonschema::Validator {
@@ -271,7 +306,7 @@ fn sarif_is_valid_and_lists_every_rule_and_result() {
             .map(Vec::len),
         Some(expected.errors.len())
     );
-    insta::assert_snapshot!("sarif", redact_version(&text));
+    insta::assert_snapshot!("sarif", redact_sarif(&text));
 }
 
 #[test]
@@ -340,7 +375,7 @@ fn sarif_marks_suppressed_results() {
         document["runs"][0]["invocations"][0]["executionSuccessful"],
         true
     );
-    insta::assert_snapshot!("sarif_suppressed", redact_version(&text));
+    insta::assert_snapshot!("sarif_suppressed", redact_sarif(&text));
 }
 
 // JUnit ---------------------------------------------------------------------
@@ -469,9 +504,13 @@ fn junit_is_well_formed_and_counts_findings() {
     assert_eq!(junit.root("tests"), junit.cases);
     assert!(junit.cases > failed.len(), "passing cases are listed too");
 
-    // A suite per rule, in the rule set's order, then the errors.
+    // The provenance, then a suite per rule, in the rule set's order,
+    // then the errors.
     let rules = builtin_rules();
-    let (last, suites) = junit.suites.split_last().expect("suites");
+    let (first, suites) = junit.suites.split_first().expect("suites");
+    assert_eq!(first, "provcheck.provenance");
+    assert!(text.contains("<property name=\"provcheck.rules.digest\" value=\"sha256:"));
+    let (last, suites) = suites.split_last().expect("suites");
     assert_eq!(last, "provcheck.errors");
     let mut ids = suites.iter().map(|name| {
         rules
@@ -524,11 +563,19 @@ fn junit_skips_suppressed_findings() {
 fn github_annotates_each_finding_at_its_line() {
     let expected = expected();
     let text = check("github");
-    // The configuration is named in a debug message, not annotated.
+    // The configuration and the provenance are debug messages, not
+    // annotations.
     let (config, text_commands) = text.split_once('\n').expect("lines");
     assert_eq!(
         config,
         "::debug::provcheck configuration: none (built-in defaults)"
+    );
+    let (provenance, text_commands) = text_commands.split_once('\n').expect("lines");
+    assert!(
+        provenance.starts_with(
+            "::debug::provcheck provenance: {\"generated_at\":\"1970-01-01T00:00:00Z\""
+        ),
+        "{provenance}"
     );
     let lines: Vec<&str> = text_commands.lines().collect();
     let summary = usize::from(!expected.suppressed.is_empty());

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod support;
+
 use serde_json::Value;
 
 fn inspect(path: &str, format: &str) -> (String, i32) {
@@ -12,12 +14,18 @@ fn inspect(path: &str, format: &str) -> (String, i32) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         // Expiry dates are compared with a fixed day.
         .env("PROVCHECK_TODAY", "2026-11-23")
+        .env("SOURCE_DATE_EPOCH", "0")
         .args(["inspect", path, "--format", format, "--output"])
         .arg(&output)
         .args(["--title", "Fixture inspection"])
         .status()
         .unwrap();
     let text = std::fs::read_to_string(Path::new(&output)).unwrap();
+    // What depends on the checkout: its folder and git state.
+    let text = match format {
+        "json" => support::redact_json(&text, "/meta"),
+        _ => support::redact_text(&text),
+    };
     (text, status.code().unwrap())
 }
 

@@ -179,7 +179,11 @@ impl<'r> Context<'r> {
     fn new(report: &'r Report) -> Context<'r> {
         let mut context = Context {
             report,
-            paths: report.files.iter().map(|f| f.display_path()).collect(),
+            paths: report
+                .files
+                .iter()
+                .map(|f| report.shown_path(&f.path))
+                .collect(),
             by_type: HashMap::new(),
             by_address: HashMap::new(),
             referrers: HashMap::new(),

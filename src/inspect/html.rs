@@ -86,6 +86,8 @@ impl Verdict {
 #[template(path = "report/page.html", whitespace = "minimize")]
 struct Page<'m, 'r> {
     title: &'m str,
+    /// The run's provenance, for the masthead and the footer.
+    meta: Option<&'m crate::provenance::Meta>,
     summary: Summary,
     chart: Chart,
     errors: Vec<Problem>,
@@ -459,6 +461,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
 
     let page = Page {
         title: &model.title,
+        meta: model.meta.as_ref(),
         summary: summary(model, report),
         chart: chart(model),
         errors: report.errors.iter().map(|e| problem(report, e)).collect(),
@@ -766,7 +769,7 @@ fn chart(model: &Model<'_>) -> Chart {
 
 fn problem(report: &Report, error: &FileError) -> Problem {
     Problem {
-        file: crate::source::display_path(&error.path),
+        file: report.shown_path(&error.path),
         line: match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => Some(file.position(span.start).line),
             _ => None,

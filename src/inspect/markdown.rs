@@ -59,6 +59,9 @@ fn location(file: &str, line: usize, module: &[super::Call]) -> String {
 pub fn render(model: &Model<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", text(&model.title));
+    if let Some(meta) = &model.meta {
+        let _ = writeln!(out, "{}\n", text(&meta.line()));
+    }
 
     out.push_str("## Summary\n\n");
     let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
@@ -298,7 +301,74 @@ pub fn render(model: &Model<'_>) -> String {
     if let Some(undecided) = &model.undecided {
         findings(&mut out, "Undecided results", undecided);
     }
+    if let Some(meta) = &model.meta {
+        provenance(&mut out, meta);
+    }
     out
+}
+
+/// What a reader needs to run the same command on the same tree.
+fn provenance(out: &mut String, meta: &crate::provenance::Meta) {
+    out.push_str("## Provenance\n\n");
+    let codes = |items: &[String]| {
+        if items.is_empty() {
+            "—".to_string()
+        } else {
+            items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let git = meta.git.as_ref().map_or_else(
+        || "not a git work tree".to_string(),
+        |git| {
+            let mut cell = git.commit.as_deref().map_or("no commit".into(), code);
+            if let Some(branch) = &git.branch {
+                cell.push_str(&format!(" on {}", code(branch)));
+            }
+            match git.dirty {
+                Some(true) => cell.push_str(", with uncommitted changes"),
+                Some(false) => cell.push_str(", clean"),
+                None => {}
+            }
+            cell
+        },
+    );
+    let config = &meta.config;
+    let rows = vec![
+        vec!["generated".into(), text(&meta.generated_at)],
+        vec!["provcheck".into(), text(&meta.provcheck_version)],
+        vec!["paths".into(), codes(&meta.paths)],
+        vec!["project root".into(), code(&meta.project_root)],
+        vec![
+            "rules".into(),
+            format!("{} ({})", meta.rules.count, text(&meta.rules.digest)),
+        ],
+        vec!["rule folders".into(), codes(&meta.rules.folders)],
+        vec![
+            "configuration".into(),
+            match (&config.file, &config.digest) {
+                (Some(file), Some(digest)) => format!("{} ({})", code(file), text(digest)),
+                (Some(file), None) => code(file),
+                _ => "none (built-in defaults)".into(),
+            },
+        ],
+        vec![
+            "select".into(),
+            config.select.as_deref().map_or("all".into(), codes),
+        ],
+        vec!["ignore".into(), codes(&config.ignore)],
+        vec!["fail-on".into(), config.fail_on.to_string()],
+        vec![
+            "inline suppressions".into(),
+            if config.inline_suppressions {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
+        ],
+        vec!["git".into(), git],
+    ];
+    table(out, &["item", "value"], rows);
 }
 
 fn kind_title(kind: Kind) -> &'static str {

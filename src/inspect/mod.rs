@@ -256,6 +256,9 @@ pub use exposure::Exposure;
 #[derive(Serialize)]
 pub struct Model<'r> {
     pub version: u32,
+    /// The run's provenance (README, "Provenance").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<crate::provenance::Meta>,
     pub title: String,
     pub inventory: Vec<Item>,
     pub data_stores: Vec<DataStore>,
@@ -945,7 +948,11 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         .iter()
         .filter(|r| r.kind.is_checked())
         .collect();
-    let paths: Vec<String> = report.files.iter().map(SourceFile::display_path).collect();
+    let paths: Vec<String> = report
+        .files
+        .iter()
+        .map(|f| report.shown_path(&f.path))
+        .collect();
     // The environment each tfvars file names, by file: looked up for every
     // value a resource takes from one.
     let tfvars: Vec<Option<&'static str>> = paths
@@ -1193,6 +1200,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
 
     Model {
         version: VERSION,
+        meta: report.meta.clone(),
         title: options.title.clone(),
         inventory,
         data_stores,
@@ -1215,6 +1223,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
 /// findings it silences) and every lapsed one.
 fn accepted_risks(report: &Report) -> Vec<AcceptedRisk> {
     let mut by_suppression: BTreeMap<(String, Option<usize>), AcceptedRisk> = BTreeMap::new();
+    let shown = |by: &crate::suppress::Suppression| report.shown_path(&by.file);
     let entry = |by: &crate::suppress::Suppression, expired: bool| AcceptedRisk {
         source: by.source.as_str(),
         status: by.status.map(|s| s.as_str()),
@@ -1224,12 +1233,12 @@ fn accepted_risks(report: &Report) -> Vec<AcceptedRisk> {
         ticket: by.ticket.clone(),
         expires: by.expires.clone(),
         expired,
-        file: crate::source::display_path(&by.file),
+        file: shown(by),
         line: by.line,
         findings: Vec::new(),
     };
     for s in &report.suppressed {
-        let key = (crate::source::display_path(&s.by.file), s.by.line);
+        let key = (shown(&s.by), s.by.line);
         let risk = by_suppression
             .entry(key)
             .or_insert_with(|| entry(&s.by, false));
@@ -1240,7 +1249,7 @@ fn accepted_risks(report: &Report) -> Vec<AcceptedRisk> {
         risk.findings.push(s.finding.fingerprint.clone());
     }
     for lapsed in &report.lapsed {
-        let key = (crate::source::display_path(&lapsed.by.file), lapsed.by.line);
+        let key = (shown(&lapsed.by), lapsed.by.line);
         let mut risk = entry(&lapsed.by, true);
         risk.rules.clone_from(&lapsed.rules);
         risk.findings.clone_from(&lapsed.findings);

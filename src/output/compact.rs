@@ -3,13 +3,13 @@
 
 use std::fmt::Write;
 
-use super::{error_path, locate, range, RenderOptions};
+use super::{error_path_as_reached, locate_as_reached, range, RenderOptions};
 use crate::Report;
 
 pub fn render(report: &Report, options: RenderOptions) -> String {
     let mut out = String::new();
     for error in &report.errors {
-        let path = error_path(error);
+        let path = error_path_as_reached(error);
         match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => {
                 let (start, _) = range(file, span);
@@ -25,7 +25,7 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
         }
     }
     let mut line = |finding: &crate::finding::Finding, label: &str| {
-        let (path, file) = locate(report, finding);
+        let (path, file) = locate_as_reached(report, finding);
         let (line, column) = file.map_or((0, 0), |f| {
             let (start, _) = range(f, finding.span);
             (start.line, start.column)

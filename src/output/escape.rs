@@ -105,6 +105,8 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         notes,
         errors,
         config,
+        anchor,
+        meta,
     } = report;
     let files: Vec<SourceFile> = files
         .iter()
@@ -142,6 +144,10 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
     let notes: Vec<FileError> = notes.iter().map(|n| e.error(n)).collect();
     let errors: Vec<FileError> = errors.iter().map(|n| e.error(n)).collect();
     let config = config.as_deref().map(|c| e.path(c));
+    // The paths above are shown from the anchor: its folders are escaped
+    // the same way, so that they still lead the paths.
+    let anchor = anchor.map(|p| e.path(p));
+    let meta = meta.as_ref().map(|m| m.map_text(|t| e.text(t)));
     // Resources are large (their attributes): copied only when needed.
     let resources_changed = resources
         .iter()
@@ -170,6 +176,8 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         notes,
         errors,
         config,
+        anchor,
+        meta,
     }))
 }
 

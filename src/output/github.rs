@@ -24,8 +24,13 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         "::debug::provcheck configuration: {}\n",
         escape_data(&config)
     );
+    // The provenance, as one JSON line for whoever reads the debug log.
+    if let Some(meta) = &report.meta {
+        let json = serde_json::to_string(meta).unwrap_or_default();
+        let _ = writeln!(out, "::debug::provcheck provenance: {}", escape_data(&json));
+    }
     for error in &report.errors {
-        let mut properties = vec![("file", error_path(error))];
+        let mut properties = vec![("file", error_path(report, error))];
         if let (Some(file), Some(span)) = (report.file_for(error), error.span) {
             let (start, end) = range(file, span);
             push_range(&mut properties, start, end);

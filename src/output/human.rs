@@ -10,7 +10,7 @@ use miette::{
 };
 
 use super::escape::{escape, escape_lines};
-use super::{error_path, locate, RenderOptions};
+use super::{error_path_as_reached, locate_as_reached, RenderOptions};
 use crate::finding::{Finding, Severity};
 use crate::ruleset::RuleSet;
 use crate::source::{floor_char_boundary, SourceFile, Span};
@@ -169,7 +169,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
 
     for error in &report.errors {
         let mut diagnostic = MietteDiagnostic::new(format!("error: {}", error.message));
-        let path = error_path(error);
+        let path = error_path_as_reached(error);
         match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => {
                 let snippet = Snippet::new(file, span);
@@ -198,7 +198,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
     }
     audit(report, &mut out);
     for note in &report.notes {
-        let path = error_path(note);
+        let path = error_path_as_reached(note);
         let at = match (report.file_for(note), note.span) {
             (Some(file), Some(span)) => {
                 let p = file.position(span.start);
@@ -219,7 +219,7 @@ fn audit(report: &Report, out: &mut String) {
     }
     let _ = writeln!(out, "Suppressed findings (OSP 3.3):");
     for s in &report.suppressed {
-        let (path, file) = locate(report, &s.finding);
+        let (path, file) = locate_as_reached(report, &s.finding);
         let line = file.map_or(0, |f| f.position(s.finding.span.start).line);
         let by = &s.by;
         let origin = match by.line {
@@ -265,7 +265,7 @@ fn finding_diagnostic(
     let Some(rule) = rules.rules.get(finding.rule) else {
         return;
     };
-    let (path, file) = locate(report, finding);
+    let (path, file) = locate_as_reached(report, finding);
     let severity = if undecided {
         miette::Severity::Advice
     } else {
@@ -384,11 +384,14 @@ fn summary(report: &Report, options: RenderOptions, out: &mut String) {
         let _ = write!(out, ", {n} error{} (results incomplete)", plural(n));
     }
     out.push_str(".\n");
-    match super::config_path(report) {
+    match super::config_path_as_reached(report) {
         Some(path) => {
             let _ = writeln!(out, "Configuration: {path}");
         }
         None => out.push_str("Configuration: none (built-in defaults)\n"),
+    }
+    if let Some(meta) = &report.meta {
+        let _ = writeln!(out, "Provenance: {}", meta.line());
     }
     if !report.undecided.is_empty() && !options.show_undecided {
         let n = report.undecided.len();

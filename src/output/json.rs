@@ -15,6 +15,9 @@ pub const VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Document<'r> {
     version: u32,
+    /// The run's provenance (README, "Provenance").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<&'r crate::provenance::Meta>,
     /// The configuration file used, or null.
     config: Option<String>,
     findings: Vec<JsonFinding<'r>>,
@@ -94,6 +97,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
     let finding = |f: &'r Finding| finding_entry(report, rules, f);
     let document = Document {
         version: VERSION,
+        meta: report.meta.as_ref(),
         config: super::config_path(report),
         findings: report.findings.iter().map(finding).collect(),
         undecided: options
@@ -125,7 +129,7 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
 
 fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonError<'r> {
     JsonError {
-        file: error_path(e),
+        file: error_path(report, e),
         span: match (report.file_for(e), e.span) {
             (Some(file), Some(span)) => {
                 let (start, end) = range(file, span);
@@ -166,7 +170,7 @@ pub(crate) fn finding_entry<'r>(
             .map(|origin| {
                 let file = report.files.get(origin.file);
                 JsonRelated {
-                    file: file.map(|f| f.display_path()).unwrap_or_default(),
+                    file: file.map(|f| report.shown_path(&f.path)).unwrap_or_default(),
                     span: file.map(|f| {
                         let (start, end) = range(f, origin.span);
                         JsonSpan { start, end }
@@ -193,7 +197,7 @@ pub(crate) fn suppressed_entry<'r>(
             approver: s.by.approver.as_deref(),
             ticket: s.by.ticket.as_deref(),
             expires: s.by.expires.as_deref(),
-            file: crate::source::display_path(&s.by.file),
+            file: report.shown_path(&s.by.file),
             line: s.by.line,
         },
     }

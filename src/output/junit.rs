@@ -22,6 +22,9 @@ use crate::Report;
 /// The suite holding files that could not be read or parsed.
 const ERROR_SUITE: &str = "provcheck.errors";
 
+/// The suite whose properties hold the run's provenance.
+const PROVENANCE_SUITE: &str = "provcheck.provenance";
+
 /// Orders a rule's cases: resources as the report lists them (file, then
 /// position); resources it does not list (a native check may report on a
 /// neighbour) come last, by file and address.
@@ -93,6 +96,9 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         "<testsuites name=\"provcheck\" {}>",
         total.attributes()
     );
+    if let Some(meta) = &report.meta {
+        out.push_str(&provenance_suite(meta));
+    }
     out.push_str(&suites);
     out.push_str("</testsuites>\n");
     out
@@ -193,7 +199,7 @@ fn rule_suite<'a, 'r: 'a>(
         let path = report
             .files
             .get(case.file)
-            .map(|file| file.display_path())
+            .map(|file| report.shown_path(&file.path))
             .unwrap_or_default();
         let mut open = format!(
             "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"",
@@ -336,7 +342,7 @@ fn skipped_suppressed(report: &Report, suppressed: &[&Suppressed]) -> String {
             "{}\nsuppressed by {} ({}",
             at(report, &item.finding),
             by.source.as_str(),
-            crate::source::display_path(&by.file)
+            report.shown_path(&by.file)
         );
         if let Some(line) = by.line {
             let _ = write!(details, ":{line}");
@@ -363,11 +369,31 @@ fn skipped_suppressed(report: &Report, suppressed: &[&Suppressed]) -> String {
     )
 }
 
+/// The run's provenance as the `<properties>` of a suite without tests:
+/// JUnit has properties on suites only.
+fn provenance_suite(meta: &crate::provenance::Meta) -> String {
+    let mut out = format!(
+        "  <testsuite name=\"{PROVENANCE_SUITE}\" {} timestamp=\"{}\">\n    <properties>\n",
+        Counts::default().attributes(),
+        escape(meta.generated_at.trim_end_matches('Z'))
+    );
+    for (name, value) in meta.properties() {
+        let _ = writeln!(
+            out,
+            "      <property name=\"provcheck.{}\" value=\"{}\"/>",
+            escape(&name),
+            escape(&value)
+        );
+    }
+    out.push_str("    </properties>\n  </testsuite>\n");
+    out
+}
+
 /// Files that could not be read or parsed, one erroring case each.
 fn error_suite(report: &Report) -> (Counts, String) {
     let mut body = String::new();
     for error in &report.errors {
-        let path = error_path(error);
+        let path = error_path(report, error);
         let (name, line) = match (report.file_for(error), error.span) {
             (Some(file), Some(span)) => {
                 let (start, _) = range(file, span);

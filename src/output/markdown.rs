@@ -33,6 +33,16 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         }
         None => out.push_str("\nConfiguration: none (built-in defaults).\n"),
     }
+    if let Some(meta) = &report.meta {
+        let paths: Vec<String> = meta.paths.iter().map(|p| code(p)).collect();
+        let _ = writeln!(
+            out,
+            "\nProvenance: {}; checked {} from {}.",
+            text(&meta.line()),
+            paths.join(", "),
+            code(&meta.project_root)
+        );
+    }
 
     if !report.findings.is_empty() {
         let mut findings: Vec<&Finding> = report.findings.iter().collect();
@@ -57,7 +67,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         out.push_str("\n### Errors\n\nThese files could not be checked:\n\n");
         out.push_str("| Location | Message |\n| --- | --- |\n");
         for error in &report.errors {
-            let path = error_path(error);
+            let path = error_path(report, error);
             let place = match (report.file_for(error), error.span) {
                 (Some(file), Some(span)) => format!("{path}:{}", range(file, span).0.line),
                 _ => path,

@@ -73,19 +73,45 @@ pub fn range(file: &SourceFile, span: Span) -> (Position, Position) {
     (file.position(span.start), file.position(span.end))
 }
 
-/// The path and range of a finding.
+// Paths: the formats a tool reads (JSON, SARIF, JUnit, GitHub, Markdown)
+// write them relative to the project root, whatever the current folder;
+// human and compact, read in a terminal and opened from it, as reached.
+
+/// The path (relative to the project root) and file of a finding.
 pub fn locate<'r>(report: &'r Report, finding: &Finding) -> (String, Option<&'r SourceFile>) {
+    let file = report.files.get(finding.file);
+    (
+        file.map(|f| report.shown_path(&f.path)).unwrap_or_default(),
+        file,
+    )
+}
+
+/// The path (as reached from the arguments) and file of a finding.
+pub fn locate_as_reached<'r>(
+    report: &'r Report,
+    finding: &Finding,
+) -> (String, Option<&'r SourceFile>) {
     let file = report.files.get(finding.file);
     (file.map(SourceFile::display_path).unwrap_or_default(), file)
 }
 
-/// The configuration file the run used, as text, for every format's
-/// header or summary.
+/// The configuration file the run used, relative to the project root,
+/// for every format's header or summary.
 pub fn config_path(report: &Report) -> Option<String> {
+    report.config.as_deref().map(|c| report.shown_path(c))
+}
+
+/// The configuration file the run used, as reached.
+pub fn config_path_as_reached(report: &Report) -> Option<String> {
     report.config.as_deref().map(crate::source::display_path)
 }
 
-/// The display path of an error's file.
-pub fn error_path(error: &FileError) -> String {
+/// The path of an error's file, relative to the project root.
+pub fn error_path(report: &Report, error: &FileError) -> String {
+    report.shown_path(&error.path)
+}
+
+/// The path of an error's file, as reached.
+pub fn error_path_as_reached(error: &FileError) -> String {
     crate::source::display_path(&error.path)
 }

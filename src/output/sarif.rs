@@ -3,14 +3,12 @@
 //! one result per finding, suppressed findings as results that carry their
 //! suppression, and unreadable files as tool notifications.
 
-use std::path::Path;
-
 use serde_json::{json, Map, Value};
 
-use super::{error_path, locate, range, RenderOptions};
+use super::{range, RenderOptions};
 use crate::finding::{Finding, Severity};
 use crate::ruleset::{Rule, RuleSet};
-use crate::source::display_path;
+use crate::source::ShownPath;
 use crate::suppress::{Source, Suppressed};
 use crate::Report;
 
@@ -18,7 +16,8 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/provcheck/provcheck";
 /// The `partialFingerprints` key; bump the suffix if the hash ever changes.
 const FINGERPRINT_KEY: &str = "provcheck/v1";
-/// Base of relative artifact URIs: the folder provcheck ran in.
+/// Base of relative artifact URIs: the project root, which
+/// `originalUriBaseIds` gives as a file URI.
 const SRCROOT: &str = "%SRCROOT%";
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
@@ -29,7 +28,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         .collect();
     results.extend(report.suppressed.iter().map(|suppressed| {
         let mut value = result(report, rules, &suppressed.finding, false);
-        value["suppressions"] = json!([suppression(suppressed)]);
+        value["suppressions"] = json!([suppression(report, suppressed)]);
         value
     }));
     if options.show_undecided {
@@ -45,12 +44,18 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         "executionSuccessful": report.errors.is_empty(),
         "properties": { "configurationFile": super::config_path(report) },
     });
+    // The provenance: when (SARIF's own field), and the rest as a
+    // property bag, the place SARIF gives to what it has no field for.
+    if let Some(meta) = &report.meta {
+        invocation["endTimeUtc"] = json!(meta.generated_at);
+        invocation["properties"]["meta"] = json!(meta);
+    }
     if !report.errors.is_empty() {
         let notifications: Vec<Value> = report
             .errors
             .iter()
             .map(|error| {
-                let mut location = physical_location(&error_path(error), &error.path);
+                let mut location = physical_location(&report.shown(&error.path));
                 if let (Some(file), Some(span)) = (report.file_for(error), error.span) {
                     let (start, end) = range(file, span);
                     location["region"] = region(start, end);
@@ -65,23 +70,42 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         invocation["toolExecutionNotifications"] = Value::Array(notifications);
     }
 
+    let mut run = json!({
+        "tool": {
+            "driver": {
+                "name": "provcheck",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules.rules.iter().map(descriptor).collect::<Vec<_>>(),
+            }
+        },
+        "invocations": [invocation],
+    });
+    // What `%SRCROOT%` stands for (SARIF 3.14.14): the project root, as
+    // a folder URI ending in `/`. Code scanning resolves the relative
+    // URIs against its checkout instead.
+    if let Some(root) = report.anchor.root() {
+        let text = crate::source::display_path(root);
+        // A Windows root with its links resolved is a verbatim path.
+        let text = text.strip_prefix("//?/").unwrap_or(&text);
+        let mut uri = file_uri(text);
+        if !uri.ends_with('/') {
+            uri.push('/');
+        }
+        run["originalUriBaseIds"] = json!({
+            SRCROOT: {
+                "uri": uri,
+                "description": { "text": "The project root (the git work tree, else the configuration file's folder, else the current folder)." },
+            }
+        });
+    }
+    // Our columns count characters, not UTF-16 code units.
+    run["columnKind"] = json!("unicodeCodePoints");
+    run["results"] = Value::Array(results);
     let document = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "provcheck",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFORMATION_URI,
-                    "rules": rules.rules.iter().map(descriptor).collect::<Vec<_>>(),
-                }
-            },
-            "invocations": [invocation],
-            // Our columns count characters, not UTF-16 code units.
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+        "runs": [run],
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
@@ -129,11 +153,15 @@ fn descriptor(rule: &Rule) -> Value {
 /// A `result` for one finding, suppressed or not; an undecided one is a
 /// `review` result, which SARIF requires to have level `none`.
 fn result(report: &Report, rules: &RuleSet, finding: &Finding, undecided: bool) -> Value {
-    let (path, file) = locate(report, finding);
-    let mut physical = match file {
-        Some(file) => physical_location(&path, &file.path),
-        None => physical_location(&path, Path::new(&path)),
-    };
+    let file = report.files.get(finding.file);
+    let shown = file.map_or_else(
+        || ShownPath {
+            text: String::new(),
+            relative: true,
+        },
+        |file| report.shown(&file.path),
+    );
+    let mut physical = physical_location(&shown);
     if let Some(file) = file {
         let (start, end) = range(file, finding.span);
         physical["region"] = region(start, end);
@@ -170,7 +198,7 @@ fn result(report: &Report, rules: &RuleSet, finding: &Finding, undecided: bool) 
         .enumerate()
         .filter_map(|(i, origin)| {
             let file = report.files.get(origin.file)?;
-            let mut physical = physical_location(&file.display_path(), &file.path);
+            let mut physical = physical_location(&report.shown(&file.path));
             let (start, end) = range(file, origin.span);
             physical["region"] = region(start, end);
             Some(json!({
@@ -193,7 +221,7 @@ fn result(report: &Report, rules: &RuleSet, finding: &Finding, undecided: bool) 
 }
 
 /// A `suppression`: where it was written and why.
-fn suppression(suppressed: &Suppressed) -> Value {
+fn suppression(report: &Report, suppressed: &Suppressed) -> Value {
     let by = &suppressed.by;
     let kind = match by.source {
         Source::Inline => "inSource",
@@ -203,7 +231,7 @@ fn suppression(suppressed: &Suppressed) -> Value {
     if let Some(reason) = &by.reason {
         value["justification"] = json!(reason);
     }
-    let mut location = physical_location(&display_path(&by.file), &by.file);
+    let mut location = physical_location(&report.shown(&by.file));
     if let Some(line) = by.line {
         location["region"] = json!({ "startLine": line });
     }
@@ -225,20 +253,24 @@ fn suppression(suppressed: &Suppressed) -> Value {
     value
 }
 
-/// An artifact location: relative paths stay relative to `%SRCROOT%`,
-/// absolute ones become `file://` URIs.
-fn physical_location(display: &str, path: &Path) -> Value {
-    if path.is_absolute() {
-        // A Windows drive path `C:/x` becomes `file:///C:/x`.
-        let uri = match display.split_once(':') {
-            Some((drive, rest)) if !display.starts_with('/') => {
-                format!("file:///{}:{}", encode_uri(drive), encode_uri(rest))
-            }
-            _ => format!("file://{}", encode_uri(display)),
-        };
-        json!({ "artifactLocation": { "uri": uri } })
+/// An artifact location: a path under the project root is relative to
+/// `%SRCROOT%`; one outside it becomes a `file://` URI.
+fn physical_location(path: &ShownPath) -> Value {
+    if path.relative {
+        json!({ "artifactLocation": { "uri": encode_uri(&path.text), "uriBaseId": SRCROOT } })
     } else {
-        json!({ "artifactLocation": { "uri": encode_uri(display), "uriBaseId": SRCROOT } })
+        json!({ "artifactLocation": { "uri": file_uri(&path.text) } })
+    }
+}
+
+/// The `file://` URI of an absolute path written with `/`; a Windows
+/// drive path `C:/x` becomes `file:///C:/x`.
+fn file_uri(path: &str) -> String {
+    match path.split_once(':') {
+        Some((drive, rest)) if !path.starts_with('/') => {
+            format!("file:///{}:{}", encode_uri(drive), encode_uri(rest))
+        }
+        _ => format!("file://{}", encode_uri(path)),
     }
 }
 

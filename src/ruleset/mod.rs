@@ -139,6 +139,10 @@ pub struct Rule {
     pub remediation: String,
     pub links: Vec<String>,
     pub examples: Examples,
+    /// SHA-256 of the rule's canonical content: its file as JSON with
+    /// keys sorted (comments, layout and key order do not count), then
+    /// the resource types its `@sets` expand to. See [`RuleSet::digest`].
+    pub digest: [u8; 32],
 }
 
 impl Rule {
@@ -172,6 +176,66 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id.as_str() == id)
+    }
+
+    /// `sha256:<hex>` over every rule of the set, built-in and user, in
+    /// id order: its id and its [`Rule::digest`]. The set is the one a run
+    /// uses, after the configuration's `select` and `ignore`; the
+    /// configuration's other changes (severities, tag names) are the
+    /// configuration file's, which reports name and hash apart.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut rules: Vec<&Rule> = self.rules.iter().collect();
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut hasher = Sha256::new();
+        for rule in rules {
+            hasher.update(rule.id.as_str().as_bytes());
+            hasher.update([0]);
+            hasher.update(rule.digest);
+        }
+        format!("sha256:{}", hex(&hasher.finalize()))
+    }
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// JSON with object keys sorted at every level, no spaces: the same
+/// text for the same content, however the YAML was written.
+fn canonical_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical_json(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -304,6 +368,8 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
             continue;
         }
         let yaml::Document { value, spans } = document;
+        let mut canonical = String::new();
+        canonical_json(&value, &mut canonical);
         match serde_json::from_value::<RuleFile>(value) {
             Ok(rule) => parsed.push((
                 file,
@@ -312,6 +378,7 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
                     spans,
                 },
                 rule,
+                canonical,
             )),
             Err(err) => errors.push(FileError::new(
                 &file.path,
@@ -323,7 +390,7 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
 
     let mut rules = Vec::new();
     let mut seen: BTreeMap<RuleId, PathBuf> = BTreeMap::new();
-    for (file, spans, rule) in parsed {
+    for (file, spans, rule, canonical) in parsed {
         let at = |pointer: &str| Some(spans.locate(pointer));
         if let Some(first) = seen.get(&rule.id) {
             errors.push(FileError::new(
@@ -337,7 +404,7 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
             ));
             continue;
         }
-        match build_rule(file, rule, &type_sets) {
+        match build_rule(file, rule, &canonical, &type_sets) {
             Ok(rule) => {
                 seen.insert(rule.id.clone(), file.path.clone());
                 rules.push(rule);
@@ -354,6 +421,7 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
 fn build_rule(
     file: &RuleText,
     rule: RuleFile,
+    canonical: &str,
     type_sets: &HashMap<String, Vec<String>>,
 ) -> Result<Rule, (String, String)> {
     let mut resource_types = BTreeSet::new();
@@ -400,6 +468,16 @@ fn build_rule(
             ))
         }
     };
+    let digest = {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(canonical.as_bytes());
+        for ty in &resource_types {
+            hasher.update([0]);
+            hasher.update(ty.as_bytes());
+        }
+        hasher.finalize().into()
+    };
     Ok(Rule {
         id: rule.id,
         title: rule.title,
@@ -420,6 +498,7 @@ fn build_rule(
         remediation: rule.remediation,
         links: rule.links,
         examples: rule.examples,
+        digest,
     })
 }
 
@@ -442,6 +521,39 @@ mod tests {
         let (set, errors) = RuleSet::load(&[]);
         assert!(errors.is_empty(), "{errors:#?}");
         assert!(!set.rules.is_empty());
+    }
+
+    #[test]
+    fn the_digest_follows_content_not_layout() {
+        let rule = |text: &str| load_one(text).0;
+        let base = r#"id: x-y
+title: T
+severity: low
+category: baseline
+controls: ["CMP 8.3.3"]
+target: terraform
+resource_types: [aws_s3_bucket]
+description: D
+assert: { required: [acl] }
+message: M
+remediation: R
+examples: { pass: ["x"], fail: [{ line: 1, code: "y" }] }
+"#;
+        let set = rule(base);
+        assert_eq!(set.rules.len(), 1, "{:?}", load_one(base).1);
+        let digest = set.digest();
+        assert!(digest.starts_with("sha256:") && digest.len() == 7 + 64);
+        // Comments, key order and quoting are layout.
+        let relaid = format!("# a comment\n{}", base.replace("title: T", "title: \"T\""));
+        let relaid = relaid.replacen("id: x-y\n", "", 1) + "id: x-y\n";
+        assert_eq!(rule(&relaid).digest(), digest);
+        // A word of the message is content.
+        assert_ne!(
+            rule(&base.replace("message: M", "message: N")).digest(),
+            digest
+        );
+        // So is which rules are in the set.
+        assert_ne!(RuleSet::default().digest(), digest);
     }
 
     #[test]

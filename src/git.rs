@@ -1,0 +1,233 @@
+//! The git state of the project root, for a report's provenance: the
+//! commit checked out, its branch, and whether the work tree differs
+//! from it. Read in process with gix, never by running git.
+//!
+//! `.git` is input like any other, and may be hostile: it is opened
+//! isolated (only its own configuration, no environment, no global or
+//! system files), no section of that configuration is trusted for
+//! anything that runs a program (filter drivers, submodules, remotes),
+//! `.git` itself must not be a link, its small files must be regular
+//! and small, and the whole read runs on its own thread under a
+//! deadline: a FIFO or a huge tree makes the answer unknown, never a
+//! hang. Whatever goes wrong leaves a field `None`, not an error.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// What a report records of the work tree it was made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GitState {
+    /// The commit HEAD resolves to, in hex; `None` on an unborn branch.
+    pub commit: Option<String>,
+    /// The branch checked out (`main`); `None` when HEAD is detached, as
+    /// in most CI checkouts of a pull request.
+    pub branch: Option<String>,
+    /// Whether tracked files differ from the commit (staged or not) or
+    /// untracked files (not ignored) are present; `None` when not asked
+    /// for or not known in time. Submodules are not looked into.
+    pub dirty: Option<bool>,
+}
+
+/// The largest `.git` file (`gitdir: ...`), `HEAD` or `config` read.
+const MAX_SMALL_FILE: u64 = 1024 * 1024;
+
+/// What the reading thread sends, in this order.
+enum Part {
+    Head {
+        commit: Option<String>,
+        branch: Option<String>,
+    },
+    Dirty(Option<bool>),
+}
+
+/// A read of the git state running beside the check.
+pub struct Pending {
+    rx: Option<mpsc::Receiver<Part>>,
+    interrupt: Arc<AtomicBool>,
+}
+
+/// Starts reading the git state of the work tree whose top is `top`
+/// (the folder holding `.git`); `dirty` asks for the status walk too,
+/// which costs as much as `git status`.
+pub fn start(top: &Path, dirty: bool) -> Pending {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let top = top.to_path_buf();
+    let flag = Arc::clone(&interrupt);
+    let spawned = std::thread::Builder::new()
+        .name("provcheck-git".into())
+        .spawn(move || read(&top, dirty, &flag, &tx));
+    Pending {
+        rx: spawned.ok().map(|_| rx),
+        interrupt,
+    }
+}
+
+impl Pending {
+    /// The state, waiting at most `wait` in all; `None` when `.git`
+    /// could not be read. A status walk still running at the deadline
+    /// is stopped and `dirty` is `None`.
+    pub fn finish(self, wait: Duration) -> Option<GitState> {
+        let rx = self.rx?;
+        let deadline = Instant::now() + wait;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let mut state = match rx.recv_timeout(left()) {
+            Ok(Part::Head { commit, branch }) => GitState {
+                commit,
+                branch,
+                dirty: None,
+            },
+            _ => {
+                self.interrupt.store(true, Ordering::Release);
+                return None;
+            }
+        };
+        match rx.recv_timeout(left()) {
+            Ok(Part::Dirty(dirty)) => state.dirty = dirty,
+            _ => self.interrupt.store(true, Ordering::Release),
+        }
+        Some(state)
+    }
+}
+
+/// The state at once (for tests and the library): [`start`], then
+/// [`Pending::finish`].
+pub fn state(top: &Path, dirty: bool, wait: Duration) -> Option<GitState> {
+    start(top, dirty).finish(wait)
+}
+
+fn read(top: &Path, dirty: bool, interrupt: &Arc<AtomicBool>, tx: &mpsc::Sender<Part>) {
+    let Some(repo) = open(top) else {
+        return;
+    };
+    let commit = repo.head_id().ok().map(|id| id.to_string());
+    let branch = repo
+        .head_name()
+        .ok()
+        .flatten()
+        .map(|name| name.shorten().to_string());
+    if tx.send(Part::Head { commit, branch }).is_err() || !dirty {
+        return;
+    }
+    // `core.worktree` may point anywhere: walk only the folder asked for.
+    let same_tree = repo
+        .workdir()
+        .and_then(|w| w.canonicalize().ok())
+        .zip(top.canonicalize().ok())
+        .is_some_and(|(w, t)| w == t);
+    let dirty = if same_tree {
+        is_dirty(&repo, interrupt)
+    } else {
+        None
+    };
+    let _ = tx.send(Part::Dirty(dirty));
+}
+
+/// Opens the repository at `top` after checking what gix will read
+/// first; `None` for anything unexpected.
+fn open(top: &Path) -> Option<gix::Repository> {
+    let dot_git = top.join(".git");
+    let metadata = std::fs::symlink_metadata(&dot_git).ok()?;
+    let git_dir: PathBuf = if metadata.is_dir() {
+        dot_git
+    } else if metadata.is_file() && metadata.len() <= MAX_SMALL_FILE {
+        // A linked work tree or submodule: `gitdir: <path>`.
+        let text = crate::read::text(&dot_git, crate::read::Within::Anywhere).ok()?;
+        let target = text.trim().strip_prefix("gitdir:")?.trim();
+        top.join(target)
+    } else {
+        return None;
+    };
+    for name in ["HEAD", "config"] {
+        match std::fs::metadata(git_dir.join(name)) {
+            Ok(m) if m.is_file() && m.len() <= MAX_SMALL_FILE => {}
+            // A linked work tree's config is the common one.
+            Err(_) if name == "config" => {}
+            _ => return None,
+        }
+    }
+    let options = gix::open::Options::isolated()
+        // No section of the repository's own configuration is trusted
+        // with what runs programs or reaches elsewhere.
+        .filter_config_section(|_| false)
+        .lossy_config(true);
+    gix::open_opts(top, options).ok()
+}
+
+/// Tracked changes (HEAD to index, index to work tree) or untracked
+/// files, whichever is seen first.
+fn is_dirty(repo: &gix::Repository, interrupt: &Arc<AtomicBool>) -> Option<bool> {
+    let platform = repo
+        .status(gix::progress::Discard)
+        .ok()?
+        .untracked_files(gix::status::UntrackedFiles::Collapsed)
+        .index_worktree_submodules(None)
+        .should_interrupt_owned(Arc::clone(interrupt));
+    let mut items = platform.into_iter(Vec::new()).ok()?;
+    let first = items.next();
+    if interrupt.load(Ordering::Acquire) {
+        return None;
+    }
+    match first {
+        None => Some(false),
+        Some(Ok(_)) => Some(true),
+        Some(Err(_)) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    #[test]
+    fn no_git_folder_is_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(state(dir.path(), true, WAIT), None);
+    }
+
+    #[test]
+    fn a_git_folder_that_is_not_a_repository_is_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/HEAD"), "garbage\n").unwrap();
+        assert_eq!(state(dir.path(), true, WAIT), None);
+    }
+
+    #[test]
+    fn a_gitdir_file_leading_nowhere_is_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".git"), "gitdir: ../nowhere\n").unwrap();
+        assert_eq!(state(dir.path(), true, WAIT), None);
+        std::fs::write(dir.path().join(".git"), "not a gitdir line").unwrap();
+        assert_eq!(state(dir.path(), true, WAIT), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_git_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join(".git")).unwrap();
+        assert_eq!(state(dir.path(), true, WAIT), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_for_head_does_not_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        std::fs::create_dir(&git).unwrap();
+        let head = std::ffi::CString::new(git.join("HEAD").to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(head.as_ptr(), 0o600) }, 0);
+        let started = Instant::now();
+        assert_eq!(state(dir.path(), true, Duration::from_secs(2)), None);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
