@@ -100,7 +100,22 @@ struct KindEntry {
     context: Vec<String>,
     /// Controls the platform provides, with the reason.
     platform: BTreeMap<String, String>,
+    /// Controls that do not apply to the type (or to some of its
+    /// engines), with the reason.
+    not_applicable: Vec<NotApplicable>,
 }
+
+/// Controls that cannot apply: a Memcached node has no storage to encrypt
+/// or back up; a snapshot copy has no network.
+struct NotApplicable {
+    controls: Vec<String>,
+    /// The engines it holds for (every engine when empty).
+    engines: Vec<String>,
+    reason: String,
+}
+
+/// OSP 3.2's shortest backup retention, in days.
+const MIN_RETENTION_DAYS: i64 = 7;
 
 /// Where a data store's backup retention is written.
 struct Retention {
@@ -163,6 +178,31 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                             .collect()
                     })
                     .unwrap_or_default();
+                let strings = |v: Option<&Value>| -> Vec<String> {
+                    v.and_then(Value::as_array)
+                        .map(|list| {
+                            list.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let not_applicable = entry
+                    .get("not_applicable")
+                    .and_then(Value::as_array)
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|na| {
+                                Some(NotApplicable {
+                                    controls: strings(na.get("controls")),
+                                    engines: strings(na.get("engines")),
+                                    reason: text(na, "reason")?,
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 table.insert(
                     resource_type.clone(),
                     KindEntry {
@@ -171,6 +211,7 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                         retention,
                         context,
                         platform,
+                        not_applicable,
                     },
                 );
             }
@@ -746,7 +787,26 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 .iter()
                 .map(|c| {
                     let platform = entry.and_then(|e| e.platform.get(c.as_str()));
-                    (c.as_str(), cell(&results, rules, *c, platform))
+                    let mut cell = cell(&results, rules, *c, platform);
+                    let moot = entry.and_then(|e| {
+                        e.not_applicable.iter().find(|na| {
+                            na.controls.iter().any(|n| n == c.as_str())
+                                && (na.engines.is_empty()
+                                    || engine.as_ref().is_some_and(|en| {
+                                        na.engines.iter().any(|m| m.eq_ignore_ascii_case(en))
+                                    }))
+                        })
+                    });
+                    // A finding still shows: the rule knows better than
+                    // the table.
+                    if let Some(na) = moot.filter(|_| cell.verdict != "fail") {
+                        cell = Cell {
+                            verdict: "n/a",
+                            reason: Some(na.reason.clone()),
+                            findings: Vec::new(),
+                        };
+                    }
+                    (c.as_str(), cell)
                 })
                 .collect();
             let backup_retention_days = entry
@@ -754,15 +814,22 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 .and_then(|retention| retention_days(r, retention, &related));
             if let (Some(days), Some(backup)) = (
                 backup_retention_days,
-                controls.get_mut(Category::Backup.as_str()),
+                controls
+                    .get_mut(Category::Backup.as_str())
+                    .filter(|c| c.verdict != "n/a"),
             ) {
                 let kept = match days {
                     1 => String::from("kept 1 day"),
                     _ => format!("kept {days} days"),
                 };
+                // A store whose own retention is short passes only through
+                // something else (an AWS Backup plan): keep saying which.
+                let short = days < MIN_RETENTION_DAYS;
                 backup.reason = Some(match backup.reason.take() {
                     Some(reason)
-                        if backup.verdict != "pass" || reason.starts_with("suppressed") =>
+                        if backup.verdict != "pass"
+                            || short
+                            || reason.starts_with("suppressed") =>
                     {
                         format!("{kept}; {reason}")
                     }
