@@ -257,8 +257,8 @@ impl BackupCoverage {
         ));
         out.push(format!(
             "Otherwise it passes when an `{SELECTION}` covers it — naming it in `resources`, with a \
-             `*` wildcard there, or through a `selection_tag` or `condition` `string_equals` tag \
-             it carries, and not naming it in `not_resources` — and the `{PLAN}` the selection's \
+             `*` wildcard there, or through a `selection_tag` it carries; every `condition` on its \
+             tags holding; not naming it in `not_resources` — and the `{PLAN}` the selection's \
              `plan_id` refers to has a rule that runs at least daily and keeps recovery points {} \
              days or more.",
             p.min_days
@@ -428,47 +428,65 @@ impl<'r> Selection<'r> {
     }
 
     /// Whether the selection covers `subject`: `None` when that depends
-    /// on values not known statically.
+    /// on values not known statically. As AWS Backup reads a selection:
+    /// the resources it names or matches (`resources`, a `*` wildcard
+    /// there, or any `selection_tag`), if every `condition` holds, less
+    /// those in `not_resources`.
     fn covers(&self, subject: &Resource) -> Option<bool> {
         let r = self.resource;
         if self.names(subject, "/not_resources") {
             return Some(false);
         }
-        if self.names(subject, "/resources") {
-            return Some(true);
-        }
-        if let Some(Value::Array(items)) = r.attributes.get("resources") {
-            if items.iter().any(|v| v.as_str() == Some("*")) {
-                return Some(true);
-            }
+        if r.is_unknown("/not_resources") {
+            return None;
         }
         let tags = subject.attributes.get("tags");
-        let mut maybe = r.is_unknown("/resources") && r.references.is_empty();
-        for (i, tag) in array(r.attributes.get("selection_tag")).iter().enumerate() {
-            match tag_matches(tag, tags, subject, Some) {
-                Some(true) => return Some(true),
-                Some(false) => {}
-                None => maybe = true,
-            }
-            maybe |= r.is_unknown(&format!("/selection_tag/{i}"));
-        }
-        for condition in array(r.attributes.get("condition")) {
-            for equals in array(condition.get("string_equals")) {
-                let matched = tag_matches(equals, tags, subject, |key| {
-                    key.strip_prefix("aws:ResourceTag/")
-                });
-                match matched {
-                    Some(true) => return Some(true),
-                    Some(false) => {}
-                    None => maybe = true,
-                }
-            }
-        }
-        if maybe {
+        let wildcard = array(r.attributes.get("resources"))
+            .iter()
+            .any(|v| v.as_str() == Some("*"));
+        let mut base = if self.names(subject, "/resources") || wildcard {
+            Some(true)
+        } else if r.is_unknown("/resources") && r.references.is_empty() {
             None
         } else {
             Some(false)
+        };
+        for (i, tag) in array(r.attributes.get("selection_tag")).iter().enumerate() {
+            let matched = if r.is_unknown(&format!("/selection_tag/{i}")) {
+                None
+            } else {
+                tag_matches(tag, tags, subject, Some)
+            };
+            base = or(base, matched);
         }
+        let mut conditions = Some(true);
+        for (i, condition) in array(r.attributes.get("condition")).iter().enumerate() {
+            if r.is_unknown(&format!("/condition/{i}")) {
+                conditions = and(conditions, None);
+                continue;
+            }
+            let Some(map) = condition.as_object() else {
+                continue;
+            };
+            for (kind, tests) in map {
+                for test in array(Some(tests)) {
+                    let matched = match kind.as_str() {
+                        "string_equals" => tag_matches(test, tags, subject, |key| {
+                            key.strip_prefix("aws:ResourceTag/")
+                        }),
+                        "string_not_equals" => tag_matches(test, tags, subject, |key| {
+                            key.strip_prefix("aws:ResourceTag/")
+                        })
+                        .map(|m| !m),
+                        // `string_like` and `string_not_like` take wildcards
+                        // this check does not read.
+                        _ => None,
+                    };
+                    conditions = and(conditions, matched);
+                }
+            }
+        }
+        and(base, conditions)
     }
 
     /// Whether an expression written at `pointer` (or below it) names the
@@ -492,6 +510,24 @@ fn mentions(expr: &str, address: &str) -> bool {
         !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
             && matches!(after, Some('.') | Some('['))
     })
+}
+
+/// Three-valued or: true wins over unknown.
+fn or(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// Three-valued and: false wins over unknown.
+fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
 }
 
 fn array(value: Option<&Value>) -> &[Value] {
@@ -543,6 +579,15 @@ mod tests {
         assert!(!runs_daily("cron(0 5 ? 1 * *)"));
         assert!(!runs_daily("rate(1 day)"));
         assert!(!runs_daily("cron(0 5)"));
+    }
+
+    #[test]
+    fn unknowns_give_way_to_a_decided_answer() {
+        assert_eq!(or(None, Some(true)), Some(true));
+        assert_eq!(or(Some(false), None), None);
+        assert_eq!(and(None, Some(false)), Some(false));
+        assert_eq!(and(Some(true), None), None);
+        assert_eq!(and(Some(true), Some(true)), Some(true));
     }
 
     #[test]
