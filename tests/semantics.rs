@@ -88,6 +88,7 @@ resource "aws_elasticache_replication_group" "cache" {
   transit_encryption_enabled = true
   transit_encryption_mode    = null
   at_rest_encryption_enabled = true
+  snapshot_retention_limit   = 7
 }
 # policy: change_request=OPS-1 approved_by=cto owner=records-team
 resource "aptible_database" "records" {
@@ -366,7 +367,8 @@ resource "aws_db_instance" "db" {
         message(&report, "aws-rds-backup-retention-short"),
         "Automated backups are kept for less than 7 days (backup_retention_period \
          is not set: the provider default is 0 (no backups) for an aws_db_instance, \
-         1 day for an aws_rds_cluster)"
+         1 day for an aws_rds_cluster, and no aws_backup_selection covers it with a \
+         daily plan)"
     );
     let public = report
         .undecided

@@ -121,7 +121,7 @@ fn approval_tags_can_be_renamed_in_the_config() {
     write(
         dir.path(),
         "main.tf",
-        "resource \"aws_sns_topic\" \"b\" {\n  tags = { cr = \"ops-7\", approved_by = \"cto\", owner = \"a\" }\n}\n",
+        "resource \"aws_sns_topic\" \"b\" {\n  tags = { cr = \"ops-7\", approved_by = \"cto\", owner = \"a\" }\n  kms_master_key_id = \"alias/aws/sns\"\n}\n",
     );
     write(
         dir.path(),

@@ -362,30 +362,12 @@ fn value_in_effect(
     pointer: &str,
     errors: &[SchemaError],
 ) -> Option<String> {
-    if let Some(value) = resource
+    if resource
         .attributes
         .pointer(pointer)
-        .filter(|_| !pointer.is_empty())
+        .is_some_and(|_| !pointer.is_empty())
     {
-        let path = crate::model::attribute_path(pointer);
-        if let Some(secret) = resource
-            .origins(pointer)
-            .iter()
-            .find(|o| o.from_environment)
-        {
-            return Some(format!(
-                "{path} is set from {}; its value is not shown",
-                secret.message
-            ));
-        }
-        let text = serde_json::to_string(value).ok()?;
-        if text.chars().count() > QUOTED_VALUE {
-            return None;
-        }
-        return Some(match value_source(resource, pointer) {
-            Some(source) => format!("{path} = {text}, from {source}"),
-            None => format!("{path} = {text}"),
-        });
+        return value_set(resource, pointer);
     }
     // The attribute is left out: the first missing one at the pointer or
     // the one the rule focuses on.
@@ -406,6 +388,33 @@ fn value_in_effect(
     Some(match rule.defaults.get(&missing) {
         Some(default) => format!("{path} is not set: the provider default is {default}"),
         None => format!("{path} is not set"),
+    })
+}
+
+/// A value that is set, in Terraform's words, and where it came from
+/// (`backup_retention_period = 3, from var.backup_days set in ...`); a
+/// value from the environment is named, never quoted; `None` for a value
+/// too long to quote or no value at all.
+pub(crate) fn value_set(resource: &Resource, pointer: &str) -> Option<String> {
+    let value = resource.attributes.pointer(pointer)?;
+    let path = crate::model::attribute_path(pointer);
+    if let Some(secret) = resource
+        .origins(pointer)
+        .iter()
+        .find(|o| o.from_environment)
+    {
+        return Some(format!(
+            "{path} is set from {}; its value is not shown",
+            secret.message
+        ));
+    }
+    let text = serde_json::to_string(value).ok()?;
+    if text.chars().count() > QUOTED_VALUE {
+        return None;
+    }
+    Some(match value_source(resource, pointer) {
+        Some(source) => format!("{path} = {text}, from {source}"),
+        None => format!("{path} = {text}"),
     })
 }
 

@@ -2,12 +2,14 @@
 //! Each is named in rule files (`native: <name>`) with its parameters;
 //! the metadata and examples stay in the rule's YAML.
 
+mod backup;
 pub mod container;
 pub mod ephi;
 mod linked;
 pub(crate) mod public_subnet;
 mod reachable;
 mod required_tag;
+mod trail;
 
 use std::sync::Arc;
 
@@ -37,6 +39,12 @@ pub enum Native {
     Container(container::Check),
     /// Data stores holding ePHI outside the allowed ones (CMP 8.3.4).
     EphiPlacement(Arc<ephi::EphiPlacement>),
+    /// An AWS Backup plan with a daily rule kept long enough (OSP 3.2).
+    BackupPlan(Arc<backup::BackupPlan>),
+    /// A data store backed up by its own settings or by AWS Backup.
+    BackupCoverage(Arc<backup::BackupCoverage>),
+    /// A root module with data stores and no audit trail (CMP 8.6.5).
+    AuditTrail(Arc<trail::AuditTrail>),
 }
 
 impl Native {
@@ -63,6 +71,15 @@ impl Native {
             "database-in-public-subnet" => {
                 public_subnet::PublicSubnet::new(&params).map(|p| Native::PublicSubnet(Arc::new(p)))
             }
+            "backup-plan" => {
+                backup::BackupPlan::new(&params).map(|p| Native::BackupPlan(Arc::new(p)))
+            }
+            "backup-coverage" => {
+                backup::BackupCoverage::new(&params).map(|c| Native::BackupCoverage(Arc::new(c)))
+            }
+            "audit-trail" => {
+                trail::AuditTrail::new(&params).map(|t| Native::AuditTrail(Arc::new(t)))
+            }
             name if container::NAMES.contains(&name) => {
                 container::Check::new(name, &params).map(Native::Container)
             }
@@ -81,6 +98,9 @@ impl Native {
             Native::SuppressionAudit => "suppression-audit",
             Native::Container(check) => check.name(),
             Native::EphiPlacement(_) => "ephi-placement",
+            Native::BackupPlan(_) => "backup-plan",
+            Native::BackupCoverage(_) => "backup-coverage",
+            Native::AuditTrail(_) => "audit-trail",
         }
     }
 
@@ -96,6 +116,9 @@ impl Native {
             Native::SuppressionAudit => crate::suppress::describe_audit().to_string(),
             Native::Container(check) => check.describe(),
             Native::EphiPlacement(check) => check.describe(),
+            Native::BackupPlan(check) => check.describe(),
+            Native::BackupCoverage(check) => check.describe(),
+            Native::AuditTrail(check) => check.describe(),
         }
     }
 
@@ -106,7 +129,11 @@ impl Native {
             Native::Container(check) => check.is_global(),
             other => matches!(
                 other,
-                Native::Linked(_) | Native::Reachable(_) | Native::PublicSubnet(_)
+                Native::Linked(_)
+                    | Native::Reachable(_)
+                    | Native::PublicSubnet(_)
+                    | Native::BackupCoverage(_)
+                    | Native::AuditTrail(_)
             ),
         }
     }
@@ -140,6 +167,8 @@ impl Native {
                 }
             }
             Native::Container(check) => plain(check.run_global(resources, paths)),
+            Native::BackupCoverage(check) => check.run_global(resources),
+            Native::AuditTrail(check) => check.run_global(resources),
             _ => GlobalRun::default(),
         }
     }
@@ -150,10 +179,23 @@ impl Native {
             Native::RequiredTag(check) => check.run(resource),
             Native::Container(check) => check.run(resource),
             Native::EphiPlacement(check) => check.run(resource),
+            Native::BackupPlan(check) => check.run(resource),
             Native::SuppressionAudit
             | Native::Linked(_)
             | Native::Reachable(_)
-            | Native::PublicSubnet(_) => Vec::new(),
+            | Native::PublicSubnet(_)
+            | Native::BackupCoverage(_)
+            | Native::AuditTrail(_) => Vec::new(),
+        }
+    }
+
+    /// Hands the check the rule's resource types, `@sets` expanded, for
+    /// checks that take their subjects from them.
+    pub fn set_types(&mut self, types: &std::collections::BTreeSet<String>) {
+        if let Native::AuditTrail(check) = self {
+            if let Some(check) = Arc::get_mut(check) {
+                check.set_stores(types);
+            }
         }
     }
 

@@ -147,6 +147,9 @@ struct KindEntry {
     context: Vec<String>,
     /// Controls the platform provides, with the reason.
     platform: BTreeMap<String, String>,
+    /// Controls that do not apply to the type (or to some of its
+    /// engines), with the reason.
+    not_applicable: Vec<NotApplicable>,
     /// For a copy of another store, how it names the source.
     source: Option<SourceOf>,
 }
@@ -157,6 +160,15 @@ struct SourceOf {
     attribute: String,
     match_by: Option<String>,
     controls: Vec<String>,
+}
+
+/// Controls that cannot apply: a Memcached node has no storage to encrypt
+/// or back up; a snapshot copy has no network.
+struct NotApplicable {
+    controls: Vec<String>,
+    /// The engines it holds for (every engine when empty).
+    engines: Vec<String>,
+    reason: String,
 }
 
 /// Where a data store's backup retention is written.
@@ -220,19 +232,35 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                             .collect()
                     })
                     .unwrap_or_default();
-                let source = entry.get("source").map(|s| SourceOf {
-                    attribute: text(s, "attribute").unwrap_or_default(),
-                    match_by: text(s, "match_by"),
-                    controls: s
-                        .get("controls")
-                        .and_then(Value::as_array)
+                let strings = |v: Option<&Value>| -> Vec<String> {
+                    v.and_then(Value::as_array)
                         .map(|list| {
                             list.iter()
                                 .filter_map(Value::as_str)
                                 .map(str::to_string)
                                 .collect()
                         })
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                };
+                let not_applicable = entry
+                    .get("not_applicable")
+                    .and_then(Value::as_array)
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|na| {
+                                Some(NotApplicable {
+                                    controls: strings(na.get("controls")),
+                                    engines: strings(na.get("engines")),
+                                    reason: text(na, "reason")?,
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let source = entry.get("source").map(|s| SourceOf {
+                    attribute: text(s, "attribute").unwrap_or_default(),
+                    match_by: text(s, "match_by"),
+                    controls: strings(s.get("controls")),
                 });
                 table.insert(
                     resource_type.clone(),
@@ -243,6 +271,7 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                         context,
                         platform,
                         source,
+                        not_applicable,
                     },
                 );
             }
@@ -1105,6 +1134,25 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                             from: None,
                         };
                     }
+                    let moot = entry.and_then(|e| {
+                        e.not_applicable.iter().find(|na| {
+                            na.controls.iter().any(|n| n == key)
+                                && (na.engines.is_empty()
+                                    || engine.as_ref().is_some_and(|en| {
+                                        na.engines.iter().any(|m| m.eq_ignore_ascii_case(en))
+                                    }))
+                        })
+                    });
+                    // A finding still shows: the rule knows better than
+                    // the table.
+                    if let Some(na) = moot.filter(|_| cell.verdict != "fail") {
+                        cell = Cell {
+                            verdict: "n/a",
+                            reason: Some(na.reason.clone()),
+                            findings: Vec::new(),
+                            from: None,
+                        };
+                    }
                     (key, cell)
                 })
                 .collect();
@@ -1113,12 +1161,17 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
                 .and_then(|retention| retention_days(r, retention, &related));
             if let (Some(days), Some(backup)) = (
                 backup_retention_days,
-                controls.get_mut(Category::Backup.as_str()),
+                controls
+                    .get_mut(Category::Backup.as_str())
+                    .filter(|c| c.verdict != "n/a"),
             ) {
                 let kept = match days {
                     1 => String::from("kept 1 day"),
                     _ => format!("kept {days} days"),
                 };
+                // The retention is always said, with the verdict's reason: a
+                // store whose own retention is short may pass through an AWS
+                // Backup plan, and the reader must see which.
                 backup.reason = Some(match backup.reason.take() {
                     Some(reason) => format!("{kept}; {reason}"),
                     None => kept,

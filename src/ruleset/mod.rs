@@ -459,7 +459,10 @@ fn build_rule(
             )
         })?)),
         (None, Some(name)) => {
-            Check::Native(Native::new(name, &rule.params).map_err(|e| ("/params".to_string(), e))?)
+            let mut native =
+                Native::new(name, &rule.params).map_err(|e| ("/params".to_string(), e))?;
+            native.set_types(&resource_types);
+            Check::Native(native)
         }
         _ => {
             return Err((

@@ -1059,7 +1059,12 @@ impl<'a> Program<'a> {
                                 source,
                             });
                         }
-                        BlockKind::Provider => def.providers.push((i, block)),
+                        BlockKind::Provider => {
+                            def.providers.push((i, block));
+                            // Lowered too (not checked): a root that
+                            // configures a provider is an account root.
+                            def.blocks.push((i, block, header));
+                        }
                         BlockKind::Manifest => {}
                     }
                 }
