@@ -24,6 +24,10 @@ struct RequiredTagParams {
     /// /metadata/labels]` for Kubernetes objects, `[/labels]` for compose
     /// services.
     at: Option<Vec<String>>,
+    /// The maps hold lowercase keys and values only (GCP labels): the
+    /// tag's name is lowercased and its value matched ignoring case.
+    #[serde(default)]
+    lowercase: bool,
 }
 
 /// A tag every resource must carry in one of the maps `at` (`tags` by
@@ -35,6 +39,8 @@ pub struct RequiredTag {
     pub tag: String,
     pub pattern: Option<regex::Regex>,
     pub at: Vec<String>,
+    /// Keys and values are lowercase where the tag lives (GCP labels).
+    pub lowercase: bool,
 }
 
 impl RequiredTag {
@@ -50,22 +56,32 @@ impl RequiredTag {
             tag: String::new(),
             pattern: None,
             at,
+            lowercase: params.lowercase,
         };
         check.configure(Some(params.tag), params.pattern)?;
         Ok(check)
     }
 
     /// Renames the tag or changes its pattern, as the config file asks.
+    /// Where keys and values are lowercase (`lowercase`), the name is
+    /// lowercased and the pattern matches ignoring case, so one setting
+    /// serves AWS tags and GCP labels alike (`OPS-123` is `ops-123`).
     pub fn configure(
         &mut self,
         tag: Option<String>,
         pattern: Option<String>,
     ) -> Result<(), String> {
         if let Some(tag) = tag {
-            self.tag = tag;
+            self.tag = if self.lowercase {
+                tag.to_lowercase()
+            } else {
+                tag
+            };
         }
         if let Some(pattern) = pattern {
-            let regex = regex::Regex::new(&pattern)
+            let regex = regex::RegexBuilder::new(&pattern)
+                .case_insensitive(self.lowercase)
+                .build()
                 .map_err(|e| format!("invalid tag pattern `{pattern}`: {e}"))?;
             self.pattern = Some(regex);
         }
@@ -80,6 +96,9 @@ impl RequiredTag {
             _ => format!("in {}, looked up in that order", wording::or_list(&places)),
         };
         let value = match &self.pattern {
+            Some(pattern) if self.lowercase => {
+                format!("a value matching `{pattern}` in any case")
+            }
             Some(pattern) => format!("a value matching `{pattern}`"),
             None => "a value that is not blank".to_string(),
         };
@@ -93,6 +112,13 @@ impl RequiredTag {
                 " `{slot}` under the configuration's `approval-tags` may rename the {} \
                  (`name`) and set its pattern (`pattern`).",
                 self.noun()
+            ));
+        }
+        if self.lowercase {
+            out.push_str(&format!(
+                " {} hold lowercase keys and values only, so the name is lowercased \
+                 and the value matched ignoring case.",
+                wording::capitalised(&self.plural())
             ));
         }
         out.push_str(&format!(
