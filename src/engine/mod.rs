@@ -331,10 +331,15 @@ fn value_in_effect(
     pointer: &str,
     errors: &[SchemaError],
 ) -> Option<String> {
+    // A nested block that lacks the attribute (`settings[0]` without
+    // `ip_configuration`) is said by what it lacks, not by its whole value.
+    let lacks_attribute = errors
+        .iter()
+        .any(|e| e.missing.is_some() && e.pointer == pointer);
     if let Some(value) = resource
         .attributes
         .pointer(pointer)
-        .filter(|_| !pointer.is_empty())
+        .filter(|_| !pointer.is_empty() && !lacks_attribute)
     {
         let path = crate::model::attribute_path(pointer);
         if let Some(secret) = resource
