@@ -218,6 +218,9 @@ impl RequiredTag {
         }
         let detail = match &self.pattern {
             _ if text.trim().is_empty() => format!("`{tag}` is empty"),
+            Some(pattern) if self.lowercase => {
+                format!("`{tag}` = {text:?} does not match `{pattern}` in any case")
+            }
             Some(pattern) => format!("`{tag}` = {text:?} does not match `{pattern}`"),
             None => format!("`{tag}` is empty"),
         };
