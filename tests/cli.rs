@@ -162,7 +162,12 @@ fn rules_lists_every_rule_and_explain_shows_one() {
         .unwrap_or_default();
     assert_eq!(
         row.split_whitespace().take(4).collect::<Vec<_>>(),
-        ["aws-rds-storage-unencrypted", "aws", "high", "encryption-at-rest"],
+        [
+            "aws-rds-storage-unencrypted",
+            "aws",
+            "high",
+            "encryption-at-rest"
+        ],
         "{text}"
     );
     assert!(
