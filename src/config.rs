@@ -2,7 +2,7 @@
 //! scanned path (or given with `--config`), validated against
 //! `schemas/provcheck-config.schema.json`, and applied to the rule set.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -563,18 +563,36 @@ impl Config {
                     );
                 }
             }
-            // The list replaces the taggable Terraform types; Kubernetes and
-            // compose approval rules keep theirs.
+            // The list replaces the taggable Terraform types, each rule
+            // keeping those of its own provider (`aws_`, `google_`,
+            // `azurerm_`: AWS tags, GCP labels and Azure tags are checked
+            // by separate rules); Kubernetes and compose approval rules
+            // keep theirs.
             if let Some(types) = self
                 .approval
                 .resource_types
                 .as_ref()
                 .filter(|_| rule.target == Target::Terraform)
             {
-                rule.resource_types = types.iter().cloned().collect();
-                rule.declared_types = types.clone();
+                let providers: BTreeSet<&str> =
+                    rule.resource_types.iter().map(|t| provider_of(t)).collect();
+                let kept: Vec<String> = types
+                    .iter()
+                    .filter(|t| providers.contains(provider_of(t)))
+                    .cloned()
+                    .collect();
+                rule.resource_types = kept.iter().cloned().collect();
+                rule.declared_types = kept;
             }
         }
         errors
     }
+}
+
+/// The provider a Terraform resource type belongs to: the part before its
+/// first underscore (`aws`, `google`, `azurerm`).
+fn provider_of(resource_type: &str) -> &str {
+    resource_type
+        .split_once('_')
+        .map_or(resource_type, |(provider, _)| provider)
 }

@@ -5,23 +5,26 @@ use std::fmt::Write;
 
 use crate::ruleset::{Check, Rule, RuleSet};
 
-/// One line a rule: id, severity, category, title.
+/// One line a rule: id, pack (the folder the rule file is in: `aws`,
+/// `gcp`, `azure`, ... or `user`), severity, category, title.
 pub fn table(rules: &RuleSet) -> String {
     let width = |f: fn(&Rule) -> usize| rules.rules.iter().map(f).max().unwrap_or(0);
     let id_w = width(|r| r.id.as_str().len()).max(2);
+    let pack_w = width(|r| r.pack.len()).max("pack".len());
     let sev_w = "severity".len();
     let cat_w = width(|r| r.category.as_str().len()).max("category".len());
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:id_w$}  {:sev_w$}  {:cat_w$}  title",
-        "id", "severity", "category"
+        "{:id_w$}  {:pack_w$}  {:sev_w$}  {:cat_w$}  title",
+        "id", "pack", "severity", "category"
     );
     for rule in &rules.rules {
         let _ = writeln!(
             out,
-            "{:id_w$}  {:sev_w$}  {:cat_w$}  {}",
+            "{:id_w$}  {:pack_w$}  {:sev_w$}  {:cat_w$}  {}",
             rule.id.as_str(),
+            rule.pack,
             rule.severity.as_str(),
             rule.category.as_str(),
             rule.title
@@ -36,6 +39,7 @@ pub fn explain(rule: &Rule) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", rule.id, rule.title);
     let _ = writeln!(out);
+    let _ = writeln!(out, "pack:       {}", rule.pack);
     let _ = writeln!(out, "severity:   {}", rule.severity);
     let _ = writeln!(out, "category:   {}", rule.category);
     let _ = writeln!(out, "policy:     {}", rule.controls.join(", "));

@@ -161,8 +161,13 @@ fn rules_lists_every_rule_and_explain_shows_one() {
         .find(|l| l.starts_with("aws-rds-storage-unencrypted "))
         .unwrap_or_default();
     assert_eq!(
-        row.split_whitespace().take(3).collect::<Vec<_>>(),
-        ["aws-rds-storage-unencrypted", "high", "encryption-at-rest"],
+        row.split_whitespace().take(4).collect::<Vec<_>>(),
+        [
+            "aws-rds-storage-unencrypted",
+            "aws",
+            "high",
+            "encryption-at-rest"
+        ],
         "{text}"
     );
     assert!(
@@ -175,6 +180,7 @@ fn rules_lists_every_rule_and_explain_shows_one() {
     let text = stdout(&out);
     for expected in [
         "CMP 8.3.4",
+        "pack:       aws",
         "Remediation:",
         "Fails (example 1",
         "Passes (example 1",

@@ -1,6 +1,7 @@
 //! Terraform evaluation end to end: variables from defaults, tfvars, the
 //! command line and the environment; locals; modules with for_each;
-//! default_tags; provenance; unknowns never turned into guesses.
+//! default_tags and default_labels; provenance; unknowns never turned
+//! into guesses.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -135,6 +136,64 @@ fn unset_variables_stay_unknown_and_are_undecided() {
     let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
     assert!(findings(&report).is_empty(), "{:?}", findings(&report));
     assert_eq!(report.undecided.len(), 1);
+}
+
+#[test]
+fn google_default_labels_merge_under_labels_but_not_cloud_sql_user_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        r#"provider "google" {
+  default_labels = { change_request = "ops-9", approved_by = "jdoe", owner = "team-a" }
+}
+provider "google" {
+  alias          = "eu"
+  default_labels = { change_request = "ops-10" }
+}
+resource "google_pubsub_topic" "inherits" {
+  name = "inherits"
+}
+resource "google_pubsub_topic" "overrides" {
+  name   = "overrides"
+  labels = { owner = "" }
+}
+resource "google_pubsub_topic" "aliased" {
+  provider = google.eu
+  name     = "aliased"
+}
+resource "google_sql_database_instance" "db" {
+  database_version = "POSTGRES_15"
+  settings {
+    tier = "db-f1-micro"
+  }
+}
+"#,
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    let mut found: Vec<(String, String)> = findings(&report)
+        .into_iter()
+        .filter(|(_, rule)| rule.ends_with("-label-missing"))
+        .collect();
+    found.sort();
+    let expected: Vec<(String, String)> = [
+        ("google_pubsub_topic.aliased", "gcp-approver-label-missing"),
+        ("google_pubsub_topic.aliased", "gcp-owner-label-missing"),
+        ("google_pubsub_topic.overrides", "gcp-owner-label-missing"),
+        (
+            "google_sql_database_instance.db",
+            "gcp-approver-label-missing",
+        ),
+        (
+            "google_sql_database_instance.db",
+            "gcp-change-request-label-missing",
+        ),
+        ("google_sql_database_instance.db", "gcp-owner-label-missing"),
+    ]
+    .iter()
+    .map(|(a, r)| (a.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(found, expected);
 }
 
 #[test]

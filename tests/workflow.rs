@@ -145,6 +145,43 @@ fn approval_tags_can_be_renamed_in_the_config() {
 }
 
 #[test]
+fn approval_tags_map_to_lowercase_gcp_labels_and_keep_their_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        "resource \"google_pubsub_topic\" \"t\" {\n  labels = { ticket = \"sec-42\", approved_by = \"jdoe\", owner = \"a\" }\n}\n\
+         resource \"azurerm_resource_group\" \"g\" {\n  tags = { Ticket = \"SEC-42\", approved_by = \"cto\", owner = \"a\" }\n}\n\
+         resource \"aws_sns_topic\" \"s\" {\n  tags = { Ticket = \"SEC-42\", approved_by = \"cto\", owner = \"a\" }\n}\n",
+    );
+    // One setting serves AWS and Azure tags and GCP labels: the label's
+    // name is lowercased and its value matched ignoring case.
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "select: [approval]\napproval-tags:\n  change-request: { name: Ticket, pattern: \"^SEC-[0-9]+$\" }\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!((code, out.as_str()), (0, ""));
+
+    // Narrowing the types keeps each approval rule to its own provider's:
+    // the Azure and AWS rules keep their listed type, the GCP rule has none.
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "select: [approval]\napproval-tags:\n  resource-types: [azurerm_resource_group, aws_sqs_queue]\n",
+    );
+    let (code, out) = compact(dir.path(), &["."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("main.tf:5:3: high azure-change-request-tag-missing"),
+        "{out}"
+    );
+    assert!(!out.contains("gcp-"), "{out}");
+    assert!(!out.contains("aws-"), "{out}");
+}
+
+#[test]
 fn waivers_suppress_with_an_audit_trail_and_expire() {
     let dir = repo();
     write(

@@ -362,10 +362,15 @@ fn value_in_effect(
     pointer: &str,
     errors: &[SchemaError],
 ) -> Option<String> {
+    // A nested block that lacks the attribute (`settings[0]` without
+    // `ip_configuration`) is said by what it lacks, not by its whole value.
+    let lacks_attribute = errors
+        .iter()
+        .any(|e| e.missing.is_some() && e.pointer == pointer);
     if resource
         .attributes
         .pointer(pointer)
-        .is_some_and(|_| !pointer.is_empty())
+        .is_some_and(|_| !pointer.is_empty() && !lacks_attribute)
     {
         return value_set(resource, pointer);
     }

@@ -5,6 +5,8 @@
 mod backup;
 pub mod container;
 pub mod ephi;
+mod gcp_firewall;
+mod ip_range;
 mod linked;
 pub(crate) mod public_subnet;
 mod reachable;
@@ -25,6 +27,10 @@ pub use required_tag::RequiredTag;
 #[derive(Debug, Clone)]
 pub enum Native {
     OpenIngressToPorts(OpenIngress),
+    /// A GCP firewall rule admitting the internet on listed ports.
+    FirewallOpenToPorts(gcp_firewall::FirewallOpen),
+    /// A firewall rule's address range spanning much of the internet.
+    WideIpRange(ip_range::WideRange),
     /// A resource passes through another that refers to it.
     Linked(Arc<linked::Linked>),
     /// A database whose security groups admit the internet.
@@ -59,6 +65,10 @@ impl Native {
             "open-ingress-to-ports" => serde_json::from_value(params)
                 .map(Native::OpenIngressToPorts)
                 .map_err(|e| format!("invalid params for `{name}`: {e}")),
+            "firewall-open-to-ports" => {
+                gcp_firewall::FirewallOpen::new(&params).map(Native::FirewallOpenToPorts)
+            }
+            "wide-ip-range" => ip_range::WideRange::new(&params).map(Native::WideIpRange),
             "required-tag" => RequiredTag::new(&params).map(Native::RequiredTag),
             "suppression-audit" => Ok(Native::SuppressionAudit),
             "ephi-placement" => {
@@ -91,6 +101,8 @@ impl Native {
     pub fn name(&self) -> &'static str {
         match self {
             Native::OpenIngressToPorts(_) => "open-ingress-to-ports",
+            Native::FirewallOpenToPorts(_) => "firewall-open-to-ports",
+            Native::WideIpRange(_) => "wide-ip-range",
             Native::Linked(_) => "linked",
             Native::Reachable(_) => "database-reachable-from-internet",
             Native::PublicSubnet(_) => "database-in-public-subnet",
@@ -109,6 +121,8 @@ impl Native {
     pub fn describe(&self) -> String {
         match self {
             Native::OpenIngressToPorts(check) => check.describe(),
+            Native::FirewallOpenToPorts(check) => check.describe(),
+            Native::WideIpRange(check) => check.describe(),
             Native::Linked(check) => check.describe(),
             Native::Reachable(check) => check.describe(),
             Native::PublicSubnet(check) => check.describe(),
@@ -176,6 +190,8 @@ impl Native {
     pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
         match self {
             Native::OpenIngressToPorts(check) => check.run(resource),
+            Native::FirewallOpenToPorts(check) => check.run(resource),
+            Native::WideIpRange(check) => check.run(resource),
             Native::RequiredTag(check) => check.run(resource),
             Native::Container(check) => check.run(resource),
             Native::EphiPlacement(check) => check.run(resource),

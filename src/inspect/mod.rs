@@ -179,6 +179,10 @@ struct Retention {
     pointer: String,
     /// The provider's value when the attribute is left out.
     default: Option<i64>,
+    /// A JSON pointer to the switch that turns automated backups on, when
+    /// the platform has one (Cloud SQL's `backup_configuration.enabled`):
+    /// unless it is `true`, no backups are kept at all.
+    enabled: Option<String>,
 }
 
 /// The resource-kind table, `data/resource-kinds.yaml`, compiled once.
@@ -211,6 +215,7 @@ fn kinds() -> &'static BTreeMap<String, KindEntry> {
                             crate::model::push_pointer("", &attribute)
                         },
                         default: r.get("default").and_then(Value::as_i64),
+                        enabled: text(r, "enabled"),
                     }
                 });
                 let context = entry
@@ -414,6 +419,7 @@ fn tag<'a>(resource: &'a Resource, keys: &[&str]) -> Option<&'a str> {
     let maps = [
         attrs.get("tags"),
         attrs.get("labels"),
+        attrs.pointer("/settings/0/user_labels"),
         attrs.pointer("/metadata/labels"),
     ];
     maps.into_iter()
@@ -945,7 +951,8 @@ fn from_sources(
 }
 
 /// Days automated backups are kept: the attribute's value, or the
-/// provider's default when it is left out; `None` when unknown.
+/// provider's default when it is left out, or 0 when the backup switch is
+/// off; `None` when unknown.
 fn retention_days(
     resource: &Resource,
     retention: &Retention,
@@ -957,6 +964,14 @@ fn retention_days(
             .referred_by(resource)
             .find(|r| &r.resource_type == via)?,
     };
+    if let Some(enabled) = &retention.enabled {
+        if holder.is_unknown(enabled) {
+            return None;
+        }
+        if holder.attributes.pointer(enabled) != Some(&Value::Bool(true)) {
+            return Some(0);
+        }
+    }
     if holder.is_unknown(&retention.pointer) {
         return None;
     }

@@ -1119,7 +1119,8 @@ pub(crate) fn local_target(dir: &Path, source: &str) -> Option<PathBuf> {
 }
 
 /// Provider `default_tags` in force for a module instance, by provider
-/// configuration name (`aws`, `aws.west`).
+/// configuration name (`aws`, `aws.west`); the Google provider's
+/// `default_labels` sit beside them (`google`, `google-beta.eu`).
 #[derive(Debug, Clone, Default)]
 struct Providers {
     default_tags: HashMap<String, (Value, Option<Origin>)>,
@@ -1221,19 +1222,25 @@ impl<'a> Instance<'a> {
                 Some(Expression::String(alias)) => format!("{name}.{}", alias.value()),
                 _ => name,
             };
-            let Some(tags) = block
-                .body
-                .get_blocks("default_tags")
-                .next()
-                .and_then(|b| b.body.get_attribute("tags"))
-            else {
+            // AWS nests its tags in a block; Google writes a map.
+            let (tags, what) = if config.starts_with("google") {
+                (block.body.get_attribute("default_labels"), "default_labels")
+            } else {
+                let tags = block
+                    .body
+                    .get_blocks("default_tags")
+                    .next()
+                    .and_then(|b| b.body.get_attribute("tags"));
+                (tags, "default_tags")
+            };
+            let Some(tags) = tags else {
                 continue;
             };
             let value = self.ctx().evaluate(&tags.value);
             let origin = Origin {
                 file: *file,
                 span: span_of(tags),
-                message: format!("default_tags of provider {config}"),
+                message: format!("{what} of provider {config}"),
                 from_environment: false,
             };
             providers.default_tags.insert(config, (value, Some(origin)));
@@ -1643,8 +1650,10 @@ impl<'a> Instance<'a> {
                 resource.related.clone_from(&related);
                 resource.module.clone_from(&self.calls);
                 resource.references.clone_from(&references);
-                if header_is_aws(&resource) && resource.kind == BlockKind::Resource {
-                    self.apply_default_tags(block, &mut resource);
+                if resource.kind == BlockKind::Resource {
+                    if let Some((map, provider)) = default_map(&resource) {
+                        self.apply_default_tags(block, &mut resource, map, provider);
+                    }
                 }
                 out.push(resource);
             };
@@ -1793,20 +1802,25 @@ impl<'a> Instance<'a> {
     }
 
     /// Merges the provider's `default_tags` under the resource's `tags`
-    /// (the resource wins), for the provider configuration it uses.
-    fn apply_default_tags(&self, block: &Block, resource: &mut Resource) {
-        if resource.resource_type == "aws_autoscaling_group" {
-            return;
-        }
+    /// (`default_labels` under `labels` for Google; the resource wins),
+    /// for the provider configuration it uses.
+    fn apply_default_tags(
+        &self,
+        block: &Block,
+        resource: &mut Resource,
+        map: &str,
+        provider: &str,
+    ) {
         let config = block
             .body
             .get_attribute("provider")
             .and_then(|a| traversal_name(&a.value))
-            .unwrap_or_else(|| "aws".to_string());
+            .unwrap_or_else(|| provider.to_string());
+        let map_pointer = crate::model::push_pointer("", map);
         let Some((defaults, origin)) = self.providers.default_tags.get(&config) else {
             return;
         };
-        if resource.is_unknown("/tags") {
+        if resource.is_unknown(&map_pointer) {
             return;
         }
         let (defaults_json, unknown) = defaults.to_json();
@@ -1815,17 +1829,17 @@ impl<'a> Instance<'a> {
         };
         if !unknown.is_empty() && unknown.iter().any(|p| p.is_empty()) {
             // The default tags themselves are unknown: so is the merge.
-            if !attributes.contains_key("tags") {
-                attributes.insert("tags".into(), serde_json::Value::Null);
+            if !attributes.contains_key(map) {
+                attributes.insert(map.into(), serde_json::Value::Null);
             }
-            resource.unknown.insert("/tags".into());
+            resource.unknown.insert(map_pointer.clone());
             return;
         }
         let serde_json::Value::Object(defaults_map) = defaults_json else {
             return;
         };
         let tags = attributes
-            .entry("tags")
+            .entry(map)
             .or_insert_with(|| serde_json::Value::Object(Default::default()));
         let serde_json::Value::Object(tags) = tags else {
             return;
@@ -1834,7 +1848,7 @@ impl<'a> Instance<'a> {
             if tags.contains_key(&key) {
                 continue;
             }
-            let pointer = crate::model::push_pointer("/tags", &key);
+            let pointer = crate::model::push_pointer(&map_pointer, &key);
             if unknown.iter().any(|u| u == &format!("/{key}")) {
                 resource.unknown.insert(pointer.clone());
             }
@@ -1855,8 +1869,20 @@ fn collect_references(body: &Body, found: &mut Vec<eval::Reference>) {
     }
 }
 
-fn header_is_aws(resource: &Resource) -> bool {
-    resource.resource_type.starts_with("aws_")
+/// The map a resource's provider defaults merge into, and the provider
+/// configuration it uses unless it names one: AWS `tags` (not on
+/// `aws_autoscaling_group`, which takes `tag` blocks and gets no
+/// `default_tags`), Google `labels` (not on `google_sql_database_instance`,
+/// whose `settings.user_labels` the provider leaves alone).
+fn default_map(resource: &Resource) -> Option<(&'static str, &'static str)> {
+    let ty = resource.resource_type.as_str();
+    if ty.starts_with("aws_") && ty != "aws_autoscaling_group" {
+        Some(("tags", "aws"))
+    } else if ty.starts_with("google_") && ty != "google_sql_database_instance" {
+        Some(("labels", "google"))
+    } else {
+        None
+    }
 }
 
 /// `aws.west` from a traversal expression `aws.west`; `aws` from `aws`.

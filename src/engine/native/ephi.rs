@@ -96,11 +96,13 @@ const ENGINE_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// The metadata maps a marker may be in: Terraform `tags`, compose (and
-/// GCP) `labels`, a Kubernetes object's labels and annotations, and a
-/// workload's pod template labels.
+/// GCP) `labels`, a Cloud SQL instance's `settings.user_labels`, a
+/// Kubernetes object's labels and annotations, and a workload's pod
+/// template labels.
 const PLACES: &[&str] = &[
     "/tags",
     "/labels",
+    "/settings/0/user_labels",
     "/metadata/labels",
     "/metadata/annotations",
     "/pod/metadata/labels",

@@ -25,6 +25,10 @@ struct RequiredTagParams {
     /// services; `policy` names the `# policy:` comment above the block,
     /// for resources that take no tags (Aptible).
     at: Option<Vec<String>>,
+    /// The maps hold lowercase keys and values only (GCP labels): the
+    /// tag's name is lowercased and its value matched ignoring case.
+    #[serde(default)]
+    lowercase: bool,
 }
 
 /// The place `at` names for the `# policy:` comment above a block.
@@ -39,6 +43,8 @@ pub struct RequiredTag {
     pub tag: String,
     pub pattern: Option<regex::Regex>,
     pub at: Vec<String>,
+    /// Keys and values are lowercase where the tag lives (GCP labels).
+    pub lowercase: bool,
 }
 
 impl RequiredTag {
@@ -57,22 +63,32 @@ impl RequiredTag {
             tag: String::new(),
             pattern: None,
             at,
+            lowercase: params.lowercase,
         };
         check.configure(Some(params.tag), params.pattern)?;
         Ok(check)
     }
 
     /// Renames the tag or changes its pattern, as the config file asks.
+    /// Where keys and values are lowercase (`lowercase`), the name is
+    /// lowercased and the pattern matches ignoring case, so one setting
+    /// serves AWS tags and GCP labels alike (`OPS-123` is `ops-123`).
     pub fn configure(
         &mut self,
         tag: Option<String>,
         pattern: Option<String>,
     ) -> Result<(), String> {
         if let Some(tag) = tag {
-            self.tag = tag;
+            self.tag = if self.lowercase {
+                tag.to_lowercase()
+            } else {
+                tag
+            };
         }
         if let Some(pattern) = pattern {
-            let regex = regex::Regex::new(&pattern)
+            let regex = regex::RegexBuilder::new(&pattern)
+                .case_insensitive(self.lowercase)
+                .build()
                 .map_err(|e| format!("invalid tag pattern `{pattern}`: {e}"))?;
             self.pattern = Some(regex);
         }
@@ -97,6 +113,9 @@ impl RequiredTag {
             _ => format!("in {}, looked up in that order", wording::or_list(&places)),
         };
         let value = match &self.pattern {
+            Some(pattern) if self.lowercase => {
+                format!("a value matching `{pattern}` in any case")
+            }
             Some(pattern) => format!("a value matching `{pattern}`"),
             None => "a value that is not blank".to_string(),
         };
@@ -110,6 +129,13 @@ impl RequiredTag {
                 " `{slot}` under the configuration's `approval-tags` may rename the {} \
                  (`name`) and set its pattern (`pattern`).",
                 self.noun()
+            ));
+        }
+        if self.lowercase {
+            out.push_str(&format!(
+                " {} hold lowercase keys and values only, so the name is lowercased \
+                 and the value matched ignoring case.",
+                wording::capitalised(&self.plural())
             ));
         }
         out.push_str(&format!(
@@ -246,6 +272,9 @@ impl RequiredTag {
         }
         let detail = match &self.pattern {
             _ if text.trim().is_empty() => format!("`{tag}` is empty"),
+            Some(pattern) if self.lowercase => {
+                format!("`{tag}` = {text:?} does not match `{pattern}` in any case")
+            }
             Some(pattern) => format!("`{tag}` = {text:?} does not match `{pattern}`"),
             None => format!("`{tag}` is empty"),
         };
