@@ -340,7 +340,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
     let controls: Vec<Control> = CONTROLS
         .iter()
         .map(|c| Control {
-            key: *c,
+            key: c,
             label: label(c),
         })
         .collect();
@@ -574,7 +574,7 @@ fn store_row<'m>(d: &'m DataStore, targets: &HashMap<&str, Target<'m>>) -> Store
             .iter()
             .map(|c| match d.controls.get(*c) {
                 Some(cell) => CellView {
-                    key: *c,
+                    key: c,
                     verdict: cell.verdict,
                     quiet: cell.verdict == "pass"
                         && cell
@@ -589,7 +589,7 @@ fn store_row<'m>(d: &'m DataStore, targets: &HashMap<&str, Target<'m>>) -> Store
                         .collect(),
                 },
                 None => CellView {
-                    key: *c,
+                    key: c,
                     verdict: "n/a",
                     quiet: false,
                     reason: None,

@@ -264,7 +264,7 @@ impl RequiredTag {
     fn judge(&self, pointer: String, text: &str) -> Vec<NativeResult> {
         let tag = &self.tag;
         let ok = match &self.pattern {
-            Some(pattern) => pattern.is_match(&text),
+            Some(pattern) => pattern.is_match(text),
             None => !text.trim().is_empty(),
         };
         if ok {
