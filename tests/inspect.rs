@@ -509,3 +509,37 @@ fn system_exposure_lists_every_entry_point() {
     assert_eq!(http["tls"], false);
     assert!(http["how"].as_str().unwrap().contains("redirects to HTTPS"));
 }
+
+/// A folder of Dockerfiles carries no approval evidence: its approval
+/// steps are undecided and the system incomplete, never ready; the HTML
+/// page shows each system's verdict above its steps.
+#[test]
+fn systems_without_evidence_are_incomplete() {
+    let (text, code) = inspect("fixtures/docker/shop", "json");
+    assert_eq!(
+        code, 0,
+        "no findings: an incomplete report does not fail the run"
+    );
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let systems = report["systems"].as_array().unwrap();
+    assert!(!systems.is_empty());
+    for system in systems {
+        assert_eq!(system["verdict"], "incomplete", "{system}");
+    }
+    let steps = report["checklist"].as_array().unwrap();
+    let approval: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s["step"] == "change request present and well-formed")
+        .collect();
+    assert!(!approval.is_empty());
+    assert!(approval.iter().all(|s| s["verdict"] == "undecided"));
+
+    let (html, _) = inspect("fixtures/system", "html");
+    for (scope, verdict) in [
+        ("fixtures/system/compose", "not ready"),
+        ("fixtures/system/kubernetes", "not ready"),
+    ] {
+        let row = format!("<tr data-system=\"{scope}\"><td><code>{scope}</code></td><td data-verdict=\"{verdict}\">");
+        assert!(html.contains(&row), "no {verdict} row for {scope}");
+    }
+}

@@ -20,7 +20,9 @@ use foldhash::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use super::exposure::Exposure;
-use super::{AcceptedRisk, Call, Clause, DataStore, Item, Kind, Model, Step, CONTROLS};
+use super::{
+    AcceptedRisk, Call, Clause, DataStore, Item, Kind, Model, Step, SystemVerdict, CONTROLS,
+};
 use crate::error::FileError;
 use crate::finding::Finding;
 use crate::output::json::{JsonFinding, JsonSuppressed};
@@ -113,6 +115,8 @@ struct Page<'m, 'r> {
     suppressed: Vec<SilencedRow<'m, 'r>>,
     /// Rendered checklist rows.
     checklist: Vec<String>,
+    /// Each system's verdict.
+    systems: Vec<SystemRow<'m>>,
     /// Rendered finding cards.
     findings: Vec<String>,
     /// How many undecided results the model lists (with
@@ -244,6 +248,24 @@ struct SilencedRow<'m, 'r> {
 struct StepRow<'m> {
     step: &'m Step,
     verdict: Verdict,
+}
+
+/// A system's verdict as the page shows it.
+struct SystemRow<'m> {
+    system: &'m SystemVerdict,
+    verdict: Verdict,
+}
+
+fn system_row(system: &SystemVerdict) -> SystemRow<'_> {
+    let (cls, sym, label) = match system.verdict {
+        "ready" => ("pass", "✓", "Ready"),
+        "not ready" => ("fail", "✗", "Not ready"),
+        _ => ("undecided", "?", "Incomplete"),
+    };
+    SystemRow {
+        system,
+        verdict: Verdict { cls, sym, label },
+    }
 }
 
 /// A matrix row: the data store without its map of cells, which come as a
@@ -496,6 +518,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
             })
             .collect(),
         checklist: checklist.map_err(io_error)?,
+        systems: model.systems.iter().map(system_row).collect(),
         findings: findings.map_err(io_error)?,
         undecided_listed: model.undecided.as_ref().map(Vec::len),
         undecided: undecided.map_err(io_error)?,

@@ -282,6 +282,15 @@ pub fn render(model: &Model<'_>) -> String {
     out.push_str("## Provisioning checklist (CMP 8.3)\n\n");
     table(
         &mut out,
+        &["system", "verdict", "why"],
+        model
+            .systems
+            .iter()
+            .map(|s| vec![text(&s.scope), s.verdict.to_string(), text(&s.reason)])
+            .collect(),
+    );
+    table(
+        &mut out,
         &["system", "step", "verdict", "reason"],
         model
             .checklist
