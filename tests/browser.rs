@@ -224,7 +224,8 @@ fn report_renders_in_chromium_and_keeps_hostile_text_inert() {
     assert_eq!(dom.matches("<tr data-store=").count(), stores.len());
     assert_eq!(
         dom.matches(r#"<td class="cell" data-control="#).count(),
-        stores.len() * 6,
+        // Six protection controls and ePHI placement.
+        stores.len() * 7,
         "a cell per control and data store"
     );
 
