@@ -177,8 +177,9 @@ pub struct InspectArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
-    /// List the results that depend on values unknown statically.
-    #[arg(long)]
+    /// Accepted for symmetry with `check`: the report always lists the
+    /// results that depend on values unknown statically.
+    #[arg(long, hide = true)]
     pub show_undecided: bool,
 }
 

@@ -365,7 +365,6 @@ fn inspect(args: &InspectArgs) -> ExitCode {
     );
     let options = provcheck::inspect::Options {
         title: args.title.clone(),
-        show_undecided: args.show_undecided,
         production: prepared.config.production.clone(),
     };
     let model = provcheck::inspect::build(&report, &prepared.rules, &options);

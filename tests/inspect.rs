@@ -543,3 +543,112 @@ fn systems_without_evidence_are_incomplete() {
         assert!(html.contains(&row), "no {verdict} row for {scope}");
     }
 }
+
+/// Runs `inspect` on a tree outside the project, in `format`.
+fn inspect_tree(tree: &Path, format: &str) -> String {
+    let output = tree.parent().unwrap().join(format!("report.{format}"));
+    let status = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(["inspect", "--format", format, "--output"])
+        .arg(&output)
+        .arg(tree)
+        .status()
+        .unwrap();
+    assert!(matches!(status.code(), Some(0 | 1)), "{status}");
+    std::fs::read_to_string(&output).unwrap()
+}
+
+/// A database whose network comes from a registry module that is not
+/// scanned (a note, and undecided results), and one that fails.
+const UNSCANNED_NETWORK: &str = r#"module "sg" {
+  source = "terraform-aws-modules/security-group/aws"
+}
+
+variable "encrypted" {}
+
+resource "aws_db_instance" "main" {
+  engine                  = "postgres"
+  instance_class          = "db.t3.micro"
+  storage_encrypted       = var.encrypted
+  backup_retention_period = 1
+  vpc_security_group_ids  = [module.sg.security_group_id]
+}
+"#;
+
+#[test]
+fn report_says_what_to_do_and_what_is_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("main.tf"), UNSCANNED_NETWORK).unwrap();
+
+    // JSON: remediation on every finding and undecided result; the
+    // undecided results and the notes are there without any flag.
+    let report: Value = serde_json::from_str(&inspect_tree(&tree, "json")).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let undecided = report["undecided"].as_array().unwrap();
+    assert!(!findings.is_empty() && !undecided.is_empty(), "{report}");
+    for f in findings.iter().chain(undecided) {
+        let fix = f["remediation"].as_str().unwrap();
+        assert!(fix.len() > 20, "no remediation for {}", f["rule_id"]);
+    }
+    assert!(
+        undecided
+            .iter()
+            .any(|u| u["rule_id"] == "aws-rds-storage-unencrypted"),
+        "{undecided:?}"
+    );
+    let notes = report["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("not scanned")),
+        "{notes:?}"
+    );
+    assert_eq!(report["errors"], Value::Array(vec![]));
+
+    // HTML: the notes fold into one list; a section of its own lists
+    // every undecided cell and result; a finding is linked by its rule
+    // and line, and its card says how to fix it.
+    let html = inspect_tree(&tree, "html");
+    assert!(html.contains(r#"<details class="alert note" id="scan-notes">"#));
+    let section = &html[html
+        .find(r#"<section class="major" id="undecided">"#)
+        .unwrap()..];
+    let cells = report["data_stores"][0]["controls"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|c| c["verdict"] == "undecided")
+        .count();
+    assert!(cells > 0);
+    assert_eq!(
+        section.matches("<tr data-open-store=").count(),
+        cells,
+        "a row per undecided cell"
+    );
+    assert_eq!(
+        section
+            .matches("<article class=\"finding undecided\"")
+            .count(),
+        undecided.len()
+    );
+    let backup = findings
+        .iter()
+        .find(|f| f["rule_id"] == "aws-rds-backup-retention-short")
+        .unwrap_or_else(|| panic!("{findings:?}"));
+    let line = backup["span"]["start"]["line"].as_u64().unwrap();
+    let link = format!(
+        r##"<a href="#{}">aws-rds-backup-retention-short <span class="line">line {line}</span></a>"##,
+        backup["fingerprint"].as_str().unwrap()
+    );
+    assert!(html.contains(&link), "no link {link}");
+    assert!(html.contains(r#"<p class="fix"><strong>Fix:</strong> "#));
+    assert!(html.contains(r#"<p class="fix"><strong>If it fails:</strong> "#));
+
+    // Markdown: the same, as tables.
+    let markdown = inspect_tree(&tree, "markdown");
+    assert!(markdown.contains("<details><summary>"));
+    assert!(markdown.contains("## Undecided"));
+    assert!(markdown
+        .contains("| severity | rule | clauses | resource | message | remediation | location |"));
+}

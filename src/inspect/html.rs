@@ -21,9 +21,9 @@ use rayon::prelude::*;
 
 use super::exposure::Exposure;
 use super::{
-    AcceptedRisk, Call, Clause, DataStore, Item, Kind, Model, Step, SystemVerdict, CONTROLS,
+    AcceptedRisk, Call, Clause, DataStore, Item, Kind, Model, Problem, Step, SystemVerdict,
+    CONTROLS,
 };
-use crate::error::FileError;
 use crate::finding::Finding;
 use crate::output::json::{JsonFinding, JsonSuppressed};
 use crate::source::{LineIndex, SourceFile, Span};
@@ -92,8 +92,8 @@ struct Page<'m, 'r> {
     meta: Option<&'m crate::provenance::Meta>,
     summary: Summary,
     chart: Chart,
-    errors: Vec<Problem>,
-    notes: Vec<Problem>,
+    errors: &'m [Problem],
+    notes: &'m [Problem],
     /// Pass, fail, undecided, n/a.
     legend: [Verdict; 5],
     /// The matrix columns, in order.
@@ -119,10 +119,21 @@ struct Page<'m, 'r> {
     systems: Vec<SystemRow<'m>>,
     /// Rendered finding cards.
     findings: Vec<String>,
-    /// How many undecided results the model lists (with
-    /// `--show-undecided`), and their rendered cards.
-    undecided_listed: Option<usize>,
+    /// Data-store controls the matrix leaves undecided, with why.
+    open_cells: Vec<OpenCell<'m>>,
+    /// How many undecided results there are, and their rendered cards.
+    undecided_count: usize,
     undecided: Vec<String>,
+}
+
+/// A matrix cell left undecided: what could not be decided and why.
+struct OpenCell<'m> {
+    address: &'m str,
+    file: &'m str,
+    line: usize,
+    control: String,
+    reason: &'m str,
+    cites: Vec<(&'m str, Option<Target<'m>>)>,
 }
 
 #[derive(Template)]
@@ -290,8 +301,8 @@ struct CellView<'m> {
     /// A pass that only names the rules that checked it: shown quietly.
     quiet: bool,
     reason: Option<&'m str>,
-    /// (fingerprint, rule id when the page shows the finding).
-    cites: Vec<(&'m str, Option<&'m str>)>,
+    /// (fingerprint, the finding when the page shows it).
+    cites: Vec<(&'m str, Option<Target<'m>>)>,
 }
 
 /// A finding card: the finding's JSON entry (its line instead of its
@@ -305,6 +316,7 @@ struct Card<'a> {
     file: &'a str,
     line: Option<usize>,
     message: &'a str,
+    remediation: &'a str,
     fingerprint: &'a str,
     related: Vec<Related<'a>>,
     anchor: bool,
@@ -335,15 +347,11 @@ struct Snippet<'r> {
     after: Option<Cow<'r, str>>,
 }
 
+/// A finding the page shows, as a link names it: its rule and line.
 #[derive(Clone, Copy)]
 struct Target<'r> {
     rule_id: &'r str,
-}
-
-struct Problem {
-    file: String,
     line: Option<usize>,
-    message: String,
 }
 
 fn io_error(error: askama::Error) -> io::Error {
@@ -384,7 +392,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         .iter()
         .map(|s| ids.insert(s.finding.fingerprint))
         .collect();
-    let listed_undecided: &[JsonFinding<'_>] = model.undecided.as_deref().unwrap_or(&[]);
+    let listed_undecided: &[JsonFinding<'_>] = &model.undecided;
     let undecided_anchors: Vec<bool> = listed_undecided
         .iter()
         .map(|f| ids.insert(f.fingerprint))
@@ -397,7 +405,13 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         .chain(model.suppressed.iter().map(|s| &s.finding))
         .chain(model.findings.iter())
     {
-        targets.insert(f.fingerprint, Target { rule_id: f.rule_id });
+        targets.insert(
+            f.fingerprint,
+            Target {
+                rule_id: f.rule_id,
+                line: f.span.as_ref().map(|s| s.start.line),
+            },
+        );
     }
 
     // Every list at once, so that no core waits for the end of one list
@@ -486,8 +500,8 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         meta: model.meta.as_ref(),
         summary: summary(model, report),
         chart: chart(model),
-        errors: report.errors.iter().map(|e| problem(report, e)).collect(),
-        notes: report.notes.iter().map(|e| problem(report, e)).collect(),
+        errors: &model.errors,
+        notes: &model.notes,
         legend: ["pass", "fail", "undecided", "accepted", "n/a"].map(Verdict::of),
         controls: &controls,
         clause_ids: &clause_ids,
@@ -520,7 +534,18 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         checklist: checklist.map_err(io_error)?,
         systems: model.systems.iter().map(system_row).collect(),
         findings: findings.map_err(io_error)?,
-        undecided_listed: model.undecided.as_ref().map(Vec::len),
+        open_cells: model
+            .open_cells()
+            .map(|(d, control, cell)| OpenCell {
+                address: &d.address,
+                file: &d.file,
+                line: d.line,
+                control: label(control),
+                reason: cell.reason.as_deref().unwrap_or("not checked"),
+                cites: cites(&cell.findings, &targets),
+            })
+            .collect(),
+        undecided_count: model.undecided.len(),
         undecided: undecided.map_err(io_error)?,
     };
     page.write_into(out)
@@ -605,11 +630,7 @@ fn store_row<'m>(d: &'m DataStore, targets: &HashMap<&str, Target<'m>>) -> Store
                             .as_deref()
                             .is_some_and(|r| r.starts_with("checked by")),
                     reason: cell.reason.as_deref(),
-                    cites: cell
-                        .findings
-                        .iter()
-                        .map(|fp| (fp.as_str(), targets.get(fp.as_str()).map(|t| t.rule_id)))
-                        .collect(),
+                    cites: cites(&cell.findings, targets),
                 },
                 None => CellView {
                     key: c,
@@ -621,6 +642,17 @@ fn store_row<'m>(d: &'m DataStore, targets: &HashMap<&str, Target<'m>>) -> Store
             })
             .collect(),
     }
+}
+
+/// The findings a cell cites, each with what the page shows of it.
+fn cites<'m>(
+    fingerprints: &'m [String],
+    targets: &HashMap<&str, Target<'m>>,
+) -> Vec<(&'m str, Option<Target<'m>>)> {
+    fingerprints
+        .iter()
+        .map(|fp| (fp.as_str(), targets.get(fp.as_str()).copied()))
+        .collect()
 }
 
 /// Renders `items` in chunks, in parallel, with `render`.
@@ -660,6 +692,7 @@ fn cards(
                 file: &f.file,
                 line: f.span.as_ref().map(|s| s.start.line),
                 message: f.message,
+                remediation: f.remediation,
                 fingerprint: f.fingerprint,
                 related: f
                     .related
@@ -727,7 +760,7 @@ fn summary(model: &Model<'_>, report: &Report) -> Summary {
         exposures: model.exposure.len(),
         findings: model.findings.len(),
         suppressed: model.suppressed.len(),
-        undecided: report.undecided.len(),
+        undecided: model.undecided.len(),
         lapsed: model.accepted_risks.iter().filter(|r| r.expired).count(),
         severities: SEVERITIES
             .iter()
@@ -787,17 +820,6 @@ fn chart(model: &Model<'_>) -> Chart {
         bar_height: BAR,
         bars,
         omitted,
-    }
-}
-
-fn problem(report: &Report, error: &FileError) -> Problem {
-    Problem {
-        file: report.shown_path(&error.path),
-        line: match (report.file_for(error), error.span) {
-            (Some(file), Some(span)) => Some(file.position(span.start).line),
-            _ => None,
-        },
-        message: error.message.clone(),
     }
 }
 

@@ -62,6 +62,7 @@ pub fn render(model: &Model<'_>) -> String {
     if let Some(meta) = &model.meta {
         let _ = writeln!(out, "{}\n", text(&meta.line()));
     }
+    problems(&mut out, model);
 
     out.push_str("## Summary\n\n");
     let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
@@ -198,16 +199,13 @@ pub fn render(model: &Model<'_>) -> String {
             .iter()
             .filter(|d| d.ephi)
             .map(|d| {
-                let placement = model
-                    .findings
-                    .iter()
-                    .find(|f| {
-                        f.rule_id.contains("ephi") && f.resource == d.address && f.file == d.file
-                    })
-                    .map_or_else(
-                        || verdict("pass"),
-                        |f| format!("{}: {}", verdict("fail"), text(f.message)),
-                    );
+                let placement = d.controls.get(super::EPHI_PLACEMENT).map_or_else(
+                    || verdict("undecided"),
+                    |c| match &c.reason {
+                        Some(reason) => format!("{}: {}", verdict(c.verdict), text(reason)),
+                        None => verdict(c.verdict),
+                    },
+                );
                 vec![
                     code(&d.address),
                     text(&d.resource_type),
@@ -307,9 +305,7 @@ pub fn render(model: &Model<'_>) -> String {
     );
 
     findings(&mut out, "Findings", &model.findings);
-    if let Some(undecided) = &model.undecided {
-        findings(&mut out, "Undecided results", undecided);
-    }
+    undecided(&mut out, model);
     if let Some(meta) = &model.meta {
         provenance(&mut out, meta);
     }
@@ -389,12 +385,86 @@ fn kind_title(kind: Kind) -> &'static str {
     }
 }
 
+/// Files that could not be read, first: the report is incomplete
+/// without them; then the notes, folded.
+fn problems(out: &mut String, model: &Model<'_>) {
+    let list = |out: &mut String, items: &[super::Problem]| {
+        for p in items {
+            let at = match p.line {
+                Some(line) => format!("{}:{line}", text(&p.file)),
+                None => text(&p.file),
+            };
+            let _ = writeln!(out, "- {at}: {}", text(&p.message));
+        }
+    };
+    if !model.errors.is_empty() {
+        let n = model.errors.len();
+        let _ = writeln!(
+            out,
+            "**Incomplete: {n} file{} could not be read or parsed, so what {} declare{} is \
+             missing from this report.**\n",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "they" },
+            if n == 1 { "s" } else { "" },
+        );
+        list(out, &model.errors);
+        out.push('\n');
+    }
+    if !model.notes.is_empty() {
+        let n = model.notes.len();
+        let _ = writeln!(
+            out,
+            "<details><summary>{n} note{} on what was read</summary>\n",
+            if n == 1 { "" } else { "s" }
+        );
+        list(out, &model.notes);
+        out.push_str("\n</details>\n\n");
+    }
+}
+
+/// What could not be decided, and why: the matrix cells left undecided,
+/// then the rule results that depend on unknown values.
+fn undecided(out: &mut String, model: &Model<'_>) {
+    let cells: Vec<Vec<String>> = model
+        .open_cells()
+        .map(|(d, control, cell)| {
+            vec![
+                code(&d.address),
+                control.to_string(),
+                or_dash(cell.reason.as_deref()),
+                format!("{}:{}", text(&d.file), d.line),
+            ]
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "## Undecided\n\n{} data-store controls and {} rule results could not be decided \
+         from the source; none of them is a pass.\n",
+        cells.len(),
+        model.undecided.len()
+    );
+    let _ = writeln!(out, "### Data-store controls not decided\n");
+    table(out, &["data store", "control", "why", "location"], cells);
+    findings(out, "### Undecided results", &model.undecided);
+}
+
 fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
-    let _ = writeln!(out, "## {title}\n");
+    let title = if title.starts_with('#') {
+        title.to_string()
+    } else {
+        format!("## {title}")
+    };
+    let _ = writeln!(out, "{title}\n");
     table(
         out,
         &[
-            "severity", "rule", "clauses", "resource", "message", "location",
+            "severity",
+            "rule",
+            "clauses",
+            "resource",
+            "message",
+            "remediation",
+            "location",
         ],
         list.iter()
             .map(|f| {
@@ -404,6 +474,7 @@ fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
                     text(&f.controls.join(", ")),
                     code(f.resource),
                     text(f.message),
+                    text(f.remediation),
                     match &f.span {
                         Some(span) => format!("{}:{}", text(&f.file), span.start.line),
                         None => text(&f.file),

@@ -111,8 +111,6 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub title: String,
-    /// List the undecided results, not only count them.
-    pub show_undecided: bool,
     /// What the configuration marks as production.
     pub production: Option<crate::config::Production>,
 }
@@ -121,7 +119,6 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             title: "Provisioning inspection report".to_string(),
-            show_undecided: false,
             production: None,
         }
     }
@@ -294,6 +291,11 @@ pub struct Model<'r> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<crate::provenance::Meta>,
     pub title: String,
+    /// Files that could not be read or parsed: what they declare is
+    /// missing from the report.
+    pub errors: Vec<Problem>,
+    /// What is worth knowing but is not an error (a module not scanned).
+    pub notes: Vec<Problem>,
     pub inventory: Vec<Item>,
     pub data_stores: Vec<DataStore>,
     pub exposure: Vec<Exposure>,
@@ -305,9 +307,45 @@ pub struct Model<'r> {
     /// Each system's verdict from its checklist.
     pub systems: Vec<SystemVerdict>,
     pub(crate) findings: Vec<JsonFinding<'r>>,
-    /// The undecided results, when asked for (`--show-undecided`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) undecided: Option<Vec<JsonFinding<'r>>>,
+    /// The results that depend on values unknown statically: what could
+    /// not be decided, and why.
+    pub(crate) undecided: Vec<JsonFinding<'r>>,
+}
+
+impl Model<'_> {
+    /// Every undecided matrix cell, store by store in matrix order, then
+    /// column order: what could not be decided about the data stores.
+    pub fn open_cells(&self) -> impl Iterator<Item = (&DataStore, &'static str, &Cell)> {
+        self.data_stores.iter().flat_map(|d| {
+            CONTROLS.iter().filter_map(move |c| {
+                d.controls
+                    .get(c)
+                    .filter(|cell| cell.verdict == "undecided")
+                    .map(|cell| (d, *c, cell))
+            })
+        })
+    }
+}
+
+/// A file that could not be read, or a note on one.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    fn of(report: &Report, error: &crate::error::FileError) -> Problem {
+        Problem {
+            file: report.shown_path(&error.path),
+            line: match (report.file_for(error), error.span) {
+                (Some(file), Some(span)) => Some(file.position(span.start).line),
+                _ => None,
+            },
+            message: error.message.clone(),
+        }
+    }
 }
 
 /// One `module` block on the way from a root module to a resource.
@@ -1251,12 +1289,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         },
         || {
             rayon::join(
-                || {
-                    (
-                        entries(&report.findings),
-                        options.show_undecided.then(|| entries(&report.undecided)),
-                    )
-                },
+                || (entries(&report.findings), entries(&report.undecided)),
                 || clauses(report, rules, &checked),
             )
         },
@@ -1270,6 +1303,16 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         version: VERSION,
         meta: report.meta.clone(),
         title: options.title.clone(),
+        errors: report
+            .errors
+            .iter()
+            .map(|e| Problem::of(report, e))
+            .collect(),
+        notes: report
+            .notes
+            .iter()
+            .map(|e| Problem::of(report, e))
+            .collect(),
         inventory,
         data_stores,
         exposure,

@@ -58,6 +58,8 @@ pub(crate) struct JsonFinding<'r> {
     pub(crate) resource: &'r str,
     pub(crate) file: String,
     pub(crate) message: &'r str,
+    /// What to change, from the rule.
+    pub(crate) remediation: &'r str,
     pub(crate) fingerprint: &'r str,
     pub(crate) span: Option<JsonSpan>,
     /// Where the offending value was written, when elsewhere.
@@ -148,17 +150,16 @@ pub(crate) fn finding_entry<'r>(
     f: &'r Finding,
 ) -> JsonFinding<'r> {
     let (file, source) = locate(report, f);
+    let rule = rules.rules.get(f.rule);
     JsonFinding {
         rule_id: f.rule_id.as_str(),
         severity: f.severity.as_str(),
         category: f.category.as_str(),
-        controls: rules
-            .rules
-            .get(f.rule)
-            .map_or(&[], |r| r.controls.as_slice()),
+        controls: rule.map_or(&[], |r| r.controls.as_slice()),
         resource: &f.resource,
         file,
         message: &f.message,
+        remediation: rule.map_or("", |r| r.remediation.trim()),
         fingerprint: &f.fingerprint,
         span: source.map(|s| {
             let (start, end) = range(s, f.span);
