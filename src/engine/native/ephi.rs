@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::container::topology;
 use super::{Native, NativeResult};
 use crate::engine::wording;
-use crate::inspect::{engine_attribute, kind_of, Kind};
+use crate::kinds::{engine_attribute, kind_of, Kind};
 use crate::model::{push_pointer, Resource};
 use crate::roles::{Classifier, Role};
 use crate::ruleset::{Check, RuleSet};
