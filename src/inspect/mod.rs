@@ -3,6 +3,7 @@
 //! clauses and a provisioning checklist, all built from a [`Report`] and
 //! the rules that produced it — never a second implementation of a rule.
 
+pub mod coverage;
 pub mod exposure;
 pub mod html;
 pub mod json;
