@@ -96,6 +96,21 @@ pub struct Resource {
     /// only inside one scope: two sibling roots may both hold an
     /// `aws_db_parameter_group.pg`.
     pub scope: u32,
+    /// For a compose service with `build:`, the Dockerfile it builds and
+    /// that file's final base image: the role the service takes when its
+    /// `image` says nothing (CMP 8.2.5).
+    pub built: Option<Built>,
+}
+
+/// The image a compose service builds, as far as its role is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The Dockerfile, as the report writes paths (relative to the
+    /// compose file's folder's project, as reached).
+    pub dockerfile: String,
+    /// The final stage's base image, stage aliases followed; `None` when
+    /// not known statically.
+    pub base_image: Option<String>,
 }
 
 /// A place a value came from.

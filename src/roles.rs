@@ -130,21 +130,77 @@ struct ImagePatterns {
     segment: GlobSet,
     /// Patterns with `/`: matched against the repository path.
     path: GlobSet,
+    /// The words of the plain names among `segment` (no `/`, no `*`):
+    /// what an affixed segment (`nginx-slim`, `redis-cluster`) is
+    /// matched on.
+    words: Vec<Vec<String>>,
 }
 
 impl ImagePatterns {
     fn new(patterns: &[String]) -> Result<ImagePatterns, String> {
         let (with, without): (Vec<&String>, Vec<&String>) =
             patterns.iter().partition(|p| p.contains('/'));
+        let words = without
+            .iter()
+            .filter(|p| !p.contains(['*', '?', '[', '{']))
+            .map(|p| {
+                p.to_ascii_lowercase()
+                    .split(['-', '_', '.'])
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect();
         Ok(ImagePatterns {
             segment: globs(without)?,
             path: globs(with)?,
+            words,
         })
     }
 
+    /// The segment or the repository path matches a pattern as written.
     fn matches(&self, image: &ImageName) -> bool {
         self.segment.is_match(image.segment()) || self.path.is_match(&image.repository)
     }
+
+    /// The segment's words begin or end with a plain name's words:
+    /// `nginx-slim`, `redis-cluster`, `docker-nginx`, `postgres15`
+    /// (numbers dropped), but not `mytomcat`.
+    fn matches_affixed(&self, segment: &str) -> bool {
+        let raw: Vec<&str> = segment
+            .split(['-', '_', '.'])
+            .filter(|w| !w.is_empty())
+            .collect();
+        // A word matches as written or numbered (`postgres15`); words of
+        // digits alone (`mysql-8-debian`) are left out.
+        let same =
+            |w: &str, p: &String| w == p || w.trim_end_matches(|c: char| c.is_ascii_digit()) == p;
+        let raw: Vec<&str> = raw
+            .into_iter()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        self.words.iter().any(|name| {
+            name.len() <= raw.len()
+                && (name.iter().zip(&raw).all(|(p, w)| same(w, p))
+                    || name
+                        .iter()
+                        .rev()
+                        .zip(raw.iter().rev())
+                        .all(|(p, w)| same(w, p)))
+        })
+    }
+}
+
+/// The words of a name or image segment, split at `-`, `_` and `.`,
+/// each without trailing digits (`web1` is `web`); words of digits alone
+/// (`api-2`) are dropped.
+fn words(text: &str) -> Vec<String> {
+    text.split(['-', '_', '.'])
+        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn globs<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Result<GlobSet, String> {
@@ -239,6 +295,9 @@ pub struct Subject<'a> {
     pub image: Option<&'a str>,
     /// Whether the image is set to a value not known statically.
     pub image_unknown: bool,
+    /// For a compose service with `build:`, the final base image of the
+    /// Dockerfile it builds (`None` when unknown), and that Dockerfile.
+    pub built: Option<(Option<&'a str>, &'a str)>,
     /// Labels and annotations; `None` values are unknown.
     pub metadata: Vec<(&'a str, Option<&'a str>)>,
     /// Whether some labels are unknown altogether.
@@ -388,8 +447,21 @@ impl Classifier {
                         .find(|p| self.port_role(**p) == Some(Role::Database))
                         .map(|p| format!("port {p}"))
                 };
-                if let Some(evidence) = image.or_else(port) {
-                    return verdict(Some(Role::Database), format!("{evidence}, {reason}"), false);
+                let base = || {
+                    subject
+                        .built
+                        .and_then(|(base, file)| Some((base?, file)))
+                        .filter(|(base, _)| self.image_role(base) == Some(Role::Database))
+                        .map(|(base, file)| format!("base image {base} of {file}"))
+                };
+                if let Some(evidence) = image.or_else(base).or_else(port) {
+                    // The evidence is the image or port; the label only
+                    // says backend, which a database also is.
+                    return verdict(
+                        Some(Role::Database),
+                        format!("{evidence}; {reason} is not what makes it a database"),
+                        false,
+                    );
                 }
             }
             return verdict(Some(role), reason, false);
@@ -402,6 +474,20 @@ impl Classifier {
             if let Some(role) = self.image_role(image) {
                 return verdict(Some(role), format!("image {image}"), uncertain);
             }
+        }
+        // A service built from a Dockerfile runs its final base image.
+        match subject.built {
+            Some((Some(base), file)) => {
+                if let Some(role) = self.image_role(base) {
+                    return verdict(
+                        Some(role),
+                        format!("base image {base} of {file}"),
+                        uncertain,
+                    );
+                }
+            }
+            Some((None, _)) if subject.image.is_none() => uncertain = true,
+            _ => {}
         }
         // 3. The name.
         if let Some(name) = subject.name {
@@ -418,25 +504,34 @@ impl Classifier {
         verdict(None, String::new(), uncertain)
     }
 
-    /// The role an image name implies, if any.
+    /// The role an image name implies, if any: a pattern as written
+    /// (the last path segment, or the path for patterns with `/`), else
+    /// the segment's words beginning or ending with a plain name's
+    /// (`nginx-slim`, `bitnami/redis-cluster`), unless one of them is a
+    /// stop word (`postgres-exporter`, `redis-tools`).
     pub fn image_role(&self, image: &str) -> Option<Role> {
         let name = ImageName::parse(image);
         if name.repository.is_empty() {
             return None;
         }
+        if let Some(role) = self.roles.iter().find(|r| r.images.matches(&name)) {
+            return Some(role.role);
+        }
+        if words(name.segment())
+            .iter()
+            .any(|w| self.stop_words.iter().any(|s| s == w))
+        {
+            return None;
+        }
         self.roles
             .iter()
-            .find(|r| r.images.matches(&name))
+            .find(|r| r.images.matches_affixed(name.segment()))
             .map(|r| r.role)
     }
 
     /// The role a container or service name implies, if any.
     pub fn name_role(&self, name: &str) -> Option<Role> {
-        let lower = name.to_ascii_lowercase();
-        let words: Vec<&str> = lower
-            .split(['-', '_', '.'])
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = words(&name.to_ascii_lowercase());
         if words.iter().any(|w| self.stop_words.iter().any(|s| s == w)) {
             return None;
         }
@@ -560,6 +655,109 @@ mod tests {
         });
         assert_eq!(by_port.role, Some(Role::Database));
         assert_eq!(by_port.reason, "port 6379");
+    }
+
+    #[test]
+    fn images_match_by_affixed_words_but_not_glued_ones() {
+        let c = Classifier::builtin();
+        assert_eq!(c.image_role("nginx-slim:1.27"), Some(Role::Frontend));
+        assert_eq!(
+            c.image_role("bitnami/redis-cluster:7"),
+            Some(Role::Database)
+        );
+        assert_eq!(c.image_role("acme/docker-nginx"), Some(Role::Frontend));
+        assert_eq!(c.image_role("acme/postgres15"), Some(Role::Database));
+        assert_eq!(c.image_role("acme/mysql-8-debian"), Some(Role::Database));
+        assert_eq!(c.image_role("mytomcat"), None);
+        assert_eq!(c.image_role("nginxproxy"), None);
+        // Stop words: tools beside a server's name are not the server.
+        assert_eq!(c.image_role("prometheuscommunity/postgres-exporter"), None);
+        assert_eq!(c.image_role("acme/redis-client"), None);
+        // A pattern as written wins over an affixed one in any role.
+        assert_eq!(
+            c.image_role("rediscommander/redis-commander"),
+            Some(Role::Frontend)
+        );
+        assert_eq!(c.image_role("mongo-express"), Some(Role::Frontend));
+        // `db2` is a listed image, not the word `db` numbered.
+        assert_eq!(c.image_role("acme/ledger-db"), None);
+        assert_eq!(c.image_role("acme/pgadmin4-custom"), Some(Role::Frontend));
+    }
+
+    #[test]
+    fn the_common_stores_are_databases() {
+        let c = Classifier::builtin();
+        for image in [
+            "rethinkdb:2.4",
+            "cockroachdb/cockroach:v23.1",
+            "cassandra:4",
+            "scylladb/scylla:5.4",
+            "couchdb:3",
+            "neo4j:5",
+            "clickhouse/clickhouse-server:24",
+            "influxdb:2.7",
+            "minio/minio",
+            "quay.io/coreos/etcd:v3.5",
+            "bitnami/etcd",
+            "arangodb:3.11",
+            "yugabytedb/yugabyte",
+            "bitnami/kafka:3.6",
+        ] {
+            assert_eq!(c.image_role(image), Some(Role::Database), "{image}");
+        }
+    }
+
+    #[test]
+    fn numbered_names_match_their_word() {
+        let c = Classifier::builtin();
+        assert_eq!(c.name_role("web1"), Some(Role::Frontend));
+        assert_eq!(c.name_role("api-2"), Some(Role::Backend));
+        assert_eq!(c.name_role("db_03"), Some(Role::Database));
+        assert_eq!(c.name_role("website"), None);
+        assert_eq!(c.name_role("db2-migrate"), None);
+    }
+
+    #[test]
+    fn a_backend_label_is_never_the_evidence_of_a_database() {
+        let v = classify(Some("store"), Some("postgres:16"), &[("tier", "backend")]);
+        assert_eq!(v.role, Some(Role::Database));
+        assert!(v.reason.starts_with("image postgres:16"), "{}", v.reason);
+        assert!(
+            v.reason
+                .contains("tier=backend is not what makes it a database"),
+            "{}",
+            v.reason
+        );
+        let v = classify(Some("api"), Some("acme/api"), &[("tier", "backend")]);
+        assert_eq!(v.role, Some(Role::Backend));
+    }
+
+    #[test]
+    fn a_built_service_takes_its_base_images_role() {
+        let c = Classifier::builtin();
+        let v = c.classify(&Subject {
+            name: Some("site"),
+            built: Some((Some("nginx:1.27-alpine"), "site/Dockerfile")),
+            ..Subject::default()
+        });
+        assert_eq!(v.role, Some(Role::Frontend));
+        assert_eq!(v.reason, "base image nginx:1.27-alpine of site/Dockerfile");
+        // An image that says something wins; an unknown base is
+        // uncertain, not silent.
+        let v = c.classify(&Subject {
+            name: Some("x"),
+            image: Some("postgres:16"),
+            built: Some((Some("nginx"), "Dockerfile")),
+            ..Subject::default()
+        });
+        assert_eq!(v.role, Some(Role::Database));
+        let v = c.classify(&Subject {
+            name: Some("x"),
+            built: Some((None, "Dockerfile")),
+            ..Subject::default()
+        });
+        assert_eq!(v.role, None);
+        assert!(v.uncertain);
     }
 
     #[test]

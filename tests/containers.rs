@@ -253,3 +253,63 @@ fn services_select_database_pods_across_files() {
     let (code, out) = compact(dir.path(), &["."], &[]);
     assert_eq!((code, out.as_str()), (0, ""));
 }
+
+/// The shared-network findings of a compose project whose `site` service
+/// is built rather than pulled, beside a Postgres.
+fn built_site(dockerfile: &str, build: &str) -> (i32, String) {
+    let dir = project();
+    write(
+        dir.path(),
+        "compose.yaml",
+        &format!(
+            "services:\n  site:\n    build: {build}\n{LABELS}  store:\n    image: postgres:16\n{LABELS}"
+        ),
+    );
+    write(dir.path(), "site/Dockerfile", dockerfile);
+    compact(dir.path(), &["--show-undecided", "."], &[])
+}
+
+#[test]
+fn a_built_service_takes_the_role_of_its_final_base_image() {
+    // Multi-stage: the final stage runs nginx, built from an alias.
+    let dockerfile = "FROM node:20 AS assets\nRUN npm ci\n\
+                      FROM nginx:1.27-alpine AS web\n\
+                      FROM web AS final\nCOPY --from=assets /app/dist /usr/share/nginx/html\n";
+    for build in ["./site", "{context: site, dockerfile: Dockerfile}"] {
+        let (_, out) = built_site(dockerfile, build);
+        assert!(
+            out.contains("compose-frontend-shares-network-with-database")
+                && out.contains(
+                    "with frontend service `site` (base image nginx:1.27-alpine of site/Dockerfile)"
+                ),
+            "{build}: {out}"
+        );
+    }
+    // `target` picks the stage that is built: the Node builder is no
+    // frontend.
+    let (_, out) = built_site(dockerfile, "{context: site, target: assets}");
+    assert!(!out.contains("frontend-shares-network"), "{out}");
+}
+
+#[test]
+fn a_built_service_whose_dockerfile_is_outside_the_project_is_not_read() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "Dockerfile", "FROM nginx\n");
+    let dir = project();
+    write(
+        dir.path(),
+        "compose.yaml",
+        &format!(
+            "services:\n  site:\n    build: {}\n{LABELS}  store:\n    image: postgres:16\n{LABELS}",
+            outside.path().display()
+        ),
+    );
+    let (_, out) = compact(dir.path(), &["--show-undecided", "."], &[]);
+    // Not read: the role is not known, so the verdict is undecided.
+    assert!(!out.contains("base image nginx"), "{out}");
+    assert!(
+        out.contains("undecided compose-frontend-shares-network-with-database")
+            && out.contains("with unclassified service `site`"),
+        "{out}"
+    );
+}

@@ -196,6 +196,10 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
             finding_diagnostic(report, rules, finding, &handler, &mut out, true);
         }
     }
+    let unchecked = crate::posture::coverage::unchecked(report, rules);
+    if options.show_undecided {
+        not_checked(report, &unchecked, &mut out);
+    }
     audit(report, &mut out);
     for note in &report.notes {
         let path = error_path_as_reached(note);
@@ -208,8 +212,41 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         };
         let _ = writeln!(out, "note: {at}: {}", note.message);
     }
-    summary(report, options, &mut out);
+    summary(report, options, unchecked.len(), &mut out);
     out
+}
+
+/// The data stores with controls no rule checks, each with those
+/// controls: a gap in the rule set, not a pass.
+fn not_checked(
+    report: &Report,
+    unchecked: &[crate::posture::coverage::Unchecked],
+    out: &mut String,
+) {
+    if unchecked.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Not checked: no rule covers these controls of these data stores; verify by hand:"
+    );
+    for u in unchecked {
+        let Some(r) = report.resources.get(u.resource) else {
+            continue;
+        };
+        let file = report.files.get(r.file);
+        let path = file.map(SourceFile::display_path).unwrap_or_default();
+        let line = file.map_or(0, |f| f.position(r.header.start).line);
+        let _ = writeln!(
+            out,
+            "  {}:{line} {} ({}): {}",
+            escape(&path),
+            escape(&r.address),
+            escape(&r.resource_type),
+            u.controls.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 /// The suppression audit: what was silenced, by what, and why.
@@ -343,7 +380,7 @@ fn emit(
     out.push('\n');
 }
 
-fn summary(report: &Report, options: RenderOptions, out: &mut String) {
+fn summary(report: &Report, options: RenderOptions, unchecked: usize, out: &mut String) {
     let mut counts = String::new();
     for severity in [
         Severity::Critical,
@@ -400,6 +437,19 @@ fn summary(report: &Report, options: RenderOptions, out: &mut String) {
             "{n} result{} depend{} on values unknown statically; see them with --show-undecided.",
             plural(n),
             if n == 1 { "s" } else { "" }
+        );
+    }
+    if unchecked > 0 {
+        let _ = writeln!(
+            out,
+            "{unchecked} data store{} {} controls no rule checks{}",
+            plural(unchecked),
+            if unchecked == 1 { "has" } else { "have" },
+            if options.show_undecided {
+                "; listed above under Not checked."
+            } else {
+                ": run with --show-undecided."
+            }
         );
     }
 }

@@ -204,7 +204,11 @@ pub fn lower(
                 .filter(|p| p.as_bytes()[base.len()] == b'/')
                 .map(|p| p[base.len()..].to_string())
                 .collect();
+            let built = (resource_type == SERVICE_TYPE)
+                .then(|| built(&dir, &attributes, &unknown, lowering.project))
+                .flatten();
             resources.push(Resource {
+                built,
                 kind: BlockKind::Manifest,
                 address: format!("{prefix}{name}"),
                 resource_type: resource_type.to_string(),
@@ -219,6 +223,99 @@ pub fn lower(
         }
     }
     (resources, errors)
+}
+
+/// What a service's `build:` builds: its Dockerfile (`context` joined
+/// with `dockerfile`, by default `Dockerfile`; or `dockerfile_inline`)
+/// and the base image of the stage it builds (`target`, else the last),
+/// stage aliases followed. The Dockerfile is read only inside the
+/// project; a remote context, or one not known statically, gives
+/// nothing, and an unreadable Dockerfile an unknown base.
+fn built(
+    dir: &Path,
+    service: &Value,
+    unknown: &BTreeSet<String>,
+    project: &Project,
+) -> Option<crate::model::Built> {
+    let build = service.get("build")?;
+    if unknown
+        .iter()
+        .any(|p| p == "/build" || p.starts_with("/build/"))
+    {
+        let known = |key: &str| !unknown.contains(&format!("/build/{key}"));
+        if !(known("context") && known("dockerfile") && known("target")) || build.is_null() {
+            return Some(crate::model::Built {
+                dockerfile: "its Dockerfile".into(),
+                base_image: None,
+            });
+        }
+    }
+    let text = |key: &str| build.get(key).and_then(Value::as_str);
+    let (context, dockerfile, target, inline) = match build {
+        Value::String(context) => (context.as_str(), "Dockerfile", None, None),
+        Value::Object(_) => (
+            text("context").unwrap_or("."),
+            text("dockerfile").unwrap_or("Dockerfile"),
+            text("target"),
+            text("dockerfile_inline"),
+        ),
+        _ => return None,
+    };
+    let remote = context.contains("://") || context.starts_with("git@");
+    if remote && inline.is_none() {
+        return None;
+    }
+    // `web/./Dockerfile` and `web/../api/Dockerfile` as written once.
+    let mut path = PathBuf::new();
+    for part in dir.join(context).join(dockerfile).components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if matches!(
+                    path.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
+            {
+                path.pop();
+            }
+            other => path.push(other),
+        }
+    }
+    let shown = crate::source::display_path(&path);
+    let read = match inline {
+        Some(inline) => Ok(inline.to_string()),
+        None => read::text(&path, Within::Project(project)).map_err(|_| ()),
+    };
+    let Ok(text) = read else {
+        return Some(crate::model::Built {
+            dockerfile: shown,
+            base_image: None,
+        });
+    };
+    let source = SourceFile::new(path, text);
+    let (stages, _) = super::dockerfile::lower(0, &source);
+    let stage = match target {
+        Some(target) => stages.iter().find(|s| {
+            s.attributes
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(target))
+        }),
+        None => stages.last(),
+    };
+    let base_image = stage
+        .filter(|s| !s.unknown.contains("/base_image"))
+        .and_then(|s| s.attributes.get("base_image"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some(crate::model::Built {
+        dockerfile: if inline.is_some() {
+            "its dockerfile_inline".into()
+        } else {
+            shown
+        },
+        base_image,
+    })
 }
 
 /// The file `docker compose` reads together with this one, and whether

@@ -198,6 +198,7 @@ pub fn lower_block(
         policy,
         references: Vec::new(),
         scope: 0,
+        built: None,
     };
     (resource, lowerer.note)
 }

@@ -4,6 +4,7 @@
 //! second implementation of a rule) and what is reachable from outside.
 //! `inspect` renders it; `diff` and `parity` compare two of them.
 
+pub mod coverage;
 pub mod exposure;
 mod links;
 

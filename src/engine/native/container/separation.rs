@@ -138,9 +138,19 @@ impl CoLocatedTiers {
     fn compose_service(&self, resource: &Resource) -> Vec<NativeResult> {
         let mut evidence: Vec<(Role, String, String)> = Vec::new();
         let subject = service_subject(resource);
-        if let Some(image) = subject.image {
-            if let Some(role) = self.classifier.image_role(image) {
-                evidence.push((role, "/image".into(), format!("image {image}")));
+        let image_role = subject.image.and_then(|image| {
+            let role = self.classifier.image_role(image)?;
+            evidence.push((role, "/image".into(), format!("image {image}")));
+            Some(role)
+        });
+        // What it builds runs its Dockerfile's final base image.
+        if let (None, Some((Some(base), file))) = (image_role, subject.built) {
+            if let Some(role) = self.classifier.image_role(base) {
+                evidence.push((
+                    role,
+                    "/build".into(),
+                    format!("base image {base} of {file}"),
+                ));
             }
         }
         for key in ["entrypoint", "command"] {
@@ -460,11 +470,18 @@ impl SharedNetworkTiers {
                         )
                     });
                     entry.0 &= decided;
-                    entry.1.push(format!(
-                        "{} service `{}`",
-                        role(&earlier.verdict),
-                        earlier.name
-                    ));
+                    // Each side with its evidence: the reader sees why
+                    // either is what it is called.
+                    entry.1.push(if earlier.verdict.reason.is_empty() {
+                        format!("{} service `{}`", role(&earlier.verdict), earlier.name)
+                    } else {
+                        format!(
+                            "{} service `{}` ({})",
+                            role(&earlier.verdict),
+                            earlier.name,
+                            earlier.verdict.reason
+                        )
+                    });
                 }
             }
             for ((b, pointer), (decided, counterparts, network, this)) in found {

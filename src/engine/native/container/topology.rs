@@ -30,6 +30,7 @@ impl Container {
             name: self.name.as_deref(),
             image: self.image.as_deref(),
             image_unknown: self.image_unknown,
+            built: None,
             metadata: metadata
                 .iter()
                 .map(|(k, v)| (k.as_str(), Some(v.as_str())))
@@ -189,10 +190,15 @@ pub fn pod_role(resource: &Resource, classifier: &Classifier) -> Option<(Role, S
                 .find(|(_, v)| v.counted() == Some(Role::Database))
             {
                 let name = c.name.as_deref().unwrap_or("?");
+                // The container's image or port is the evidence; the
+                // pods' label only says backend, which a database also is.
                 let reason = if v.reason.contains(&explicit.reason) {
                     format!("container `{name}`, {}", v.reason)
                 } else {
-                    format!("container `{name}`, {}, {}", v.reason, explicit.reason)
+                    format!(
+                        "container `{name}`, {}; {} is not what makes it a database",
+                        v.reason, explicit.reason
+                    )
                 };
                 return Some((Role::Database, reason));
             }
@@ -300,6 +306,10 @@ pub fn service_subject<'r>(resource: &'r Resource) -> Subject<'r> {
         name: resource.address.strip_prefix("compose:"),
         image: attrs.get("image").and_then(Value::as_str),
         image_unknown: resource.is_unknown("/image"),
+        built: resource
+            .built
+            .as_ref()
+            .map(|b| (b.base_image.as_deref(), b.dockerfile.as_str())),
         metadata: labels
             .map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
             .unwrap_or_default(),
