@@ -7,6 +7,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod error;
@@ -82,6 +83,10 @@ pub struct Report {
     /// The run's provenance, which every format writes; `None` for the
     /// library's in-memory checks.
     pub meta: Option<provenance::Meta>,
+    /// Each file's path as fingerprints hash it (relative to the project
+    /// root), by file index: every finding of a file, the suppression
+    /// rules' included, is keyed the same way.
+    pub fingerprint_paths: Vec<String>,
 }
 
 impl Report {
@@ -585,6 +590,7 @@ fn check_parsed(
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);
     Report {
+        fingerprint_paths: keys,
         files,
         files_read: 0,
         resources: lowered.resources,

@@ -107,6 +107,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         config,
         anchor,
         meta,
+        fingerprint_paths,
     } = report;
     let files: Vec<SourceFile> = files
         .iter()
@@ -178,6 +179,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         config,
         anchor,
         meta,
+        fingerprint_paths: fingerprint_paths.clone(),
     }))
 }
 

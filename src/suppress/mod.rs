@@ -567,9 +567,10 @@ fn audit_finding(
         .enumerate()
         .find(|(_, r)| r.id.as_str() == rule_id)?;
     let path = report
-        .files
+        .fingerprint_paths
         .get(at.file)
-        .map(|f| f.display_path())
+        .cloned()
+        .or_else(|| report.files.get(at.file).map(|f| f.display_path()))
         .unwrap_or_default();
     Some(Finding {
         rule: index,
