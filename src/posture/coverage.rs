@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::{key_of, role, Column, Kind, Overlays, CONTROLS, EPHI_PLACEMENT};
-use crate::kinds::kinds;
 use crate::engine::native::container::topology;
+use crate::kinds::kinds;
 use crate::model::Resource;
 use crate::roles::{Classifier, Role};
 use crate::ruleset::RuleSet;
@@ -49,11 +49,7 @@ pub fn unchecked(report: &Report, rules: &RuleSet) -> Vec<Unchecked> {
     let related = crate::model::Index::of(&report.resources, &context_types);
     // A copy of an object written in several files is shown once, in the
     // file the report shows it in.
-    let checked: Vec<&Resource> = report
-        .resources
-        .iter()
-        .filter(|r| r.kind.is_checked())
-        .collect();
+    let checked = super::checked(report);
     let paths: Vec<String> = report
         .files
         .iter()
