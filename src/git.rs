@@ -180,6 +180,144 @@ fn is_dirty(repo: &gix::Repository, interrupt: &Arc<AtomicBool>) -> Option<bool>
     }
 }
 
+/// The largest file written out of a revision (as the reader's limit).
+const EXTRACT_MAX_FILE: u64 = 16 * 1024 * 1024;
+/// At most this many bytes and files written out of one revision.
+const EXTRACT_MAX_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+const EXTRACT_MAX_FILES: usize = 500_000;
+
+/// What [`extract`] wrote out of a revision, and what it left out.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    /// The commit the revision names, in hex.
+    pub commit: String,
+    /// Files written.
+    pub files: usize,
+    /// Entries left out, with why (a link, a submodule, too large, a
+    /// name that cannot be a path here).
+    pub skipped: Vec<String>,
+}
+
+/// Writes the files of the commit `rev` names, in the repository whose
+/// work tree top is `top`, into `dest` (a new, empty folder outside the
+/// work tree): only those under one of `prefixes` ('/'-separated, from
+/// the top; every file when empty). Read from the object store alone,
+/// never by running git or touching the work tree. The tree is hostile
+/// like any input: a name that is not a plain relative path (`..`, a
+/// `.git` component, a separator or NUL inside a name) is skipped, as
+/// are links and submodules (they could point outside `dest`), and
+/// blobs past 16 MiB; in all at most 2 GiB and 500,000 files.
+pub fn extract(
+    top: &Path,
+    rev: &str,
+    prefixes: &[String],
+    dest: &Path,
+) -> Result<Extracted, String> {
+    let repo = open(top).ok_or_else(|| {
+        format!(
+            "{} is not a git work tree provcheck can read",
+            top.display()
+        )
+    })?;
+    let id = repo
+        .rev_parse_single(rev)
+        .map_err(|e| format!("revision `{rev}` does not name a commit: {e}"))?;
+    let commit = id
+        .object()
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| format!("revision `{rev}` does not name a commit: {e}"))?;
+    let tree = commit
+        .tree()
+        .map_err(|e| format!("the tree of `{rev}` cannot be read: {e}"))?;
+    let entries = tree
+        .traverse()
+        .breadthfirst
+        .files()
+        .map_err(|e| format!("the tree of `{rev}` cannot be read: {e}"))?;
+    let mut out = Extracted {
+        commit: commit.id.to_string(),
+        ..Extracted::default()
+    };
+    let mut bytes = 0u64;
+    for entry in entries {
+        if entry.mode.is_tree() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.filepath).into_owned();
+        let under = prefixes.is_empty()
+            || prefixes.iter().any(|p| {
+                let p = p.trim_end_matches('/');
+                p.is_empty() || p == "." || name == p || name.starts_with(&format!("{p}/"))
+            });
+        if !under {
+            continue;
+        }
+        let Some(relative) = plain_path(&entry.filepath) else {
+            out.skipped
+                .push(format!("{name}: not a plain relative path"));
+            continue;
+        };
+        if entry.mode.is_link() {
+            out.skipped.push(format!("{name}: a symbolic link"));
+            continue;
+        }
+        if entry.mode.is_commit() {
+            out.skipped.push(format!("{name}: a submodule"));
+            continue;
+        }
+        if !entry.mode.is_blob() {
+            continue;
+        }
+        let size = repo
+            .find_header(entry.oid)
+            .map_err(|e| format!("{name}: {e}"))?
+            .size();
+        if size > EXTRACT_MAX_FILE {
+            out.skipped.push(format!("{name}: larger than 16 MiB"));
+            continue;
+        }
+        bytes += size;
+        if bytes > EXTRACT_MAX_BYTES || out.files >= EXTRACT_MAX_FILES {
+            return Err(format!(
+                "revision `{rev}` holds more than 2 GiB or 500,000 files under the paths given"
+            ));
+        }
+        let blob = repo
+            .find_object(entry.oid)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let path = dest.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &blob.data))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        out.files += 1;
+    }
+    Ok(out)
+}
+
+/// A tree entry's path as a relative path of plain names, or `None`.
+fn plain_path(name: &[u8]) -> Option<PathBuf> {
+    let text = std::str::from_utf8(name).ok()?;
+    let mut path = PathBuf::new();
+    for part in text.split('/') {
+        let plain = !part.is_empty()
+            && part != "."
+            && part != ".."
+            && !part.eq_ignore_ascii_case(".git")
+            && !part.contains(['\\', '\0']);
+        if !plain {
+            return None;
+        }
+        path.push(part);
+    }
+    Some(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
