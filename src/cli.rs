@@ -49,9 +49,61 @@ pub enum Command {
     /// Write the security officer's inspection report: inventory,
     /// data-store protection matrix, exposure, policy clauses, checklist.
     Inspect(InspectArgs),
+    /// Review a change: the findings it adds and resolves, the data-store
+    /// controls it weakens, what it newly exposes (CMP 8.4.2).
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(DiffArgs),
 }
 
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  provcheck diff before/ after/              compare two folders
+  provcheck diff --git origin/main           the work tree against a revision
+  provcheck diff --git HEAD~1 infra/         only infra/, on both sides
+  provcheck diff --git origin/main --format markdown -o comment.md
+
+Exit codes: 0 nothing added at or above --fail-on and no control went
+from pass to fail, 1 otherwise, 2 errors on either side.";
+
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// BASE and HEAD folders; with --git, the paths to compare on both
+    /// sides (default: the work tree's top).
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Compare the work tree against this revision (a commit, branch or
+    /// tag, as git names it), read from the repository's object store.
+    #[arg(long, value_name = "REV")]
+    pub git: Option<String>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The lowest severity of an added finding that makes the run exit 1
+    /// (default: low, or the head's configured fail-on).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOnArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// For a terminal or a CI log.
+    Human,
+    /// JSON (`version: 1`).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// SARIF 2.1.0 with only the added findings.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct RuleArgs {
     /// Add a folder of user rules (YAML, same format as the built-in ones).
     #[arg(long = "rules", value_name = "DIR")]
@@ -60,7 +112,7 @@ pub struct RuleArgs {
 
 /// What every command that checks shares: where to look, and the files
 /// that shape the run.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
     /// Files and folders to check. A file is checked with the files beside
     /// it for context, but only its own findings are reported.

@@ -34,8 +34,6 @@ impl Kind {
     }
 }
 
-
-
 /// The kind of a resource type, from `data/resource-kinds.yaml`; `None`
 /// for types the table does not name (reported as `other`).
 pub fn kind_of(resource_type: &str) -> Option<Kind> {

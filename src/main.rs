@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use provcheck::cli::{
-    BaselineArgs, CheckArgs, Cli, ColorArg, Command, ExplainArgs, FormatArg, InspectArgs,
-    InspectFormat, RuleArgs, ScanArgs,
+    BaselineArgs, CheckArgs, Cli, ColorArg, Command, DiffArgs, DiffFormat, ExplainArgs, FormatArg,
+    InspectArgs, InspectFormat, RuleArgs, ScanArgs,
 };
 use provcheck::config::{Config, FailOn};
 use provcheck::error::FileError;
@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         }
         Command::Baseline(args) => baseline(&args),
         Command::Inspect(args) => inspect(&args),
+        Command::Diff(args) => diff(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain(args) => explain_rule(&args),
     }
@@ -419,6 +420,221 @@ fn inspect(args: &InspectArgs) -> ExitCode {
     leave(model);
     leave(report);
     code
+}
+
+/// The sides of a `diff`: the scan of each, the folder its paths are
+/// shown relative to, and its name.
+struct DiffSides {
+    base: (ScanArgs, PathBuf, provcheck::diff::Side),
+    head: (ScanArgs, PathBuf, provcheck::diff::Side),
+    /// The base revision written out, removed when dropped.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+fn diff_sides(args: &DiffArgs) -> Result<DiffSides, String> {
+    let side = |scan: &ScanArgs, paths: Vec<PathBuf>| ScanArgs {
+        paths,
+        ..scan.clone()
+    };
+    let named = |label: String, commit: Option<String>| provcheck::diff::Side { label, commit };
+    let Some(rev) = &args.git else {
+        let [base, head] = args.scan.paths.as_slice() else {
+            return Err("give two folders, BASE and HEAD, or --git REV [PATH...]".into());
+        };
+        for folder in [base, head] {
+            if !folder.is_dir() {
+                return Err(format!("{} is not a folder", folder.display()));
+            }
+        }
+        // Each tree's paths (and so its fingerprints) are relative to its
+        // own folder, so the same file matches on both sides.
+        let root = |p: &PathBuf| read::absolute(p);
+        return Ok(DiffSides {
+            base: (
+                side(&args.scan, vec![base.clone()]),
+                root(base),
+                named(base.display().to_string(), None),
+            ),
+            head: (
+                side(&args.scan, vec![head.clone()]),
+                root(head),
+                named(head.display().to_string(), None),
+            ),
+            _scratch: None,
+        });
+    };
+    let start = args
+        .scan
+        .paths
+        .first()
+        .map_or_else(|| PathBuf::from("."), Clone::clone);
+    let absolute = read::absolute(&start);
+    let top = absolute
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("{} is not inside a git work tree", start.display()))?;
+    // The paths as the repository names them, from its top.
+    let mut prefixes = Vec::new();
+    for path in &args.scan.paths {
+        let full = read::absolute(path);
+        let relative = full.strip_prefix(&top).map_err(|_| {
+            format!(
+                "{} is outside the work tree {}",
+                path.display(),
+                top.display()
+            )
+        })?;
+        prefixes.push(relative.to_string_lossy().replace('\\', "/"));
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("provcheck-diff-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let base_root = scratch.path().join("tree");
+    std::fs::create_dir(&base_root).map_err(|e| format!("{}: {e}", base_root.display()))?;
+    let extracted = provcheck::git::extract(&top, rev, &prefixes, &base_root)?;
+    for skipped in &extracted.skipped {
+        eprintln!("provcheck: {rev}: left out {skipped}");
+    }
+    // A path the revision does not have is an empty base (the change
+    // adds it).
+    let base_paths: Vec<PathBuf> = prefixes
+        .iter()
+        .map(|p| base_root.join(p))
+        .filter(|p| p.exists())
+        .collect();
+    let base_paths = if base_paths.is_empty() {
+        vec![base_root.clone()]
+    } else {
+        base_paths
+    };
+    Ok(DiffSides {
+        base: (
+            side(&args.scan, base_paths),
+            base_root,
+            named(rev.clone(), Some(extracted.commit)),
+        ),
+        head: (
+            side(&args.scan, args.scan.paths.clone()),
+            top,
+            named("work tree".into(), None),
+        ),
+        _scratch: Some(scratch),
+    })
+}
+
+/// A side's folder and scanned paths, as given and as resolved, longest
+/// first.
+fn roots((scan, root, _): &(ScanArgs, PathBuf, provcheck::diff::Side)) -> Vec<String> {
+    let mut out: Vec<String> = std::iter::once(root)
+        .chain(&scan.paths)
+        .flat_map(|p| {
+            [
+                p.display().to_string(),
+                read::absolute(p).display().to_string(),
+            ]
+        })
+        .chain(root.canonicalize().ok().map(|p| p.display().to_string()))
+        .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    out.dedup();
+    out
+}
+
+fn diff(args: &DiffArgs) -> ExitCode {
+    let sides = match diff_sides(args) {
+        Ok(sides) => sides,
+        Err(message) => {
+            eprintln!("provcheck: {message}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let prepare_side = |(scan, root, _): &(ScanArgs, PathBuf, provcheck::diff::Side)| {
+        let mut prepared = prepare(scan)?;
+        // Fingerprints hash paths relative to the project root: each
+        // side's own, so that an unchanged file matches across sides.
+        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        prepared.config.root = root.clone();
+        prepared.config.report_root = root;
+        Ok::<Prepared, ExitCode>(prepared)
+    };
+    let (base_prepared, head_prepared) =
+        match (prepare_side(&sides.base), prepare_side(&sides.head)) {
+            (Ok(b), Ok(h)) => (b, h),
+            (Err(code), _) | (_, Err(code)) => return code,
+        };
+    let record = Record {
+        fail_on: args.fail_on,
+        dirty: true,
+    };
+    let (base, mut head) = rayon::join(
+        || run(&sides.base.0, &base_prepared, None, None),
+        || run(&sides.head.0, &head_prepared, None, Some(record)),
+    );
+    let fail_on = args
+        .fail_on
+        .map(FailOn::from)
+        .or(head_prepared.config.fail_on)
+        .unwrap_or(FailOn::Low);
+    let diff = provcheck::diff::compare(
+        provcheck::diff::Run {
+            report: &base,
+            rules: &base_prepared.rules,
+            side: sides.base.2.clone(),
+            roots: roots(&sides.base),
+        },
+        provcheck::diff::Run {
+            report: &head,
+            rules: &head_prepared.rules,
+            side: sides.head.2.clone(),
+            roots: roots(&sides.head),
+        },
+    );
+    let fails = diff.fails(fail_on);
+    let errors = !diff.errors.is_empty();
+    let text = match args.format {
+        DiffFormat::Human => provcheck::diff::render::human(&diff),
+        DiffFormat::Markdown => provcheck::diff::render::markdown(&diff),
+        DiffFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&diff).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        DiffFormat::Sarif => {
+            // Code scanning shows what the change introduced: the head's
+            // added findings only.
+            let added: std::collections::HashSet<String> =
+                diff.added_fingerprints().into_iter().collect();
+            drop(diff);
+            head.findings.retain(|f| added.contains(&f.fingerprint));
+            head.suppressed.clear();
+            head.undecided.clear();
+            output::render(
+                &head,
+                &head_prepared.rules,
+                OutputFormat::Sarif,
+                RenderOptions::default(),
+            )
+        }
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| eprintln!("provcheck: cannot write {}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| eprintln!("provcheck: cannot write the report: {e}")),
+    };
+    let code = if errors || written.is_err() {
+        EXIT_ERROR
+    } else if fails {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    };
+    leave(base);
+    leave(head);
+    ExitCode::from(code)
 }
 
 /// Where a report goes when `--output` is not given: the current folder,

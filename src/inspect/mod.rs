@@ -98,7 +98,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn of(report: &Report, error: &crate::error::FileError) -> Problem {
+    pub(crate) fn of(report: &Report, error: &crate::error::FileError) -> Problem {
         Problem {
             file: report.shown_path(&error.path),
             line: match (report.file_for(error), error.span) {

@@ -17,13 +17,12 @@ use serde_json::Value;
 
 use crate::engine::native::container::topology;
 use crate::finding::{Category, Finding};
-use crate::model::Resource;
 pub use crate::kinds::{engine_attribute, kind_of, Kind};
 use crate::kinds::{kinds, Retention};
+use crate::model::Resource;
 use crate::roles::{Classifier, Role};
 use crate::ruleset::RuleSet;
 use crate::Report;
-
 
 /// The columns of the data-store matrix, in order: the protection
 /// controls (rule categories), then whether ePHI sits on an approved
@@ -82,12 +81,7 @@ impl Column {
     }
 }
 
-
 pub use exposure::Exposure;
-
-
-
-
 
 /// One `module` block on the way from a root module to a resource.
 #[derive(Debug, Clone, Serialize)]
@@ -151,12 +145,9 @@ pub struct Cell {
     pub from: Option<String>,
 }
 
-
-
-
 /// A metadata value of a resource: Terraform `tags`, compose `labels`,
 /// Kubernetes `metadata.labels`.
-fn tag<'a>(resource: &'a Resource, keys: &[&str]) -> Option<&'a str> {
+pub(crate) fn tag<'a>(resource: &'a Resource, keys: &[&str]) -> Option<&'a str> {
     let attrs = &resource.attributes;
     let maps = [
         attrs.get("tags"),
@@ -831,14 +822,7 @@ pub fn build<'r>(
         let file = path(r.file);
         let at = line(r.file, r.header.start);
         let system = system(r);
-        let environment = environment(
-            report,
-            r,
-            &file,
-            &system,
-            &tfvars,
-            production,
-        );
+        let environment = environment(report, r, &file, &system, &tfvars, production);
         let store = if kind == Kind::DataStore {
             let ephi = crate::engine::native::ephi::is_ephi(rules, r);
             let engine = match entry.and_then(|e| e.engine.as_deref()) {
@@ -1018,4 +1002,3 @@ pub(crate) fn checked(report: &Report) -> Vec<&Resource> {
         .filter(|r| r.kind.is_checked())
         .collect()
 }
-
