@@ -31,8 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::error::FileError;
 use crate::model::{push_pointer, BlockKind, Resource};
-use crate::parse::kubernetes;
-use crate::parse::manifest::{first_line, rebase};
+use crate::parse::document::{first_line, rebase};
 use crate::parse::yaml::{self, Document};
 use crate::read::{self, Project, Within};
 use crate::source::{SourceFile, Span};
@@ -58,7 +57,8 @@ pub fn is_compose_name(name: &str) -> bool {
 
 /// Whether a parsed YAML file is a compose file: a compose file name, or
 /// a single document with a top-level `services` mapping of
-/// container-like services — and not a Kubernetes object.
+/// container-like services. The dispatcher (`manifest.rs`) asks the
+/// Kubernetes front-end first.
 pub fn is_compose(path: &Path, documents: &[Document]) -> bool {
     let [document] = documents else {
         return false;
@@ -66,9 +66,6 @@ pub fn is_compose(path: &Path, documents: &[Document]) -> bool {
     let Some(map) = document.value.as_object() else {
         return false;
     };
-    if kubernetes::is_object(&document.value) {
-        return false;
-    }
     let named = path
         .file_name()
         .and_then(|n| n.to_str())

@@ -11,7 +11,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::{BlockKind, Resource};
-use crate::parse::manifest::{first_line, rebase, subtree};
+use crate::parse::document::{first_line, rebase, subtree};
 use crate::parse::yaml::Document;
 use crate::source::SourceFile;
 

@@ -7,15 +7,12 @@
 //! templates (`templates/` below a folder holding `Chart.yaml`), and files
 //! that do not parse but carry template markers (`{{`, `{%`).
 
-use std::collections::BTreeMap;
 use std::path::Path;
-
-use serde_json::Value;
 
 use crate::error::FileError;
 use crate::model::Resource;
 use crate::parse::{compose, kubernetes, yaml};
-use crate::source::{SourceFile, Span};
+use crate::source::SourceFile;
 
 /// Lowers a YAML file: Kubernetes objects (recognised by `apiVersion` and
 /// `kind`) or a compose file's services and networks. Anything else
@@ -37,7 +34,9 @@ pub fn lower_yaml(
             errors.push(error);
         }
     }
-    if compose::is_compose(source.path(), &documents) {
+    // A Kubernetes object is never a compose file, whatever its name.
+    let objects = documents.iter().any(|d| kubernetes::is_object(&d.value));
+    if !objects && compose::is_compose(source.path(), &documents) {
         let (resources, mut more) = compose::lower(file_index, source, &documents[0], lowering);
         errors.append(&mut more);
         return (resources, errors);
@@ -75,50 +74,6 @@ pub fn is_helm_template(path: &Path) -> bool {
 /// renders it.
 fn is_template_text(text: &str) -> bool {
     text.contains("{{") || text.contains("{%")
-}
-
-/// The value at `base` of a document, and the spans below it with `base`
-/// cut off their pointers (the span of `base` itself at ``).
-pub(crate) fn subtree(
-    document: &yaml::Document,
-    base: &str,
-) -> Option<(Value, BTreeMap<String, Span>)> {
-    let value = document.value.pointer(base)?.clone();
-    let spans = rebase(&document.spans, base, "");
-    Some((value, spans))
-}
-
-/// The spans at and below `from`, moved under `to`.
-pub(crate) fn rebase(
-    spans: &BTreeMap<String, Span>,
-    from: &str,
-    to: &str,
-) -> BTreeMap<String, Span> {
-    spans
-        .range(from.to_string()..)
-        .take_while(|(p, _)| p.starts_with(from))
-        .filter(|(p, _)| p.len() == from.len() || p.as_bytes()[from.len()] == b'/')
-        .map(|(p, s)| (format!("{to}{}", &p[from.len()..]), *s))
-        .collect()
-}
-
-/// The first line of `span`: where a finding about a missing attribute
-/// points, and where a comment above an object applies.
-pub(crate) fn first_line(source: &SourceFile, span: Span) -> Span {
-    let text = &source.text;
-    let start = span.start.min(text.len());
-    let end = text[start..]
-        .find('\n')
-        .map_or(text.len(), |i| start + i)
-        .min(span.end.max(start));
-    let line = &text[start..end];
-    // Not a trailing comment (`db:  # the database`).
-    let line = match line.find(" #") {
-        Some(i) => &line[..i],
-        None => line,
-    };
-    let line = line.trim_end();
-    Span::new(start, start + line.len())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod dockerfile;
+pub mod document;
 pub mod expansion;
 pub mod hcl;
 pub mod kubernetes;
