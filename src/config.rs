@@ -493,18 +493,11 @@ impl Config {
                 }
             }
         }
-        // The role classifier: built once, handed to every check that
-        // classifies containers.
+        // The role classifier: built once; every check and the posture
+        // read it from the rule set.
         if let Some(additions) = &self.roles {
             match Classifier::with_additions(additions) {
-                Ok(classifier) => {
-                    let classifier = std::sync::Arc::new(classifier);
-                    for rule in &mut rules.rules {
-                        if let Check::Native(native) = &mut rule.check {
-                            native.set_classifier(&classifier);
-                        }
-                    }
-                }
+                Ok(classifier) => rules.classifier = std::sync::Arc::new(classifier),
                 Err(message) => errors.push(self.error_at("/roles", message)),
             }
         }

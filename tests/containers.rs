@@ -73,6 +73,35 @@ fn role_lists_are_extended_by_the_configuration() {
         "{out}"
     );
     assert!(out.contains("image acme/ledger-db:4"), "{out}");
+    // The inspection report classifies with the same roles: the service
+    // is a data store there too.
+    let report = dir.path().join("report.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .current_dir(dir.path())
+        .args([
+            "inspect",
+            "--config",
+            ".provcheck.yaml",
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(&report)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(
+        model["data_stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["address"] == "compose:ledger"),
+        "{}",
+        model["data_stores"]
+    );
 
     // A pattern that does not compile is an error at the section.
     write(

@@ -99,6 +99,9 @@ fn run_timed(
     budget: Duration,
 ) -> Results {
     let clock = Clock::new(rules, budget);
+    let ctx = native::Context {
+        classifier: std::sync::Arc::clone(&rules.classifier),
+    };
     let per_resource: Vec<Results> = resources
         .par_iter()
         .enumerate()
@@ -109,7 +112,9 @@ fn run_timed(
                 if !rule.applies_to(&resource.resource_type) {
                     continue;
                 }
-                match clock.run(index, || check(index, rule, resource, paths, &mut results)) {
+                match clock.run(index, || {
+                    check(index, rule, resource, paths, &ctx, &mut results)
+                }) {
                     Some(Verdict::Held) => results.held.push((index, at)),
                     Some(Verdict::Maybe(why)) => results.maybe.push((index, at, why)),
                     Some(Verdict::Other) | None => {}
@@ -147,7 +152,7 @@ fn run_timed(
         if !native.is_global() {
             continue;
         }
-        let run = native.run_global(resources, paths);
+        let run = native.run_global(resources, paths, &ctx);
         match run.held {
             Some(held) => all.held.extend(held.into_iter().map(|at| (index, at))),
             None => {
@@ -279,6 +284,7 @@ fn check(
     rule: &Rule,
     resource: &Resource,
     paths: &[String],
+    ctx: &native::Context,
     out: &mut Results,
 ) -> Verdict {
     let mut unknown_selection = Vec::new();
@@ -321,7 +327,7 @@ fn check(
             }
         },
         Check::Native(native) => {
-            for result in native.run(resource) {
+            for result in native.run(resource, ctx) {
                 match result {
                     NativeResult::Fail { pointer, detail } => {
                         emit(pointer, Some(detail), true, out)

@@ -158,7 +158,7 @@ impl Native {
     /// `Examined` lists the other resources a result was judged by (a
     /// bucket's public access block, a replica's source), to be shown
     /// beside the finding.
-    pub fn run_global(&self, resources: &[Resource], paths: &[String]) -> GlobalRun {
+    pub fn run_global(&self, resources: &[Resource], paths: &[String], ctx: &Context) -> GlobalRun {
         let plain = |results: Vec<(usize, NativeResult)>| GlobalRun {
             results: results
                 .into_iter()
@@ -180,21 +180,21 @@ impl Native {
                     ..plain(results)
                 }
             }
-            Native::Container(check) => plain(check.run_global(resources, paths)),
+            Native::Container(check) => plain(check.run_global(resources, paths, &ctx.classifier)),
             Native::BackupCoverage(check) => check.run_global(resources),
             Native::AuditTrail(check) => check.run_global(resources),
             _ => GlobalRun::default(),
         }
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+    pub fn run(&self, resource: &Resource, ctx: &Context) -> Vec<NativeResult> {
         match self {
             Native::OpenIngressToPorts(check) => check.run(resource),
             Native::FirewallOpenToPorts(check) => check.run(resource),
             Native::WideIpRange(check) => check.run(resource),
             Native::RequiredTag(check) => check.run(resource),
-            Native::Container(check) => check.run(resource),
-            Native::EphiPlacement(check) => check.run(resource),
+            Native::Container(check) => check.run(resource, &ctx.classifier),
+            Native::EphiPlacement(check) => check.run(resource, &ctx.classifier),
             Native::BackupPlan(check) => check.run(resource),
             Native::SuppressionAudit
             | Native::Linked(_)
@@ -214,19 +214,14 @@ impl Native {
             }
         }
     }
+}
 
-    /// Hands the check the role classifier the configuration built (the
-    /// built-in lists plus its `roles` section); checks that do not
-    /// classify containers ignore it.
-    pub fn set_classifier(&mut self, classifier: &Arc<crate::roles::Classifier>) {
-        match self {
-            Native::Container(check) => check.set_classifier(classifier),
-            Native::EphiPlacement(check) => {
-                Arc::make_mut(check).classifier = Arc::clone(classifier)
-            }
-            _ => {}
-        }
-    }
+/// What a run hands every check beside the resources: the settings of
+/// the run (the configuration's), never stored in the checks themselves.
+pub struct Context {
+    /// The role classifier: the built-in lists plus the configuration's
+    /// `roles`.
+    pub classifier: Arc<crate::roles::Classifier>,
 }
 
 /// One violation, or one place where the answer depends on unknowns.
@@ -524,7 +519,10 @@ mod tests {
             &serde_json::json!({"ports": [5432, 6379]}),
         )
         .unwrap();
-        check.run(&resource)
+        let ctx = Context {
+            classifier: crate::roles::Classifier::builtin(),
+        };
+        check.run(&resource, &ctx)
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::{key_of, role, Column, Kind, Overlays, CONTROLS, EPHI_PLACEMENT};
 use crate::engine::native::container::topology;
 use crate::kinds::kinds;
 use crate::model::Resource;
-use crate::roles::{Classifier, Role};
+use crate::roles::Role;
 use crate::ruleset::RuleSet;
 use crate::Report;
 
@@ -34,7 +34,7 @@ pub struct Unchecked {
 /// override) is listed once, where the report shows it.
 pub fn unchecked(report: &Report, rules: &RuleSet) -> Vec<Unchecked> {
     let table = kinds();
-    let classifier = Classifier::builtin();
+    let classifier = std::sync::Arc::clone(&rules.classifier);
     let context_types: Vec<&str> = table
         .values()
         .flat_map(|e| {

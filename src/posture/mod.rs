@@ -738,7 +738,7 @@ pub fn build<'r>(
     rules: &'r RuleSet,
     production: Option<&crate::config::Production>,
 ) -> Posture<'r> {
-    let classifier = Classifier::builtin();
+    let classifier = std::sync::Arc::clone(&rules.classifier);
     let table = kinds();
     let checked = checked(report);
     let paths: Vec<String> = report

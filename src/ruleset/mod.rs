@@ -151,10 +151,23 @@ impl Rule {
     }
 }
 
-/// Every rule in force, in a stable order (by id).
-#[derive(Debug, Default)]
+/// Every rule in force, in a stable order (by id), and the settings the
+/// checks share.
+#[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// The role classifier every check and the posture use: the built-in
+    /// lists, extended by the configuration's `roles`.
+    pub classifier: std::sync::Arc<crate::roles::Classifier>,
+}
+
+impl Default for RuleSet {
+    fn default() -> RuleSet {
+        RuleSet {
+            rules: Vec::new(),
+            classifier: crate::roles::Classifier::builtin(),
+        }
+    }
 }
 
 impl RuleSet {
@@ -415,7 +428,13 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
         }
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
-    (RuleSet { rules }, errors)
+    (
+        RuleSet {
+            rules,
+            ..RuleSet::default()
+        },
+        errors,
+    )
 }
 
 fn build_rule(

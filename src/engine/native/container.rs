@@ -9,8 +9,6 @@ mod separation;
 pub mod topology;
 mod transit;
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use super::NativeResult;
@@ -150,11 +148,11 @@ impl Check {
         )
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+    pub fn run(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         match self {
-            Check::CoLocatedTiers(c) => c.run(resource),
-            Check::DatabaseHostNetwork(c) => c.run(resource),
-            Check::PublishedDatabasePort(c) => c.run(resource),
+            Check::CoLocatedTiers(c) => c.run(resource, classifier),
+            Check::DatabaseHostNetwork(c) => c.run(resource, classifier),
+            Check::PublishedDatabasePort(c) => c.run(resource, classifier),
             Check::IngressTls(c) => c.run(resource),
             Check::PlaintextDatabaseUrl(c) => c.run(resource),
             Check::SharedNetworkTiers(_)
@@ -168,29 +166,14 @@ impl Check {
         &self,
         resources: &[Resource],
         paths: &[String],
+        classifier: &Classifier,
     ) -> Vec<(usize, NativeResult)> {
         match self {
-            Check::SharedNetworkTiers(c) => c.run_global(resources, paths),
-            Check::ExposedDatabaseService(c) => c.run_global(resources, paths),
-            Check::DatabaseNetworkPolicy(c) => c.run_global(resources),
-            Check::DatabaseNetworkInternal(c) => c.run_global(resources, paths),
+            Check::SharedNetworkTiers(c) => c.run_global(resources, paths, classifier),
+            Check::ExposedDatabaseService(c) => c.run_global(resources, paths, classifier),
+            Check::DatabaseNetworkPolicy(c) => c.run_global(resources, classifier),
+            Check::DatabaseNetworkInternal(c) => c.run_global(resources, paths, classifier),
             _ => Vec::new(),
         }
-    }
-
-    /// Replaces the built-in role classifier (the configuration's `roles`
-    /// section extends it).
-    pub fn set_classifier(&mut self, classifier: &Arc<Classifier>) {
-        let slot = match self {
-            Check::CoLocatedTiers(c) => &mut c.classifier,
-            Check::SharedNetworkTiers(c) => &mut c.classifier,
-            Check::ExposedDatabaseService(c) => &mut c.classifier,
-            Check::DatabaseNetworkPolicy(c) => &mut c.classifier,
-            Check::DatabaseHostNetwork(c) => &mut c.classifier,
-            Check::PublishedDatabasePort(c) => &mut c.classifier,
-            Check::DatabaseNetworkInternal(c) => &mut c.classifier,
-            Check::IngressTls(_) | Check::PlaintextDatabaseUrl(_) => return,
-        };
-        *slot = Arc::clone(classifier);
     }
 }

@@ -7,7 +7,7 @@
 //! [`is_ephi`] answers "is this store marked?" for the inspection report
 //! with the same check the rules run, so the two never disagree.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
@@ -112,7 +112,6 @@ const PLACES: &[&str] = &[
 pub struct EphiPlacement {
     params: Params,
     resources: GlobSet,
-    pub(crate) classifier: Arc<Classifier>,
 }
 
 /// How a resource is marked as holding ePHI: the pointer of the tag or
@@ -178,11 +177,7 @@ impl EphiPlacement {
                 });
             }
         }
-        Ok(EphiPlacement {
-            params,
-            resources,
-            classifier: Classifier::builtin(),
-        })
+        Ok(EphiPlacement { params, resources })
     }
 
     pub fn params(&self) -> &Params {
@@ -192,16 +187,16 @@ impl EphiPlacement {
     /// Whether the resource is a data store: a type the resource-kind
     /// table names so, or a compose service or workload whose role is
     /// database.
-    pub fn is_data_store(&self, resource: &Resource) -> bool {
+    pub fn is_data_store(&self, resource: &Resource, classifier: &Classifier) -> bool {
         if kind_of(&resource.resource_type) == Some(Kind::DataStore) {
             return true;
         }
         if resource.resource_type == crate::parse::compose::SERVICE_TYPE {
             let subject = topology::service_subject(resource);
-            return self.classifier.classify(&subject).counted() == Some(Role::Database);
+            return classifier.classify(&subject).counted() == Some(Role::Database);
         }
         topology::is_workload(resource)
-            && topology::pod_role(resource, &self.classifier).map(|(role, _)| role)
+            && topology::pod_role(resource, classifier).map(|(role, _)| role)
                 == Some(Role::Database)
     }
 
@@ -319,8 +314,8 @@ impl EphiPlacement {
         }
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
-        if !self.is_data_store(resource) {
+    pub fn run(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
+        if !self.is_data_store(resource, classifier) {
             return Vec::new();
         }
         let marking = self.marking(resource);
@@ -501,7 +496,7 @@ mod tests {
 
     fn run(text: &str) -> Vec<NativeResult> {
         let check = EphiPlacement::from_params(Params::default()).unwrap();
-        check.run(&resource(text))
+        check.run(&resource(text), &Classifier::builtin())
     }
 
     #[test]
@@ -568,7 +563,7 @@ resource "aptible_database" "x" {
         let check = EphiPlacement::from_params(params).unwrap();
         let r = resource("resource \"aws_ebs_volume\" \"records_a\" {\n  size = 10\n}");
         assert!(
-            matches!(&check.run(&r)[..], [NativeResult::Fail { pointer, .. }] if pointer.is_empty())
+            matches!(&check.run(&r, &Classifier::builtin())[..], [NativeResult::Fail { pointer, .. }] if pointer.is_empty())
         );
     }
 

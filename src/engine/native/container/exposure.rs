@@ -12,7 +12,6 @@
 //! network).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -60,16 +59,12 @@ pub struct ExposedParams {
 
 #[derive(Debug, Clone)]
 pub struct ExposedDatabaseService {
-    pub classifier: Arc<Classifier>,
     params: ExposedParams,
 }
 
 impl ExposedDatabaseService {
     pub fn new(params: ExposedParams) -> ExposedDatabaseService {
-        ExposedDatabaseService {
-            classifier: Classifier::builtin(),
-            params,
-        }
+        ExposedDatabaseService { params }
     }
 
     /// What the check does with its params, in words.
@@ -129,8 +124,9 @@ impl ExposedDatabaseService {
         &self,
         resources: &[Resource],
         paths: &[String],
+        classifier: &Classifier,
     ) -> Vec<(usize, NativeResult)> {
-        let databases = database_workloads(resources, &self.classifier);
+        let databases = database_workloads(resources, classifier);
         let folder = |r: &Resource| {
             let path = paths.get(r.file).map(String::as_str).unwrap_or("");
             path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string()
@@ -188,7 +184,7 @@ impl ExposedDatabaseService {
                     return None;
                 }
                 // No pods in sight: what the Service itself says.
-                self.service_role(service).map(|reason| {
+                self.service_role(service, classifier).map(|reason| {
                     format!("a database ({reason}); its pods are not in the files checked")
                 })
             });
@@ -206,7 +202,7 @@ impl ExposedDatabaseService {
     }
 
     /// A Service's own role: its labels, else its ports.
-    fn service_role(&self, service: &Resource) -> Option<String> {
+    fn service_role(&self, service: &Resource, classifier: &Classifier) -> Option<String> {
         let labels: Vec<(String, String)> = service
             .attributes
             .pointer("/metadata/labels")
@@ -226,7 +222,7 @@ impl ExposedDatabaseService {
                 }
             }
         }
-        let verdict = self.classifier.classify(&Subject {
+        let verdict = classifier.classify(&Subject {
             metadata: labels
                 .iter()
                 .map(|(k, v)| (k.as_str(), Some(v.as_str())))
@@ -238,18 +234,8 @@ impl ExposedDatabaseService {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct DatabaseNetworkPolicy {
-    pub classifier: Arc<Classifier>,
-}
-
-impl Default for DatabaseNetworkPolicy {
-    fn default() -> DatabaseNetworkPolicy {
-        DatabaseNetworkPolicy {
-            classifier: Classifier::builtin(),
-        }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseNetworkPolicy {}
 
 impl DatabaseNetworkPolicy {
     /// What the check does, in words.
@@ -264,8 +250,12 @@ impl DatabaseNetworkPolicy {
         )
     }
 
-    pub fn run_global(&self, resources: &[Resource]) -> Vec<(usize, NativeResult)> {
-        let databases = database_workloads(resources, &self.classifier);
+    pub fn run_global(
+        &self,
+        resources: &[Resource],
+        classifier: &Classifier,
+    ) -> Vec<(usize, NativeResult)> {
+        let databases = database_workloads(resources, classifier);
         let policies: Vec<(usize, &Resource)> = resources
             .iter()
             .enumerate()
@@ -372,18 +362,8 @@ fn admits_everything(policy: &Resource) -> Vec<(String, String)> {
     out
 }
 
-#[derive(Debug, Clone)]
-pub struct DatabaseHostNetwork {
-    pub classifier: Arc<Classifier>,
-}
-
-impl Default for DatabaseHostNetwork {
-    fn default() -> DatabaseHostNetwork {
-        DatabaseHostNetwork {
-            classifier: Classifier::builtin(),
-        }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseHostNetwork {}
 
 impl DatabaseHostNetwork {
     /// What the check does, in words.
@@ -395,11 +375,11 @@ impl DatabaseHostNetwork {
         )
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+    pub fn run(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         if !is_workload(resource) {
             return Vec::new();
         }
-        let Some(reason) = database_pod(resource, &self.classifier) else {
+        let Some(reason) = database_pod(resource, classifier) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -429,18 +409,8 @@ impl DatabaseHostNetwork {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct PublishedDatabasePort {
-    pub classifier: Arc<Classifier>,
-}
-
-impl Default for PublishedDatabasePort {
-    fn default() -> PublishedDatabasePort {
-        PublishedDatabasePort {
-            classifier: Classifier::builtin(),
-        }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct PublishedDatabasePort {}
 
 impl PublishedDatabasePort {
     /// What the check does, in words.
@@ -454,11 +424,11 @@ impl PublishedDatabasePort {
         )
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+    pub fn run(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         if resource.resource_type != compose::SERVICE_TYPE {
             return Vec::new();
         }
-        let verdict = self.classifier.classify(&service_subject(resource));
+        let verdict = classifier.classify(&service_subject(resource));
         let database = verdict.counted() == Some(Role::Database);
         let maybe = !database && verdict.counted().is_none() && verdict.uncertain;
         if !database && !maybe {
@@ -524,18 +494,8 @@ impl PublishedDatabasePort {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct DatabaseNetworkInternal {
-    pub classifier: Arc<Classifier>,
-}
-
-impl Default for DatabaseNetworkInternal {
-    fn default() -> DatabaseNetworkInternal {
-        DatabaseNetworkInternal {
-            classifier: Classifier::builtin(),
-        }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseNetworkInternal {}
 
 impl DatabaseNetworkInternal {
     /// What the check does, in words.
@@ -552,12 +512,13 @@ impl DatabaseNetworkInternal {
         &self,
         resources: &[Resource],
         paths: &[String],
+        classifier: &Classifier,
     ) -> Vec<(usize, NativeResult)> {
         let mut out = Vec::new();
         for project in compose_projects(resources, paths) {
             for (name, instances) in &project.services {
                 let service = project.primary(resources, instances);
-                let verdict = self.classifier.classify(&service_subject(service));
+                let verdict = classifier.classify(&service_subject(service));
                 if verdict.counted() != Some(Role::Database) {
                     continue;
                 }

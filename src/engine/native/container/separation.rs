@@ -12,7 +12,6 @@
 //! service) and name the first.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -36,18 +35,8 @@ fn conflict(a: Role, b: Role) -> bool {
     )
 }
 
-#[derive(Debug, Clone)]
-pub struct CoLocatedTiers {
-    pub classifier: Arc<Classifier>,
-}
-
-impl Default for CoLocatedTiers {
-    fn default() -> CoLocatedTiers {
-        CoLocatedTiers {
-            classifier: Classifier::builtin(),
-        }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct CoLocatedTiers {}
 
 impl CoLocatedTiers {
     /// What the check does, in words.
@@ -61,13 +50,13 @@ impl CoLocatedTiers {
         )
     }
 
-    pub fn run(&self, resource: &Resource) -> Vec<NativeResult> {
+    pub fn run(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         match resource.resource_type.as_str() {
-            "aws_ecs_task_definition" => self.ecs(resource),
-            SERVICE_TYPE => self.compose_service(resource),
-            STAGE_TYPE => self.image(resource),
+            "aws_ecs_task_definition" => self.ecs(resource, classifier),
+            SERVICE_TYPE => self.compose_service(resource, classifier),
+            STAGE_TYPE => self.image(resource, classifier),
             _ if is_workload(resource) => {
-                let classified = classified_pod(resource, &self.classifier);
+                let classified = classified_pod(resource, classifier);
                 containers_conflict(&classified, "container")
             }
             _ => Vec::new(),
@@ -75,7 +64,7 @@ impl CoLocatedTiers {
     }
 
     /// `container_definitions`: a JSON string (or, evaluated, a list).
-    fn ecs(&self, resource: &Resource) -> Vec<NativeResult> {
+    fn ecs(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         let pointer = "/container_definitions";
         if resource.is_unknown(pointer) {
             return vec![NativeResult::Undecided {
@@ -126,7 +115,7 @@ impl CoLocatedTiers {
                             .collect()
                     })
                     .unwrap_or_default();
-                let verdict = self.classifier.classify(&container.subject(&labels));
+                let verdict = classifier.classify(&container.subject(&labels));
                 (container, verdict)
             })
             .collect();
@@ -135,17 +124,17 @@ impl CoLocatedTiers {
 
     /// A compose service whose image or command starts a web server and
     /// a database server.
-    fn compose_service(&self, resource: &Resource) -> Vec<NativeResult> {
+    fn compose_service(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         let mut evidence: Vec<(Role, String, String)> = Vec::new();
         let subject = service_subject(resource);
         let image_role = subject.image.and_then(|image| {
-            let role = self.classifier.image_role(image)?;
+            let role = classifier.image_role(image)?;
             evidence.push((role, "/image".into(), format!("image {image}")));
             Some(role)
         });
         // What it builds runs its Dockerfile's final base image.
         if let (None, Some((Some(base), file))) = (image_role, subject.built) {
-            if let Some(role) = self.classifier.image_role(base) {
+            if let Some(role) = classifier.image_role(base) {
                 evidence.push((
                     role,
                     "/build".into(),
@@ -156,7 +145,7 @@ impl CoLocatedTiers {
         for key in ["entrypoint", "command"] {
             let pointer = format!("/{key}");
             for program in programs(resource.attributes.get(key)) {
-                if let Some(role) = self.classifier.program_role(&program) {
+                if let Some(role) = classifier.program_role(&program) {
                     evidence.push((role, pointer.clone(), format!("`{program}` in its {key}")));
                 }
             }
@@ -166,14 +155,14 @@ impl CoLocatedTiers {
 
     /// An image (a Dockerfile's final stage) that installs or starts a
     /// web server and a database server.
-    fn image(&self, resource: &Resource) -> Vec<NativeResult> {
+    fn image(&self, resource: &Resource, classifier: &Classifier) -> Vec<NativeResult> {
         let attrs = &resource.attributes;
         if attrs.get("final") != Some(&Value::Bool(true)) {
             return Vec::new();
         }
         let mut evidence: Vec<(Role, String, String)> = Vec::new();
         if let Some(image) = attrs.get("base_image").and_then(Value::as_str) {
-            if let Some(role) = self.classifier.image_role(image) {
+            if let Some(role) = classifier.image_role(image) {
                 evidence.push((role, "/base_image".into(), format!("base image {image}")));
             }
         }
@@ -183,7 +172,7 @@ impl CoLocatedTiers {
                 let pointer = format!("/packages/{i}");
                 match package.get("name").and_then(Value::as_str) {
                     Some(name) => {
-                        if let Some(role) = self.classifier.package_role(name) {
+                        if let Some(role) = classifier.package_role(name) {
                             evidence.push((role, pointer, format!("package `{name}`")));
                         }
                     }
@@ -199,7 +188,7 @@ impl CoLocatedTiers {
                     continue;
                 };
                 for number in crate::parse::compose::port_range(text) {
-                    if self.classifier.port_role(number) == Some(Role::Database) {
+                    if classifier.port_role(number) == Some(Role::Database) {
                         evidence.push((
                             Role::Database,
                             format!("/expose/{i}"),
@@ -211,7 +200,7 @@ impl CoLocatedTiers {
         }
         for key in ["entrypoint", "cmd"] {
             for program in programs(attrs.get(key)) {
-                if let Some(role) = self.classifier.program_role(&program) {
+                if let Some(role) = classifier.program_role(&program) {
                     evidence.push((
                         role,
                         format!("/{key}"),
@@ -366,18 +355,8 @@ fn containers_conflict(classified: &[(Container, Verdict)], what: &str) -> Vec<N
 type Shared = (bool, Vec<String>, String, String);
 
 /// A frontend compose service and a database service on one network.
-#[derive(Debug, Clone)]
-pub struct SharedNetworkTiers {
-    pub classifier: Arc<Classifier>,
-}
-
-impl Default for SharedNetworkTiers {
-    fn default() -> SharedNetworkTiers {
-        SharedNetworkTiers {
-            classifier: Classifier::builtin(),
-        }
-    }
-}
+#[derive(Debug, Clone, Default)]
+pub struct SharedNetworkTiers {}
 
 impl SharedNetworkTiers {
     /// What the check does, in words.
@@ -395,6 +374,7 @@ impl SharedNetworkTiers {
         &self,
         resources: &[Resource],
         paths: &[String],
+        classifier: &Classifier,
     ) -> Vec<(usize, NativeResult)> {
         let mut out = Vec::new();
         for project in compose_projects(resources, paths) {
@@ -414,7 +394,7 @@ impl SharedNetworkTiers {
                         name,
                         instances,
                         primary,
-                        verdict: self.classifier.classify(&service_subject(primary)),
+                        verdict: classifier.classify(&service_subject(primary)),
                         attachment: resolved_attachment(&project, resources, primary),
                     }
                 })
