@@ -22,7 +22,8 @@ Examples:
 
 Exit codes: 0 no findings at or above --fail-on (default: low), 1 such
 findings, 2 errors (a file that does not parse, a bad rule, config or
-waivers file, bad usage), even when there are findings too.";
+waivers file, bad usage, nothing to check without --allow-empty), even
+when there are findings too.";
 
 /// Checks Terraform against the company's provisioning baselines:
 /// encryption, private networks, backups, audit logging and approval
@@ -180,6 +181,11 @@ pub struct CheckArgs {
     /// Also list results that depend on values unknown statically.
     #[arg(long)]
     pub show_undecided: bool,
+
+    /// Exit 0, not 2, when nothing of a checked kind was found (for hooks
+    /// handed whatever files are staged). The message is printed either way.
+    #[arg(long)]
+    pub allow_empty: bool,
 
     /// Colour in the human format: auto (when writing to a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]

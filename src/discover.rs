@@ -124,6 +124,16 @@ pub struct Seen {
     files: HashSet<(PathBuf, PathBuf)>,
     /// Paths that could not be walked.
     errors: HashSet<PathBuf>,
+    /// What was found and not read, worth a note: a named file of no
+    /// checked kind, a Terragrunt configuration.
+    pub notes: Vec<FileError>,
+}
+
+/// A named file read for context rather than checked on its own:
+/// variable values and compose environments.
+fn is_context_input(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".tfvars") || name.ends_with(".tfvars.json") || name == ".env"
 }
 
 /// [`discover`], walking as `walk` says.
@@ -166,6 +176,13 @@ pub fn discover_new(
                         format,
                     });
                 }
+            } else if !is_context_input(root) && seen.errors.insert(root.clone()) {
+                seen.notes.push(FileError::new(
+                    root,
+                    None,
+                    "skipped: not a file provcheck checks (Terraform `.tf`, Kubernetes or \
+                     compose YAML, a Dockerfile); nothing in it was read",
+                ));
             }
             continue;
         }
@@ -204,6 +221,14 @@ pub fn discover_new(
                 }
             };
             let Some(format) = format_of(entry.path()) else {
+                if entry.file_name() == "terragrunt.hcl" && seen.errors.insert(real(entry.path())) {
+                    seen.notes.push(FileError::new(
+                        entry.path(),
+                        None,
+                        "skipped: Terragrunt configurations are not read; check the module its \
+                         `terraform { source }` names, with its `inputs` in a --var-file",
+                    ));
+                }
                 continue;
             };
             if entry.file_type().is_file() {

@@ -127,6 +127,8 @@ pub struct Sources {
     pub files_read: usize,
     /// Paths that could not be walked or files that could not be read.
     pub errors: Vec<FileError>,
+    /// What discovery found and did not read (see [`discover::Seen`]).
+    pub notes: Vec<FileError>,
 }
 
 /// How one run reads and reports, beyond the rules: what the
@@ -210,6 +212,7 @@ fn load_with(
         }
     }
     sources.errors = errors;
+    sources.notes = std::mem::take(&mut seen.notes);
     sources
 }
 
@@ -300,6 +303,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
     }
     suppress::apply(&mut report, rules, &settings.suppress, &project);
     restrict(&mut report, reached, reached..context_end, &named);
+    report.notes.append(&mut sources.notes);
     report.files_read = reached_read;
     report.config.clone_from(&settings.config);
     if let Some(root) = &settings.report_root {
@@ -504,6 +508,15 @@ pub struct Lowering<'a> {
     pub compose_env: &'a std::collections::BTreeMap<String, String>,
 }
 
+/// One file parsed: its Terraform body, the resources a manifest lowers
+/// to, its errors, and a note when it was skipped.
+type Parsed = (
+    Option<hcl_edit::structure::Body>,
+    Vec<Resource>,
+    Vec<FileError>,
+    Option<FileError>,
+);
+
 /// Parses every file (in parallel), evaluates the Terraform modules they
 /// form, and lowers everything to resources, without running rules.
 pub fn lower_all(
@@ -511,36 +524,34 @@ pub fn lower_all(
     formats: &[Option<Format>],
     lowering: Lowering<'_>,
 ) -> Lowered {
-    let parsed: Vec<(
-        Option<hcl_edit::structure::Body>,
-        Vec<Resource>,
-        Vec<FileError>,
-    )> = files
+    let parsed: Vec<Parsed> = files
         .par_iter()
         .zip(formats.par_iter())
         .enumerate()
         .map(|(index, (file, format))| match format {
             Some(Format::Terraform) => match parse::hcl::parse(file) {
-                Ok(body) => (Some(body), Vec::new(), Vec::new()),
-                Err(err) => (None, Vec::new(), vec![err]),
+                Ok(body) => (Some(body), Vec::new(), Vec::new(), None),
+                Err(err) => (None, Vec::new(), vec![err], None),
             },
             Some(Format::Yaml) => {
-                let (r, e) = parse::manifest::lower_yaml(index, file, lowering);
-                (None, r, e)
+                let (r, e, note) = parse::manifest::lower_yaml_noting(index, file, lowering);
+                (None, r, e, note)
             }
             Some(Format::Dockerfile) => {
                 let (r, e) = parse::dockerfile::lower(index, file);
-                (None, r, e)
+                (None, r, e, None)
             }
-            None => (None, Vec::new(), Vec::new()),
+            None => (None, Vec::new(), Vec::new(), None),
         })
         .collect();
     let mut lowered = Lowered::default();
     let mut bodies = Vec::with_capacity(parsed.len());
-    for (body, mut resources, mut errors) in parsed {
+    let mut skipped = Vec::new();
+    for (body, mut resources, mut errors, note) in parsed {
         bodies.push(body);
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
+        skipped.extend(note);
     }
     let bounds = terraform::module::Bounds {
         project: lowering.project,
@@ -554,6 +565,7 @@ pub fn lower_all(
     lowered.errors.extend(evaluated.errors);
     lowered.extra_files = evaluated.extra_files;
     lowered.notes = evaluated.notes;
+    lowered.notes.append(&mut skipped);
     lowered
 }
 

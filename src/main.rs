@@ -317,7 +317,29 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
             failed_write = true;
         }
     }
-    let code = exit_code(&report, &prepared, args.fail_on, failed_write);
+    let mut code = exit_code(&report, &prepared, args.fail_on, failed_write);
+    // Exit 0 says "checked and clean": not when nothing was checked.
+    if report.resource_count() == 0 && report.errors.is_empty() {
+        let paths: Vec<String> = args
+            .scan
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "provcheck: nothing to check under {}: no Terraform resource, Kubernetes object, \
+             compose service or Dockerfile found{}",
+            paths.join(", "),
+            if args.allow_empty {
+                " (--allow-empty: not an error)"
+            } else {
+                ""
+            }
+        );
+        if !args.allow_empty && !failed_write {
+            code = ExitCode::from(EXIT_ERROR);
+        }
+    }
     leave(report);
     code
 }

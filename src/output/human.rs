@@ -413,6 +413,18 @@ fn summary(report: &Report, options: RenderOptions, unchecked: usize, out: &mut 
     if !counts.is_empty() {
         let _ = write!(out, " ({counts})");
     }
+    let skipped = report
+        .notes
+        .iter()
+        .filter(|n| n.message.starts_with("skipped:"))
+        .count();
+    if skipped > 0 {
+        let _ = write!(
+            out,
+            ", {skipped} input{} skipped (see the notes)",
+            plural(skipped)
+        );
+    }
     if !report.suppressed.is_empty() {
         let _ = write!(out, ", {} suppressed", report.suppressed.len());
     }

@@ -24,8 +24,29 @@ pub fn lower_yaml(
     source: &SourceFile,
     lowering: crate::Lowering<'_>,
 ) -> (Vec<Resource>, Vec<FileError>) {
+    let (resources, errors, _) = lower_yaml_noting(file_index, source, lowering);
+    (resources, errors)
+}
+
+/// As [`lower_yaml`], with a note when the file looks like
+/// infrastructure provcheck does not read as it is: a Helm chart
+/// template, a kustomization, a CloudFormation template. Silence would
+/// read as "checked and clean".
+pub fn lower_yaml_noting(
+    file_index: usize,
+    source: &SourceFile,
+    lowering: crate::Lowering<'_>,
+) -> (Vec<Resource>, Vec<FileError>, Option<FileError>) {
+    let note = |message: &str| Some(FileError::new(source.path(), None, message));
     if is_helm_template(source.path()) {
-        return (Vec::new(), Vec::new());
+        return (
+            Vec::new(),
+            Vec::new(),
+            note(
+                "skipped: a Helm chart template is not YAML until rendered; render the chart \
+                 with `helm template` and check the output",
+            ),
+        );
     }
     let (documents, error) = yaml::parse_partial(source);
     let mut errors = Vec::new();
@@ -39,14 +60,50 @@ pub fn lower_yaml(
     if !objects && compose::is_compose(source.path(), &documents) {
         let (resources, mut more) = compose::lower(file_index, source, &documents[0], lowering);
         errors.append(&mut more);
-        return (resources, errors);
+        return (resources, errors, None);
     }
-    let resources = documents
+    let resources: Vec<Resource> = documents
         .iter()
         .enumerate()
         .flat_map(|(i, document)| kubernetes::lower(file_index, source, document, i + 1))
         .collect();
-    (resources, errors)
+    let skipped = if is_kustomization(source.path()) {
+        note(
+            "skipped: a kustomization's patches and generators are not applied; render it with \
+             `kustomize build` and check the output (the files it lists are checked as they are)",
+        )
+    } else if resources.is_empty() && documents.iter().any(|d| is_cloudformation(&d.value)) {
+        note("skipped: CloudFormation templates are not supported; nothing in this one is checked")
+    } else {
+        None
+    };
+    (resources, errors, skipped)
+}
+
+/// `kustomization.yaml`, `kustomization.yml` or `Kustomization`.
+fn is_kustomization(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        matches!(
+            n,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        )
+    })
+}
+
+/// A CloudFormation template: `AWSTemplateFormatVersion`, or `Resources`
+/// whose entries have an `AWS::` type.
+fn is_cloudformation(value: &serde_json::Value) -> bool {
+    value.get("AWSTemplateFormatVersion").is_some()
+        || value
+            .get("Resources")
+            .and_then(serde_json::Value::as_object)
+            .is_some_and(|resources| {
+                resources.values().any(|r| {
+                    r.get("Type")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|t| t.starts_with("AWS::"))
+                })
+            })
 }
 
 /// A Helm chart template: below a `templates/` folder whose parent holds
