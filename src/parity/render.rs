@@ -273,6 +273,63 @@ pub fn markdown_sections(parity: &Parity, level: &str) -> String {
     out
 }
 
+/// One row of the comparison for a single table (the inspection page):
+/// the resource, what differs, the values by environment and a note.
+pub struct Row {
+    pub address: String,
+    pub what: String,
+    pub values: String,
+    pub note: String,
+    /// Whether the difference fails `parity` (a control verdict or a
+    /// missing data store).
+    pub fails: bool,
+}
+
+/// Every difference as one list of rows: what fails first.
+pub fn rows(parity: &Parity) -> Vec<Row> {
+    let mut out: Vec<Row> = parity
+        .controls
+        .iter()
+        .map(|c| Row {
+            address: c.address.clone(),
+            what: format!("control {}", c.control),
+            values: pairs(&c.verdicts, |v| (*v).to_string()),
+            note: pairs(&c.reasons, String::clone),
+            fails: true,
+        })
+        .collect();
+    let (stores, others) = split(&parity.missing);
+    for m in stores.into_iter().chain(others) {
+        out.push(Row {
+            address: m.address.clone(),
+            what: if m.data_store {
+                "missing data store".to_string()
+            } else {
+                "missing resource".to_string()
+            },
+            values: format!("in {}, not in {}", m.present_in, m.absent_from),
+            note: format!("{} at {}:{}", m.resource_type, m.file, m.line),
+            fails: m.data_store,
+        });
+    }
+    for d in &parity.differences {
+        out.push(Row {
+            address: d.address.clone(),
+            what: format!("attribute {}", d.attribute),
+            values: pairs(&d.values, shown),
+            note: d.note.clone().unwrap_or_else(|| {
+                if d.significance == "size" {
+                    "size".to_string()
+                } else {
+                    String::new()
+                }
+            }),
+            fails: false,
+        });
+    }
+    out
+}
+
 /// The comparison as a Markdown document.
 pub fn markdown(parity: &Parity) -> String {
     let mut out = format!(
