@@ -54,6 +54,59 @@ pub enum Command {
     /// controls it weakens, what it newly exposes (CMP 8.4.2).
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Compare environments: whether staging mirrors production (CMP
+    /// 8.2.8) — missing resources, control verdicts, significant
+    /// attributes.
+    #[command(after_help = PARITY_EXAMPLES)]
+    Parity(ParityArgs),
+}
+
+const PARITY_EXAMPLES: &str = "\
+Examples:
+  provcheck parity envs/staging envs/production     compare two environment roots
+  provcheck parity a/ b/ --name staging --name production
+  provcheck parity                                  every configured environment against production
+  provcheck parity --all --format markdown -o parity.md
+
+Exit codes: 0 the environments' data stores and control verdicts agree,
+1 a control verdict differs or a data store is missing from one, 2 errors
+in either environment or bad usage.";
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// Two environment roots, A compared against B; or none (or one
+    /// folder to find the configuration from) to compare the
+    /// configuration's `environments` against `production`.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Name the environments, in the order of the folders (default: the
+    /// folders' names).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Also list sizes and counts (instance classes, storage, replicas,
+    /// node counts), which are expected to differ.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ParityFormat::Human)]
+    pub format: ParityFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ParityFormat {
+    /// For a terminal or a CI log.
+    Human,
+    /// JSON (`version: 1`).
+    Json,
+    /// Markdown tables, for a review.
+    Markdown,
 }
 
 const DIFF_EXAMPLES: &str = "\

@@ -25,6 +25,9 @@ pub const CONFIG_SCHEMA: &str = include_str!("../schemas/provcheck-config.schema
 /// File names looked for, in order, in each folder walking up.
 pub const CONFIG_NAMES: &[&str] = &[".provcheck.yaml", ".provcheck.yml"];
 
+/// The environment `parity` compares every other one against.
+pub const REFERENCE_ENVIRONMENT: &str = "production";
+
 /// The waivers file looked for beside the configuration file.
 pub const WAIVERS_NAME: &str = ".provcheck-waivers.yaml";
 
@@ -74,6 +77,39 @@ struct ConfigFile {
     production: Option<ProductionFile>,
     ephi: Option<EphiFile>,
     compose: Option<ComposeFile>,
+    environments: Option<serde_json::Map<String, serde_json::Value>>,
+    parity: Option<ParityFile>,
+}
+
+/// The `parity` section.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParityFile {
+    #[serde(default)]
+    ignore: Vec<String>,
+}
+
+/// One entry of `environments`: a folder, or a folder with its variable
+/// files.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum EnvironmentFile {
+    Path(String),
+    Full {
+        path: String,
+        #[serde(default, rename = "var-files")]
+        var_files: Vec<String>,
+    },
+}
+
+/// An environment root that `parity` compares (`environments`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub name: String,
+    /// The folder, from the project root, as users name it.
+    pub path: PathBuf,
+    /// Its variable files, as `--var-file`.
+    pub var_files: Vec<PathBuf>,
 }
 
 /// The `compose` section.
@@ -193,6 +229,11 @@ pub struct Config {
     /// Variables of the process environment that compose files may
     /// interpolate (`compose.environment`).
     pub compose_environment: Vec<String>,
+    /// The environment roots `parity` compares (`environments`), in the
+    /// file's order.
+    pub environments: Vec<Environment>,
+    /// Attributes `parity` never compares (`parity.ignore`).
+    pub parity_ignore: Vec<String>,
     /// Where each top-level key was written, for errors found later.
     spans: Option<(SourceFile, yaml::Document)>,
 }
@@ -266,6 +307,81 @@ fn globs(
             format!("invalid globs: {e}"),
         )]
     })
+}
+
+/// The `environments` entries, resolved from the project root: each
+/// folder must exist, and one must be `production` (what the others are
+/// compared against). Errors point at the entry.
+fn environments(
+    written: Option<&serde_json::Map<String, serde_json::Value>>,
+    root: &Path,
+    document: &yaml::Document,
+    file: &Path,
+) -> Result<Vec<Environment>, Vec<FileError>> {
+    let Some(written) = written else {
+        return Ok(Vec::new());
+    };
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for (name, value) in written {
+        let pointer = crate::model::push_pointer("/environments", name);
+        let entry: EnvironmentFile = match serde_json::from_value(value.clone()) {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(FileError::new(
+                    file,
+                    Some(document.locate(&pointer)),
+                    format!("invalid environment `{name}`: {e}"),
+                ));
+                continue;
+            }
+        };
+        let (path, var_files, at) = match entry {
+            EnvironmentFile::Path(path) => (path, Vec::new(), pointer.clone()),
+            EnvironmentFile::Full { path, var_files } => {
+                (path, var_files, format!("{pointer}/path"))
+            }
+        };
+        if !root.join(&path).is_dir() {
+            errors.push(FileError::new(
+                file,
+                Some(document.locate(&at)),
+                format!("environment `{name}`: `{path}` is not a folder"),
+            ));
+        }
+        for (i, var_file) in var_files.iter().enumerate() {
+            if !root.join(var_file).is_file() {
+                errors.push(FileError::new(
+                    file,
+                    Some(document.locate(&format!("{pointer}/var-files/{i}"))),
+                    format!("environment `{name}`: `{var_file}` is not a file"),
+                ));
+            }
+        }
+        out.push(Environment {
+            name: name.clone(),
+            path: presentable(root.join(&path)),
+            var_files: var_files
+                .iter()
+                .map(|v| presentable(root.join(v)))
+                .collect(),
+        });
+    }
+    if errors.is_empty() && !out.iter().any(|e| e.name == REFERENCE_ENVIRONMENT) {
+        errors.push(FileError::new(
+            file,
+            Some(document.locate("/environments")),
+            format!(
+                "`environments` names no `{}`: every environment is compared against it",
+                REFERENCE_ENVIRONMENT
+            ),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A path found from the project root, shown relative to the current
@@ -391,6 +507,7 @@ impl Config {
                 .filter(|p| p.is_file())
                 .map(presentable),
         };
+        let environments = environments(parsed.environments.as_ref(), &root, &document, &file)?;
         let report_root = top.unwrap_or_else(|| root.clone());
         Ok(Config {
             file: Some(file),
@@ -409,6 +526,8 @@ impl Config {
             ephi: parsed.ephi,
             production,
             compose_environment: parsed.compose.map(|c| c.environment).unwrap_or_default(),
+            environments,
+            parity_ignore: parsed.parity.map(|p| p.ignore).unwrap_or_default(),
             spans: Some((source, document)),
             root,
         })

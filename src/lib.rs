@@ -20,6 +20,7 @@ pub mod inspect;
 pub mod kinds;
 pub mod model;
 pub mod output;
+pub mod parity;
 pub mod parse;
 pub mod posture;
 pub mod provenance;

@@ -9,7 +9,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use provcheck::cli::{
     BaselineArgs, CheckArgs, Cli, ColorArg, Command, DiffArgs, DiffFormat, ExplainArgs, FormatArg,
-    InspectArgs, InspectFormat, RuleArgs, ScanArgs,
+    InspectArgs, InspectFormat, ParityArgs, ParityFormat, RuleArgs, ScanArgs,
 };
 use provcheck::config::{Config, FailOn};
 use provcheck::error::FileError;
@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         Command::Baseline(args) => baseline(&args),
         Command::Inspect(args) => inspect(&args),
         Command::Diff(args) => diff(&args),
+        Command::Parity(args) => parity(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain(args) => explain_rule(&args),
     }
@@ -390,7 +391,18 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         title: args.title.clone(),
         production: prepared.config.production.clone(),
     };
-    let model = provcheck::inspect::build(&report, &prepared.rules, &options);
+    let mut model = provcheck::inspect::build(&report, &prepared.rules, &options);
+    if !prepared.config.environments.is_empty() {
+        let sides = configured_environments(&args.scan, &prepared.config);
+        match compare_environments(&sides, &provcheck::parity::Options::default()) {
+            Ok(mut parity) => {
+                // The report's own provenance covers the runs.
+                parity.meta = None;
+                model.parity = Some(parity);
+            }
+            Err(code) => return code,
+        }
+    }
     let default = match args.format {
         InspectFormat::Html => "provcheck-report.html",
         InspectFormat::Json => "provcheck-report.json",
@@ -548,7 +560,7 @@ fn diff_sides(args: &DiffArgs) -> Result<DiffSides, String> {
 
 /// A side's folder and scanned paths, as given and as resolved, longest
 /// first.
-fn roots((scan, root, _): &(ScanArgs, PathBuf, provcheck::diff::Side)) -> Vec<String> {
+fn roots<T>((scan, root, _): &(ScanArgs, PathBuf, T)) -> Vec<String> {
     let mut out: Vec<String> = std::iter::once(root)
         .chain(&scan.paths)
         .flat_map(|p| {
@@ -657,6 +669,206 @@ fn diff(args: &DiffArgs) -> ExitCode {
     leave(base);
     leave(head);
     ExitCode::from(code)
+}
+
+/// An environment `parity` compares: its name, its scan (its folder and
+/// variable files) and its folder as the reader named it.
+struct EnvironmentSide {
+    name: String,
+    scan: ScanArgs,
+    root: PathBuf,
+}
+
+/// The configuration's environments, the reference first.
+fn configured_environments(scan: &ScanArgs, config: &Config) -> Vec<EnvironmentSide> {
+    let mut sides: Vec<EnvironmentSide> = config
+        .environments
+        .iter()
+        .map(|e| EnvironmentSide {
+            name: e.name.clone(),
+            scan: ScanArgs {
+                paths: vec![e.path.clone()],
+                var_files: scan.var_files.iter().chain(&e.var_files).cloned().collect(),
+                ..scan.clone()
+            },
+            root: e.path.clone(),
+        })
+        .collect();
+    sides.sort_by_key(|s| s.name != provcheck::parity::REFERENCE);
+    sides
+}
+
+/// The environments of a `parity` run, the reference first: two folders
+/// (A compared against B, or against the one named `production`), or the
+/// configuration's `environments`.
+fn parity_environments(args: &ParityArgs) -> Result<Vec<EnvironmentSide>, ExitCode> {
+    let usage = |message: String| {
+        eprintln!("provcheck: {message}");
+        ExitCode::from(EXIT_ERROR)
+    };
+    match args.scan.paths.as_slice() {
+        [a, b] => {
+            for folder in [a, b] {
+                if !folder.is_dir() {
+                    return Err(usage(format!("{} is not a folder", folder.display())));
+                }
+            }
+            let names: Vec<String> = match args.names.as_slice() {
+                [] => {
+                    let name = |p: &PathBuf| {
+                        read::absolute(p)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| p.display().to_string())
+                    };
+                    if name(a) == name(b) {
+                        vec![a.display().to_string(), b.display().to_string()]
+                    } else {
+                        vec![name(a), name(b)]
+                    }
+                }
+                [x, y] if x != y => vec![x.clone(), y.clone()],
+                _ => {
+                    return Err(usage(
+                        "give two different --name values, one for each folder".into(),
+                    ))
+                }
+            };
+            let mut sides: Vec<EnvironmentSide> = [a, b]
+                .into_iter()
+                .zip(names)
+                .map(|(folder, name)| EnvironmentSide {
+                    name,
+                    scan: ScanArgs {
+                        paths: vec![folder.clone()],
+                        ..args.scan.clone()
+                    },
+                    root: folder.clone(),
+                })
+                .collect();
+            // B is the reference, unless A is named production.
+            if sides[0].name == provcheck::parity::REFERENCE {
+                sides.swap(0, 1);
+            } else {
+                sides.reverse();
+            }
+            Ok(sides)
+        }
+        [start] => {
+            if !args.names.is_empty() {
+                return Err(usage(
+                    "--name names the two folders; configured environments have their names".into(),
+                ));
+            }
+            let config = match Config::load(args.scan.config.as_deref(), start) {
+                Ok(config) => config,
+                Err(errors) => {
+                    print_errors(errors, "configuration file");
+                    return Err(ExitCode::from(EXIT_ERROR));
+                }
+            };
+            if config.environments.is_empty() {
+                return Err(usage(
+                    "give two folders, A and B, or name `environments` in .provcheck.yaml".into(),
+                ));
+            }
+            Ok(configured_environments(&args.scan, &config))
+        }
+        _ => Err(usage(
+            "give two folders, A and B, or none to compare the configured environments".into(),
+        )),
+    }
+}
+
+/// Runs every environment (each with its own folder as the report root,
+/// so that systems and paths are relative to it) and compares them.
+fn compare_environments(
+    sides: &[EnvironmentSide],
+    options: &provcheck::parity::Options,
+) -> Result<provcheck::parity::Parity, ExitCode> {
+    use rayon::prelude::*;
+    let mut prepared = Vec::new();
+    for side in sides {
+        let mut p = prepare(&side.scan)?;
+        p.config.report_root = side
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| side.root.clone());
+        prepared.push(p);
+    }
+    let mut options = options.clone();
+    for p in &prepared {
+        options
+            .ignore
+            .extend(p.config.parity_ignore.iter().cloned());
+    }
+    let reports: Vec<Report> = sides
+        .par_iter()
+        .zip(&prepared)
+        .enumerate()
+        .map(|(i, (side, p))| {
+            let record = (i == 0).then_some(Record {
+                fail_on: None,
+                dirty: true,
+            });
+            run(&side.scan, p, None, record)
+        })
+        .collect();
+    let mut runs = sides
+        .iter()
+        .zip(&prepared)
+        .zip(&reports)
+        .map(|((side, p), report)| provcheck::parity::Run {
+            report,
+            rules: &p.rules,
+            name: side.name.clone(),
+            root: side.root.display().to_string(),
+            roots: roots(&(side.scan.clone(), side.root.clone(), ())),
+        });
+    let Some(reference) = runs.next() else {
+        return Err(ExitCode::from(EXIT_ERROR));
+    };
+    let parity = provcheck::parity::compare(reference, runs.collect(), &options);
+    leave(reports);
+    Ok(parity)
+}
+
+fn parity(args: &ParityArgs) -> ExitCode {
+    let sides = match parity_environments(args) {
+        Ok(sides) => sides,
+        Err(code) => return code,
+    };
+    let options = provcheck::parity::Options {
+        all: args.all,
+        ignore: Vec::new(),
+    };
+    let parity = match compare_environments(&sides, &options) {
+        Ok(parity) => parity,
+        Err(code) => return code,
+    };
+    let text = match args.format {
+        ParityFormat::Human => provcheck::parity::render::human(&parity),
+        ParityFormat::Markdown => provcheck::parity::render::markdown(&parity),
+        ParityFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&parity).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| eprintln!("provcheck: cannot write {}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| eprintln!("provcheck: cannot write the report: {e}")),
+    };
+    if !parity.errors.is_empty() || written.is_err() {
+        ExitCode::from(EXIT_ERROR)
+    } else if parity.fails() {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_CLEAN)
+    }
 }
 
 /// Where a report goes when `--output` is not given: the current folder,

@@ -53,11 +53,30 @@ fn inspect(tree: &Path, format: &str, output: &Path) {
     inspect_all(&[tree], format, output);
 }
 
+/// A configuration beside `output` naming the parity fixtures as
+/// environments, so that the page has its Environment parity section.
+fn parity_config(output: &Path) -> PathBuf {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity");
+    let config = output.with_file_name("provcheck-parity.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "environments:\n  staging: '{}'\n  production: '{}'\n",
+            data.join("staging").display(),
+            data.join("production").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// Runs provcheck inspect on `trees`, writing `output` in `format`.
 fn inspect_all(trees: &[&Path], format: &str, output: &Path) {
     let status = Command::new(env!("CARGO_BIN_EXE_provcheck"))
         .arg("inspect")
         .args(trees)
+        .arg("--config")
+        .arg(parity_config(output))
         .args(["--format", format, "--output"])
         .arg(output)
         .status()
@@ -282,6 +301,7 @@ fn report_renders_in_chromium_and_keeps_hostile_text_inert() {
         "clauses",
         "accepted-risks",
         "checklist",
+        "parity",
         "findings",
         "undecided",
     ] {
@@ -343,6 +363,7 @@ const PROBE: &str = r##"<script>
     ["clauses", count("#clauses h2 .count"), rows("#clauses-table tbody tr")],
     ["accepted-risks", count("#accepted-risks h2 .count"), rows("#accepted-table tbody tr")],
     ["silenced", paren("#silenced .sub"), rows("#silenced-table tbody tr")],
+    ["parity", count("#parity h2 .count"), rows("#parity-table tbody tr")],
     ["findings", count("#findings h2 .count"), rows("#finding-list > article")],
     ["undecided-controls", count("#undecided h2 .count"), rows("#undecided-controls-table tbody tr")],
     ["undecided-results", paren("#undecided-results .sub"), rows("#undecided-list > article")]
@@ -452,6 +473,7 @@ fn report_fits_1280_px_and_its_links_land() {
     };
     for name in [
         "matrix",
+        "parity",
         "findings",
         "accepted-risks",
         "undecided-controls",

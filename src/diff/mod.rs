@@ -221,7 +221,7 @@ pub struct Run<'r> {
 
 /// A resource's attributes with its side's folder taken out of every
 /// value, so that `path.module` reads the same on both sides.
-fn without_roots(value: &serde_json::Value, roots: &[String]) -> String {
+pub(crate) fn without_roots(value: &serde_json::Value, roots: &[String]) -> String {
     let mut text = serde_json::to_string(value).unwrap_or_default();
     for root in roots.iter().filter(|r| r.len() > 1) {
         text = text.replace(root.as_str(), "");

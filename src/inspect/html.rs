@@ -117,6 +117,9 @@ struct Page<'m, 'r> {
     checklist: Vec<String>,
     /// Each system's verdict.
     systems: Vec<SystemRow<'m>>,
+    /// Environment parity, when environments are configured: the
+    /// headline and one row per difference.
+    parity: Option<(String, Vec<crate::parity::render::Row>)>,
     /// Rendered finding cards.
     findings: Vec<String>,
     /// Data-store controls the matrix leaves undecided, with why.
@@ -533,6 +536,12 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
             .collect(),
         checklist: checklist.map_err(io_error)?,
         systems: model.systems.iter().map(system_row).collect(),
+        parity: model.parity.as_ref().map(|p| {
+            (
+                crate::parity::render::headline(p),
+                crate::parity::render::rows(p),
+            )
+        }),
         findings: findings.map_err(io_error)?,
         open_cells: model
             .open_cells()

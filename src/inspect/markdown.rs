@@ -304,6 +304,12 @@ pub fn render(model: &Model<'_>) -> String {
             .collect(),
     );
 
+    if let Some(parity) = &model.parity {
+        out.push_str("## Environment parity (CMP 8.2.8)\n\n");
+        let _ = writeln!(out, "{}\n", text(&crate::parity::render::headline(parity)));
+        out.push_str(&crate::parity::render::markdown_sections(parity, "###"));
+    }
+
     findings(&mut out, "Findings", &model.findings);
     undecided(&mut out, model);
     if let Some(meta) = &model.meta {

@@ -72,6 +72,10 @@ pub struct Model<'r> {
     /// The results that depend on values unknown statically: what could
     /// not be decided, and why.
     pub(crate) undecided: Vec<JsonFinding<'r>>,
+    /// How the configured environments compare with production (CMP
+    /// 8.2.8), when `environments` are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parity: Option<crate::parity::Parity>,
 }
 
 impl Model<'_> {
@@ -90,7 +94,7 @@ impl Model<'_> {
 }
 
 /// A file that could not be read, or a note on one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub file: String,
     pub line: Option<usize>,
@@ -208,6 +212,7 @@ pub fn build<'r>(report: &'r Report, rules: &'r RuleSet, options: &Options) -> M
         systems,
         findings,
         undecided,
+        parity: None,
     }
 }
 
