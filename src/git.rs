@@ -268,10 +268,14 @@ pub fn extract(
         if !entry.mode.is_blob() {
             continue;
         }
-        let size = repo
-            .find_header(entry.oid)
-            .map_err(|e| format!("{name}: {e}"))?
-            .size();
+        // A partial clone may lack a blob: left out, and said so.
+        let Ok(header) = repo.find_header(entry.oid) else {
+            out.skipped.push(format!(
+                "{name}: not in the object store (a partial clone?)"
+            ));
+            continue;
+        };
+        let size = header.size();
         if size > EXTRACT_MAX_FILE {
             out.skipped.push(format!("{name}: larger than 16 MiB"));
             continue;
@@ -282,9 +286,12 @@ pub fn extract(
                 "revision `{rev}` holds more than 2 GiB or 500,000 files under the paths given"
             ));
         }
-        let blob = repo
-            .find_object(entry.oid)
-            .map_err(|e| format!("{name}: {e}"))?;
+        let Ok(blob) = repo.find_object(entry.oid) else {
+            out.skipped.push(format!(
+                "{name}: not in the object store (a partial clone?)"
+            ));
+            continue;
+        };
         let path = dest.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;

@@ -350,6 +350,56 @@ fn diff_against_a_git_revision_reads_the_object_store() {
     names.sort();
     assert_eq!(names, [".git", "infra", "new"]);
 
+    // A blob missing from the object store (a partial clone) is left
+    // out, and said so; the rest is compared.
+    // Trees written by hand: the tree editor refuses absent objects.
+    use gix::objs::tree::{Entry, EntryKind};
+    let absent = gix::ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").unwrap();
+    let main_tf = repo.write_blob(head.as_bytes()).unwrap().detach();
+    let infra = gix::objs::Tree {
+        entries: vec![
+            Entry {
+                mode: EntryKind::Blob.into(),
+                filename: "backup.zip".into(),
+                oid: absent,
+            },
+            Entry {
+                mode: EntryKind::Blob.into(),
+                filename: "main.tf".into(),
+                oid: main_tf,
+            },
+        ],
+    };
+    let infra = repo.write_object(&infra).unwrap().detach();
+    let root = gix::objs::Tree {
+        entries: vec![Entry {
+            mode: EntryKind::Tree.into(),
+            filename: "infra".into(),
+            oid: infra,
+        }],
+    };
+    let tree = repo.write_object(&root).unwrap().detach();
+    let who = gix::actor::SignatureRef {
+        name: "Test".into(),
+        email: "test@example.com".into(),
+        time: "1700000000 +0000",
+    };
+    let parent = repo.head_id().unwrap().detach();
+    repo.commit_as(who, who, "HEAD", "partial", tree, [parent])
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .current_dir(&top)
+        .args(["diff", "--git", "HEAD", "infra", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("left out infra/backup.zip: not in the object store"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["findings_unchanged"], 5, "{stderr}");
+
     // A revision that does not exist is an error, not an empty base.
     let (_, code) = diff_in(&top, &["--git", "no-such-branch"]);
     assert_eq!(code, 2);

@@ -84,6 +84,9 @@ pub struct Stores {
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlChange {
     pub address: String,
+    /// The system (root folder) of the store: a module's store is one
+    /// per root that calls it.
+    pub system: String,
     pub file: String,
     pub line: usize,
     pub control: &'static str,
@@ -283,6 +286,7 @@ pub fn compare<'r>(base: Run<'r>, head: Run<'r>) -> Diff<'r> {
             if was.verdict != is.verdict {
                 changed.push(ControlChange {
                     address: d.address.clone(),
+                    system: d.system.clone(),
                     file: d.file.clone(),
                     line: d.line,
                     control,

@@ -62,14 +62,24 @@ fn finding_line(f: &JsonFinding<'_>) -> String {
     )
 }
 
+/// The root folder a store belongs to, when its file does not say it: a
+/// module's store is one per root that calls the module.
+fn root_of(c: &ControlChange) -> Option<&str> {
+    let folder = c.file.rsplit_once('/').map_or(".", |(f, _)| f);
+    (folder != c.system).then_some(c.system.as_str())
+}
+
 fn control_line(c: &ControlChange) -> String {
     format!(
-        "  {} {}: {} -> {} ({}){}\n",
+        "  {} {}: {} -> {} ({}{}){}\n",
         escape(&c.address),
         c.control,
         c.before,
         c.after,
         at(&c.file, c.line),
+        root_of(c)
+            .map(|r| format!(", in {}", escape(r)))
+            .unwrap_or_default(),
         c.reason
             .as_deref()
             .map(|r| format!("\n           {}", escape(r)))
@@ -263,7 +273,10 @@ pub fn markdown(diff: &Diff<'_>) -> String {
                     c.control.to_string(),
                     format!("{} → **{}**", c.before, c.after),
                     c.reason.as_deref().map_or_else(String::new, text),
-                    format!("{}:{}", text(&c.file), c.line),
+                    match root_of(c) {
+                        Some(root) => format!("{}:{}<br>in {}", text(&c.file), c.line, text(root)),
+                        None => format!("{}:{}", text(&c.file), c.line),
+                    },
                 ]
             })
             .collect()
