@@ -720,3 +720,52 @@ fn json_golden() {
 fn human_golden() {
     insta::assert_snapshot!("golden_human", check("human"));
 }
+
+/// A pull-request comment must fit GitHub's 65,536-character limit: on a
+/// tree of more than 5,000 findings the Markdown stays under 60,000
+/// characters, keeps the summary and the most severe findings, and
+/// counts the rest.
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tf = String::new();
+    for i in 0..1_000 {
+        tf.push_str(&format!(
+            "resource \"aws_db_instance\" \"db_{i}\" {{\n  engine = \"postgres\"\n  instance_class = \"db.t3.micro\"\n  publicly_accessible = true\n}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("main.tf"), tf).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(["check", "--format", "markdown"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let json = std::process::Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let total = json["findings"].as_array().unwrap().len();
+    assert!(total > 5_000, "{total} findings");
+    assert!(text.len() < 60_000, "{} characters", text.len());
+    assert!(
+        text.contains(&format!("**{total} findings**")),
+        "the summary counts all"
+    );
+    let shown = table_rows(&text, "| Severity | Rule | Resource | Location | Message |").len();
+    assert!(shown > 50 && shown < total, "{shown} rows");
+    assert!(
+        text.contains(&format!(
+            "…and {} more, left out to keep this comment short: see the JSON or SARIF report.",
+            total - shown
+        )),
+        "{}",
+        &text[text.len() - 400..]
+    );
+    // Most severe first.
+    let rows = table_rows(&text, "| Severity | Rule | Resource | Location | Message |");
+    let first = rows[0];
+    assert!(first.starts_with("| critical |"), "{first}");
+}

@@ -11,10 +11,9 @@ use std::fmt::Write;
 use super::{ControlChange, Diff, Place};
 use crate::output::escape::escape;
 use crate::output::json::JsonFinding;
-use crate::output::markdown::{code, text};
+use crate::output::markdown::{budgeted, code, text, Table};
 
-/// The Markdown comment stays below this many characters.
-pub const COMMENT_LIMIT: usize = 60_000;
+pub use crate::output::markdown::COMMENT_LIMIT;
 
 fn headline(diff: &Diff<'_>) -> String {
     let s = &diff.summary;
@@ -388,49 +387,14 @@ pub fn markdown(diff: &Diff<'_>) -> String {
     if let Some(meta) = &diff.meta {
         let _ = write!(tail, "\n<sub>{}</sub>\n", text(&meta.line()));
     }
-    let budget = COMMENT_LIMIT.saturating_sub(tail.len() + 200);
-    let mut left_out: Vec<String> = Vec::new();
-    for (title, header, rows) in sections {
-        if rows.is_empty() {
-            continue;
-        }
-        let mut section = format!(
-            "### {title} ({})\n\n| {} |\n|{}\n",
-            rows.len(),
-            header.join(" | "),
-            " --- |".repeat(header.len())
-        );
-        let total = rows.len();
-        let mut shown = 0;
-        for row in rows {
-            let line = format!("| {} |\n", row.join(" | "));
-            if out.len() + section.len() + line.len() + 120 > budget {
-                break;
-            }
-            section.push_str(&line);
-            shown += 1;
-        }
-        if shown == 0 {
-            left_out.push(format!("{total} {}", title.to_lowercase()));
-            continue;
-        }
-        if shown < total {
-            let _ = writeln!(
-                section,
-                "\n…and {} more, left out to keep this comment short (see the JSON report).",
-                total - shown
-            );
-        }
-        section.push('\n');
-        out.push_str(&section);
-    }
-    if !left_out.is_empty() {
-        let _ = writeln!(
-            out,
-            "Left out to keep this comment short: {}.\n",
-            left_out.join(", ")
-        );
-    }
-    out.push_str(&tail);
+    let tables = sections
+        .into_iter()
+        .map(|(title, header, rows)| Table {
+            title,
+            header,
+            rows,
+        })
+        .collect();
+    budgeted(&mut out, tables, &tail, "the JSON report");
     out
 }

@@ -15,6 +15,68 @@ use crate::finding::{Finding, Severity};
 use crate::ruleset::RuleSet;
 use crate::Report;
 
+/// A comment stays below this many characters: GitHub refuses comments
+/// over 65,536, and the rest of a page needs room.
+pub const COMMENT_LIMIT: usize = 60_000;
+
+/// A table of a comment: its title, header and escaped rows.
+pub(crate) struct Table<'h> {
+    pub title: String,
+    pub header: Vec<&'h str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Appends `tables` to `out` in order, each titled with its row count,
+/// row by row while the whole (with `tail` after it) stays under
+/// [`COMMENT_LIMIT`]; what does not fit is counted, pointing at `elsewhere`
+/// (the report that holds everything). Empty tables are left out.
+pub(crate) fn budgeted(out: &mut String, tables: Vec<Table<'_>>, tail: &str, elsewhere: &str) {
+    let budget = COMMENT_LIMIT.saturating_sub(tail.len() + 200);
+    let mut left_out: Vec<String> = Vec::new();
+    for table in tables {
+        if table.rows.is_empty() {
+            continue;
+        }
+        let total = table.rows.len();
+        let mut section = format!(
+            "### {} ({total})\n\n| {} |\n|{}\n",
+            table.title,
+            table.header.join(" | "),
+            " --- |".repeat(table.header.len())
+        );
+        let mut shown = 0;
+        for row in table.rows {
+            let line = format!("| {} |\n", row.join(" | "));
+            if out.len() + section.len() + line.len() + 160 > budget {
+                break;
+            }
+            section.push_str(&line);
+            shown += 1;
+        }
+        if shown == 0 {
+            left_out.push(format!("{total} {}", table.title.to_lowercase()));
+            continue;
+        }
+        if shown < total {
+            let _ = writeln!(
+                section,
+                "\n…and {} more, left out to keep this comment short: see {elsewhere}.",
+                total - shown
+            );
+        }
+        section.push('\n');
+        out.push_str(&section);
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "Left out to keep this comment short (see {elsewhere}): {}.\n",
+            left_out.join(", ")
+        );
+    }
+    out.push_str(tail);
+}
+
 const SEVERITIES: [Severity; 5] = [
     Severity::Critical,
     Severity::High,
@@ -44,79 +106,94 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         );
     }
 
-    if !report.findings.is_empty() {
-        let mut findings: Vec<&Finding> = report.findings.iter().collect();
-        // Stable: within a severity, the report's file and line order.
-        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        out.push_str("\n| Severity | Rule | Resource | Location | Message |\n");
-        out.push_str("| --- | --- | --- | --- | --- |\n");
-        for finding in findings {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                finding.severity,
-                code(finding.rule_id.as_str()),
-                code(&finding.resource),
-                code(&location(report, finding)),
-                text(&finding.message)
-            );
-        }
+    out.push('\n');
+    // Most important first: what could not be checked makes the result
+    // incomplete; then the findings, most severe first (stable: within a
+    // severity, the report's file and line order).
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let mut tables = vec![
+        Table {
+            title: "Errors: these files could not be checked".into(),
+            header: vec!["Location", "Message"],
+            rows: report
+                .errors
+                .iter()
+                .map(|error| {
+                    let path = error_path(report, error);
+                    let place = match (report.file_for(error), error.span) {
+                        (Some(file), Some(span)) => {
+                            format!("{path}:{}", range(file, span).0.line)
+                        }
+                        _ => path,
+                    };
+                    vec![code(&place), text(&error.message)]
+                })
+                .collect(),
+        },
+        Table {
+            title: "Findings".into(),
+            header: vec!["Severity", "Rule", "Resource", "Location", "Message"],
+            rows: findings
+                .iter()
+                .map(|finding| {
+                    vec![
+                        finding.severity.to_string(),
+                        code(finding.rule_id.as_str()),
+                        code(&finding.resource),
+                        code(&location(report, finding)),
+                        text(&finding.message),
+                    ]
+                })
+                .collect(),
+        },
+    ];
+    if options.show_undecided {
+        tables.push(Table {
+            title: "Undecided: these depend on values unknown statically".into(),
+            header: vec!["Rule", "Resource", "Location", "Message"],
+            rows: report
+                .undecided
+                .iter()
+                .map(|finding| {
+                    vec![
+                        code(finding.rule_id.as_str()),
+                        code(&finding.resource),
+                        code(&location(report, finding)),
+                        text(&finding.message),
+                    ]
+                })
+                .collect(),
+        });
     }
-
-    if !report.errors.is_empty() {
-        out.push_str("\n### Errors\n\nThese files could not be checked:\n\n");
-        out.push_str("| Location | Message |\n| --- | --- |\n");
-        for error in &report.errors {
-            let path = error_path(report, error);
-            let place = match (report.file_for(error), error.span) {
-                (Some(file), Some(span)) => format!("{path}:{}", range(file, span).0.line),
-                _ => path,
-            };
-            let _ = writeln!(out, "| {} | {} |", code(&place), text(&error.message));
-        }
-    }
-
-    if options.show_undecided && !report.undecided.is_empty() {
-        out.push_str("\n### Undecided\n\nThese depend on values unknown statically:\n\n");
-        out.push_str("| Rule | Resource | Location | Message |\n| --- | --- | --- | --- |\n");
-        for finding in &report.undecided {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                code(finding.rule_id.as_str()),
-                code(&finding.resource),
-                code(&location(report, finding)),
-                text(&finding.message)
-            );
-        }
-    }
-
-    if !report.suppressed.is_empty() {
-        out.push_str("\n### Suppressed\n\n");
-        out.push_str(
-            "| Rule | Resource | Location | Source | Status | Reason | Approver | Ticket | Expires |\n",
-        );
-        out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-        for suppressed in &report.suppressed {
-            let (finding, by) = (&suppressed.finding, &suppressed.by);
-            let optional = |value: Option<&str>, cell: fn(&str) -> String| {
-                value.map_or_else(|| "—".to_string(), cell)
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                code(finding.rule_id.as_str()),
-                code(&finding.resource),
-                code(&location(report, finding)),
-                by.source.as_str(),
-                optional(by.status.map(|s| s.as_str()), text),
-                optional(by.reason.as_deref(), text),
-                optional(by.approver.as_deref(), code),
-                optional(by.ticket.as_deref(), text),
-                optional(by.expires.as_deref(), text),
-            );
-        }
-    }
+    let optional =
+        |value: Option<&str>, cell: fn(&str) -> String| value.map_or_else(|| "—".to_string(), cell);
+    tables.push(Table {
+        title: "Suppressed".into(),
+        header: vec![
+            "Rule", "Resource", "Location", "Source", "Status", "Reason", "Approver", "Ticket",
+            "Expires",
+        ],
+        rows: report
+            .suppressed
+            .iter()
+            .map(|suppressed| {
+                let (finding, by) = (&suppressed.finding, &suppressed.by);
+                vec![
+                    code(finding.rule_id.as_str()),
+                    code(&finding.resource),
+                    code(&location(report, finding)),
+                    by.source.as_str().to_string(),
+                    optional(by.status.map(|s| s.as_str()), text),
+                    optional(by.reason.as_deref(), text),
+                    optional(by.approver.as_deref(), code),
+                    optional(by.ticket.as_deref(), text),
+                    optional(by.expires.as_deref(), text),
+                ]
+            })
+            .collect(),
+    });
+    budgeted(&mut out, tables, "", "the JSON or SARIF report");
     out
 }
 
