@@ -91,7 +91,7 @@ pub struct ParityArgs {
     pub all: bool,
 
     /// Report format.
-    #[arg(long, value_enum, default_value_t = ParityFormat::Human)]
+    #[arg(long, short = 'f', value_enum, default_value_t = ParityFormat::Human)]
     pub format: ParityFormat,
 
     /// Write the report to FILE instead of standard output.
@@ -132,7 +132,7 @@ pub struct DiffArgs {
     pub git: Option<String>,
 
     /// Report format.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,
 
     /// Write the report to FILE instead of standard output.
@@ -172,6 +172,31 @@ pub struct ScanArgs {
     /// it for context, but only its own findings are reported.
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
+
+    /// Run only these rules, categories or packs (repeatable or
+    /// comma-separated; replaces the configuration's `select`).
+    #[arg(
+        long,
+        visible_alias = "check",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub select: Vec<String>,
+
+    /// Do not run these rules, categories or packs (repeatable or
+    /// comma-separated; adds to the configuration's `ignore`).
+    #[arg(
+        long,
+        visible_alias = "skip-check",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub ignore: Vec<String>,
+
+    /// Do not check paths matching this glob, relative to the project
+    /// root (repeatable; adds to the configuration's `exclude`).
+    #[arg(long, visible_alias = "skip-path", value_name = "GLOB")]
+    pub exclude: Vec<String>,
 
     /// The configuration file (default: the nearest .provcheck.yaml at or
     /// above the first PATH).
@@ -213,8 +238,10 @@ pub struct CheckArgs {
     pub scan: ScanArgs,
 
     /// Output format; repeat it for several reports in one run. Each
-    /// --output belongs to the --format before it.
-    #[arg(long, value_enum, action = clap::ArgAction::Append)]
+    /// --output belongs to the --format before it. Without any, each
+    /// --output's extension names its format (.sarif, .json, .xml for
+    /// JUnit, .md), else human.
+    #[arg(long, short = 'f', value_enum, action = clap::ArgAction::Append)]
     pub format: Vec<FormatArg>,
 
     /// Write the report of the preceding --format to FILE instead of
@@ -234,6 +261,17 @@ pub struct CheckArgs {
     /// Also list results that depend on values unknown statically.
     #[arg(long)]
     pub show_undecided: bool,
+
+    /// Show only findings at or above this severity (the exit code still
+    /// follows --fail-on over every finding; the summary counts the
+    /// hidden ones).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<SeverityArg>,
+
+    /// Findings only: no summary, configuration or provenance lines in
+    /// the human and compact formats.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 
     /// Exit 0, not 2, when nothing of a checked kind was found (for hooks
     /// handed whatever files are staged). The message is printed either way.
@@ -265,9 +303,10 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
 
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = InspectFormat::Html)]
-    pub format: InspectFormat,
+    /// Report format (default: from --output's extension, .md or .json,
+    /// else HTML).
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<InspectFormat>,
 
     /// The report file (default: provcheck-report.html, .md or .json in
     /// the current folder, never inside the scanned tree).
@@ -383,5 +422,28 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
             Ok((name.trim().to_string(), value.to_string()))
         }
         _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
+}
+
+/// A severity, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl From<SeverityArg> for crate::finding::Severity {
+    fn from(arg: SeverityArg) -> crate::finding::Severity {
+        use crate::finding::Severity;
+        match arg {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Info => Severity::Info,
+        }
     }
 }

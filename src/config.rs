@@ -213,6 +213,9 @@ pub struct Config {
     pub fail_on: Option<FailOn>,
     /// Globs of paths not to check, relative to `root`.
     pub exclude: Option<GlobSet>,
+    /// The patterns `exclude` was built from (the file's, then the
+    /// command line's).
+    exclude_patterns: Vec<String>,
     pub inline_suppressions: bool,
     pub waivers: Option<PathBuf>,
     pub baseline: Option<PathBuf>,
@@ -515,6 +518,7 @@ impl Config {
             in_git,
             fail_on: parsed.fail_on,
             exclude,
+            exclude_patterns: parsed.exclude.clone(),
             inline_suppressions: parsed.inline_suppressions.unwrap_or(true),
             waivers,
             baseline: parsed.baseline.as_deref().map(resolve),
@@ -562,6 +566,63 @@ impl Config {
                 FileError::new(source.path(), Some(document.locate(pointer)), message)
             }
             None => FileError::new(Path::new(".provcheck.yaml"), None, message),
+        }
+    }
+
+    /// Applies the command line's `--select`, `--ignore` and `--exclude`
+    /// on top of the file: a `--select` list replaces the file's, `--ignore`
+    /// names and `--exclude` globs add to its own. Rule names that match
+    /// no rule, category or pack in `rules`, and globs that do not
+    /// compile, are errors (with a close name suggested), as in the file.
+    pub fn command_line(
+        &mut self,
+        rules: &RuleSet,
+        select: &[String],
+        ignore: &[String],
+        exclude: &[String],
+    ) -> Result<(), Vec<String>> {
+        let mut errors = Vec::new();
+        let names: Vec<&str> = rules
+            .rules
+            .iter()
+            .flat_map(|r| [r.id.as_str(), r.category.as_str(), r.pack.as_str()])
+            .collect();
+        for (flag, list) in [("--select", select), ("--ignore", ignore)] {
+            for name in list {
+                if !names.contains(&name.as_str()) {
+                    let hint = closest(name, &names)
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default();
+                    errors.push(format!(
+                        "{flag} {name}: not a rule id, category or pack{hint}"
+                    ));
+                }
+            }
+        }
+        if !select.is_empty() {
+            self.select = Some(select.to_vec());
+        }
+        self.ignore.extend(ignore.iter().cloned());
+        if !exclude.is_empty() {
+            let mut set = GlobSetBuilder::new();
+            for pattern in self.exclude_patterns.iter().chain(exclude) {
+                match Glob::new(pattern) {
+                    Ok(glob) => {
+                        set.add(glob);
+                    }
+                    Err(e) => errors.push(format!("--exclude {pattern}: invalid glob: {e}")),
+                }
+            }
+            match set.build() {
+                Ok(set) => self.exclude = Some(set),
+                Err(e) => errors.push(format!("--exclude: {e}")),
+            }
+            self.exclude_patterns.extend(exclude.iter().cloned());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
         }
     }
 
@@ -707,4 +768,33 @@ fn provider_of(resource_type: &str) -> &str {
     resource_type
         .split_once('_')
         .map_or(resource_type, |(provider, _)| provider)
+}
+
+/// The name in `names` closest to `typed` (edit distance at most a third
+/// of its length), for a did-you-mean.
+pub fn closest<'n>(typed: &str, names: &[&'n str]) -> Option<&'n str> {
+    let distance = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let current = row[j + 1];
+                row[j + 1] = if ca == *cb {
+                    previous
+                } else {
+                    1 + previous.min(row[j]).min(current)
+                };
+                previous = current;
+            }
+        }
+        row[b.len()]
+    };
+    names
+        .iter()
+        .map(|n| (distance(typed, n), *n))
+        .filter(|(d, _)| *d <= typed.chars().count().div_ceil(3).max(1))
+        .min()
+        .map(|(_, n)| n)
 }

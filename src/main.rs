@@ -112,7 +112,7 @@ fn prepare(scan: &ScanArgs) -> Result<Prepared, ExitCode> {
         .paths
         .first()
         .map_or_else(|| PathBuf::from("."), Clone::clone);
-    let config = match Config::load(scan.config.as_deref(), &start) {
+    let mut config = match Config::load(scan.config.as_deref(), &start) {
         Ok(config) => config,
         Err(errors) => {
             print_errors(errors, "configuration file");
@@ -120,6 +120,12 @@ fn prepare(scan: &ScanArgs) -> Result<Prepared, ExitCode> {
         }
     };
     let mut rules = load_rules(&scan.rules)?;
+    if let Err(errors) = config.command_line(&rules, &scan.select, &scan.ignore, &scan.exclude) {
+        for error in errors {
+            eprintln!("provcheck: {error}");
+        }
+        return Err(ExitCode::from(EXIT_ERROR));
+    }
     let errors = config.apply(&mut rules);
     if !errors.is_empty() {
         print_errors(errors, "configuration file");
@@ -226,6 +232,17 @@ fn run(
     report
 }
 
+/// The format an output file's extension names.
+fn format_of_output(path: &Path) -> Option<FormatArg> {
+    match path.extension()?.to_str()? {
+        "sarif" => Some(FormatArg::Sarif),
+        "json" => Some(FormatArg::Json),
+        "xml" => Some(FormatArg::Junit),
+        "md" | "markdown" => Some(FormatArg::Markdown),
+        _ => None,
+    }
+}
+
 /// Pairs each --output with a --format by their places on the command
 /// line: an output belongs to the nearest format before it that has none,
 /// else to the nearest one after it.
@@ -233,6 +250,20 @@ fn reports(
     args: &CheckArgs,
     order: &(Vec<usize>, Vec<usize>),
 ) -> Result<Vec<(FormatArg, Option<PathBuf>)>, String> {
+    // Without --format, each output's extension names its format: a file
+    // called x.json must not receive human text.
+    if args.format.is_empty() && !args.output.is_empty() {
+        return Ok(args
+            .output
+            .iter()
+            .map(|o| {
+                (
+                    format_of_output(o).unwrap_or(FormatArg::Human),
+                    Some(o.clone()),
+                )
+            })
+            .collect());
+    }
     let mut formats: Vec<(FormatArg, usize, Option<PathBuf>)> = if args.format.is_empty() {
         vec![(FormatArg::Human, 0, None)]
     } else {
@@ -286,12 +317,31 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
             .iter()
             .any(|(f, _)| !matches!(f, FormatArg::Human | FormatArg::Compact)),
     };
-    let report = run(
+    let mut report = run(
         &args.scan,
         &prepared,
         args.baseline.as_deref(),
         Some(record),
     );
+    // --min-severity filters what is shown; --fail-on still judges every
+    // finding, hidden or not.
+    let fail_on = args
+        .fail_on
+        .map(FailOn::from)
+        .or(prepared.config.fail_on)
+        .unwrap_or(FailOn::Low);
+    let mut hidden = 0;
+    let mut hidden_fails = false;
+    if let Some(min) = args.min_severity {
+        let min = provcheck::finding::Severity::from(min);
+        hidden_fails = report
+            .findings
+            .iter()
+            .any(|f| f.severity < min && fail_on.fails(f.severity));
+        let before = report.findings.len();
+        report.findings.retain(|f| f.severity >= min);
+        hidden = before - report.findings.len();
+    }
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
@@ -302,6 +352,8 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
         let options = RenderOptions {
             show_undecided: args.show_undecided,
             color: color && output.is_none(),
+            quiet: args.quiet,
+            hidden,
         };
         let text = output::render(&report, &prepared.rules, (*format).into(), options);
         let written = match output {
@@ -319,6 +371,9 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
         }
     }
     let mut code = exit_code(&report, &prepared, args.fail_on, failed_write);
+    if hidden_fails && report.errors.is_empty() && !failed_write {
+        code = ExitCode::from(EXIT_FINDINGS);
+    }
     // Exit 0 says "checked and clean": not when nothing was checked.
     if report.resource_count() == 0 && report.errors.is_empty() {
         let paths: Vec<String> = args
@@ -403,7 +458,19 @@ fn inspect(args: &InspectArgs) -> ExitCode {
             Err(code) => return code,
         }
     }
-    let default = match args.format {
+    let format = args.format.unwrap_or_else(|| {
+        match args
+            .output
+            .as_deref()
+            .and_then(|o| o.extension())
+            .and_then(|e| e.to_str())
+        {
+            Some("md" | "markdown") => InspectFormat::Markdown,
+            Some("json") => InspectFormat::Json,
+            _ => InspectFormat::Html,
+        }
+    });
+    let default = match format {
         InspectFormat::Html => "provcheck-report.html",
         InspectFormat::Json => "provcheck-report.json",
         InspectFormat::Markdown => "provcheck-report.md",
@@ -421,7 +488,7 @@ fn inspect(args: &InspectArgs) -> ExitCode {
         Ok((_, path)) => path.clone(),
         Err(_) => target.unwrap_or_else(|| std::env::temp_dir().join(default)),
     };
-    let written = created.and_then(|(mut file, _)| match args.format {
+    let written = created.and_then(|(mut file, _)| match format {
         // The page streams from its rendered parts: it can be large.
         InspectFormat::Html => provcheck::inspect::html::write(&model, &report, &mut file),
         InspectFormat::Json => file.write_all(provcheck::inspect::json::render(&model).as_bytes()),

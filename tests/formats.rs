@@ -112,6 +112,8 @@ fn builtin_rules() -> RuleSet {
 const OPTIONS: RenderOptions = RenderOptions {
     show_undecided: true,
     color: false,
+    quiet: false,
+    hidden: 0,
 };
 
 fn with_suppressions() -> (RuleSet, Report) {

@@ -196,6 +196,9 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
             finding_diagnostic(report, rules, finding, &handler, &mut out, true);
         }
     }
+    if options.quiet {
+        return out;
+    }
     let unchecked = crate::posture::coverage::unchecked(report, rules);
     if options.show_undecided {
         not_checked(report, &unchecked, &mut out);
@@ -412,6 +415,9 @@ fn summary(report: &Report, options: RenderOptions, unchecked: usize, out: &mut 
     );
     if !counts.is_empty() {
         let _ = write!(out, " ({counts})");
+    }
+    if options.hidden > 0 {
+        let _ = write!(out, ", {} below --min-severity not shown", options.hidden);
     }
     let skipped = report
         .notes

@@ -35,6 +35,10 @@ pub enum OutputFormat {
 pub struct RenderOptions {
     pub show_undecided: bool,
     pub color: bool,
+    /// Findings only: no audit, notes or summary (human format).
+    pub quiet: bool,
+    /// Findings left out by `--min-severity`, for the summary to count.
+    pub hidden: usize,
 }
 
 /// Renders the report in one format.
