@@ -5,6 +5,11 @@
 //!
 //! GitHub accepts `col` and `endColumn` only on single-line annotations,
 //! so a span over several lines is annotated by lines alone.
+//!
+//! A step shows at most 10 annotations of each level; more are accepted
+//! but hidden. So the most severe come first (files that could not be
+//! read, then findings by severity), at most [`SHOWN_PER_LEVEL`] of each
+//! level are written, and a closing notice counts the rest.
 
 use std::fmt::Write;
 
@@ -14,6 +19,36 @@ use crate::ruleset::RuleSet;
 use crate::source::Position;
 use crate::suppress::Source;
 use crate::Report;
+
+/// Annotations of one level GitHub shows per step.
+pub const SHOWN_PER_LEVEL: usize = 10;
+
+/// How many annotations of each level were written, and how many left out.
+#[derive(Default)]
+struct Shown {
+    error: usize,
+    warning: usize,
+    notice: usize,
+    left_out: usize,
+}
+
+impl Shown {
+    /// Whether another annotation of `level` is shown; counts it.
+    fn take(&mut self, level: &str) -> bool {
+        let slot = match level {
+            "error" => &mut self.error,
+            "warning" => &mut self.warning,
+            _ => &mut self.notice,
+        };
+        if *slot < SHOWN_PER_LEVEL {
+            *slot += 1;
+            true
+        } else {
+            self.left_out += 1;
+            false
+        }
+    }
+}
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
     let _ = rules;
@@ -29,7 +64,11 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         let json = serde_json::to_string(meta).unwrap_or_default();
         let _ = writeln!(out, "::debug::provcheck provenance: {}", escape_data(&json));
     }
+    let mut shown = Shown::default();
     for error in &report.errors {
+        if !shown.take("error") {
+            continue;
+        }
         let mut properties = vec![("file", error_path(report, error))];
         if let (Some(file), Some(span)) = (report.file_for(error), error.span) {
             let (start, end) = range(file, span);
@@ -38,15 +77,34 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         properties.push(("title", "provcheck error".to_string()));
         command(&mut out, "error", &properties, &error.message);
     }
-    for finding in &report.findings {
-        let title = format!("{} ({})", finding.rule_id, finding.severity);
-        annotate(&mut out, report, finding, level(finding.severity), title);
+    // Most severe first (stable: within a severity, file and line order).
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for finding in findings {
+        let level = level(finding.severity);
+        if shown.take(level) {
+            let title = format!("{} ({})", finding.rule_id, finding.severity);
+            annotate(&mut out, report, finding, level, title);
+        }
     }
     if options.show_undecided {
         for finding in &report.undecided {
-            let title = format!("{} (undecided)", finding.rule_id);
-            annotate(&mut out, report, finding, "notice", title);
+            if shown.take("notice") {
+                let title = format!("{} (undecided)", finding.rule_id);
+                annotate(&mut out, report, finding, "notice", title);
+            }
         }
+    }
+    if shown.left_out > 0 {
+        let message = format!(
+            "provcheck: {} more not annotated (GitHub shows {SHOWN_PER_LEVEL} errors, \
+             {SHOWN_PER_LEVEL} warnings and {SHOWN_PER_LEVEL} notices per step; the most \
+             severe are above): {} findings and {} errors in all, see the SARIF or JSON report",
+            shown.left_out,
+            report.findings.len(),
+            report.errors.len()
+        );
+        command(&mut out, "notice", &[], &message);
     }
     if !report.suppressed.is_empty() {
         let count = |source: Source| {
