@@ -245,7 +245,7 @@ fn inline_suppressions_can_be_switched_off_for_reviews() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        "main.tf:4:3: suppressed(inline accepted-risk) aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false)\n"
+        "main.tf:4:3: suppressed(inline accepted-risk) aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false) (aws_ebs_volume.scratch)\n"
     );
     let out = provcheck_in(dir.path(), &["check", "."]);
     assert!(stdout(&out).contains("1 suppressed"), "{}", stdout(&out));
@@ -337,7 +337,7 @@ fn named_files_are_checked_in_context_but_only_their_findings_reported() {
     write(dir.path(), "mod/notes.md", "not terraform");
     let (code, out) = compact(dir.path(), &["mod/a.tf", "mod/notes.md"]);
     assert_eq!(code, 1);
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["mod/a.tf:3:3: high aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false)"], "{out}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["mod/a.tf:3:3: high aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false) (aws_ebs_volume.a)"], "{out}");
     // A broken sibling does not fail the named file's check.
     write(dir.path(), "mod/c.tf", "resource {");
     let (code, _) = compact(dir.path(), &["mod/a.tf"]);
@@ -471,7 +471,7 @@ fn a_link_beside_the_file_it_points_to_is_that_file() {
     assert_eq!(code, 1);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["db/a-link.tf:3:3: high aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false)"],
+        ["db/a-link.tf:3:3: high aws-ebs-volume-unencrypted EBS volume is not encrypted at rest (encrypted = false) (aws_ebs_volume.data)"],
         "{out}"
     );
 }

@@ -1,5 +1,6 @@
-//! `file:line:col: severity rule_id message`, one line each: for editors,
-//! grep and quick terminal use.
+//! `file:line:col: severity rule_id message (resource)`, one line each:
+//! for editors, grep and quick terminal use. The resource address keeps
+//! two instances of one module block (the same file and line) apart.
 
 use std::fmt::Write;
 
@@ -30,9 +31,14 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
             let (start, _) = range(f, finding.span);
             (start.line, start.column)
         });
+        let resource = if finding.resource.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", finding.resource)
+        };
         let _ = writeln!(
             out,
-            "{path}:{line}:{column}: {label} {} {}",
+            "{path}:{line}:{column}: {label} {} {}{resource}",
             finding.rule_id, finding.message
         );
     };
