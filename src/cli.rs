@@ -392,6 +392,8 @@ pub enum FormatArg {
     Github,
     /// A Markdown summary for pull-request comments.
     Markdown,
+    /// GitLab's Code Quality report (JSON) for merge requests.
+    Gitlab,
 }
 
 impl From<FormatArg> for OutputFormat {
@@ -404,6 +406,7 @@ impl From<FormatArg> for OutputFormat {
             FormatArg::Junit => OutputFormat::Junit,
             FormatArg::Github => OutputFormat::Github,
             FormatArg::Markdown => OutputFormat::Markdown,
+            FormatArg::Gitlab => OutputFormat::Gitlab,
         }
     }
 }

@@ -809,3 +809,53 @@ fn markdown_fits_a_pull_request_comment() {
     let first = rows[0];
     assert!(first.starts_with("| critical |"), "{first}");
 }
+
+// GitLab Code Quality -------------------------------------------------------
+
+/// GitLab's documented Code Quality fields, each required: an array of
+/// issues with a description, check name, unique fingerprint, one of its
+/// five severities and a location with a path and a first line.
+#[test]
+fn gitlab_code_quality_has_every_required_field() {
+    let expected = expected();
+    let text = check("gitlab");
+    let issues: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        issues.len(),
+        expected.errors.len() + expected.findings.len()
+    );
+    let mut fingerprints = std::collections::BTreeSet::new();
+    for issue in &issues {
+        for key in ["description", "check_name", "fingerprint", "severity"] {
+            assert!(
+                issue[key].as_str().is_some_and(|v| !v.is_empty()),
+                "{key}: {issue}"
+            );
+        }
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().unwrap()),
+            "{issue}"
+        );
+        assert!(issue["location"]["path"]
+            .as_str()
+            .is_some_and(|p| !p.starts_with('/')));
+        assert!(issue["location"]["lines"]["begin"]
+            .as_u64()
+            .is_some_and(|l| l >= 1));
+        assert!(
+            fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_string()),
+            "duplicate fingerprint {issue}"
+        );
+    }
+    let public = issues
+        .iter()
+        .find(|i| {
+            i["check_name"] == "aws-rds-publicly-accessible"
+                && i["location"]["path"] == "fixtures/terraform/app/database.tf"
+        })
+        .unwrap();
+    assert_eq!(public["severity"], "blocker");
+    assert_eq!(public["location"]["lines"]["begin"], 70);
+    assert!(issues.iter().any(|i| i["check_name"] == "provcheck-error"));
+}

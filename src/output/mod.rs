@@ -6,6 +6,7 @@
 pub mod compact;
 pub mod escape;
 pub mod github;
+pub mod gitlab;
 #[cfg(feature = "cli")]
 pub mod human;
 pub mod json;
@@ -28,6 +29,7 @@ pub enum OutputFormat {
     Junit,
     Github,
     Markdown,
+    Gitlab,
 }
 
 /// What a renderer may show besides findings and errors.
@@ -50,7 +52,9 @@ pub fn render(
 ) -> String {
     // JSON and SARIF are escaped by serde; every other format is text.
     let text = match format {
-        OutputFormat::Json | OutputFormat::Sarif => escape::Shown::Same(report),
+        OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Gitlab => {
+            escape::Shown::Same(report)
+        }
         OutputFormat::Markdown => escape::report(report, Breaks::Keep),
         OutputFormat::Human
         | OutputFormat::Compact
@@ -69,6 +73,7 @@ pub fn render(
         OutputFormat::Junit => junit::render(report, rules, options),
         OutputFormat::Github => github::render(report, rules, options),
         OutputFormat::Markdown => markdown::render(report, rules, options),
+        OutputFormat::Gitlab => gitlab::render(report, rules, options),
     }
 }
 
