@@ -41,7 +41,7 @@ pub enum Command {
     #[command(after_help = EXAMPLES)]
     Check(CheckArgs),
     /// List every rule: id, severity, category and title.
-    Rules(RuleArgs),
+    Rules(RulesArgs),
     /// Show a rule's description, policy clauses, remediation and examples.
     Explain(ExplainArgs),
     /// Write today's findings to a baseline file, so that `check
@@ -365,6 +365,36 @@ impl From<FailOnArg> for FailOn {
             FailOnArg::Never => FailOn::Never,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+
+    /// Only rules of this pack (`aws`, `gcp`, `azure`, `kubernetes`, ...).
+    #[arg(long)]
+    pub pack: Option<String>,
+
+    /// Only rules of this category (`encryption-at-rest`, `backup`, ...).
+    #[arg(long)]
+    pub category: Option<String>,
+
+    /// Only rules of this severity.
+    #[arg(long, value_enum)]
+    pub severity: Option<SeverityArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// One line a rule: id, pack, severity, category, title.
+    Table,
+    /// A JSON array: id, pack, severity, category, title, controls.
+    Json,
 }
 
 #[derive(Debug, Args)]

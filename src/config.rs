@@ -689,11 +689,19 @@ impl Config {
             ("select", self.select.as_deref().unwrap_or(&[])),
             ("ignore", &self.ignore),
         ] {
+            let all: Vec<&str> = rules
+                .rules
+                .iter()
+                .flat_map(|r| [r.id.as_str(), r.category.as_str(), r.pack.as_str()])
+                .collect();
             for (i, name) in names.iter().enumerate() {
                 if !known(name) {
+                    let hint = closest(name, &all)
+                        .map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default();
                     errors.push(self.error_at(
                         &format!("/{key}/{i}"),
-                        format!("`{name}` is not a rule id, category or pack"),
+                        format!("`{name}` is not a rule id, category or pack{hint}"),
                     ));
                 }
             }

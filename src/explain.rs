@@ -34,6 +34,26 @@ pub fn table(rules: &RuleSet) -> String {
     out
 }
 
+/// The rules as a JSON array, for tools: id, pack, severity, category,
+/// title and policy clauses.
+pub fn json(rules: &RuleSet) -> String {
+    let list: Vec<serde_json::Value> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id.as_str(),
+                "pack": r.pack,
+                "severity": r.severity.as_str(),
+                "category": r.category.as_str(),
+                "title": r.title,
+                "controls": r.controls,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_default()
+}
+
 /// The full page for one rule.
 pub fn explain(rule: &Rule) -> String {
     let mut out = String::new();

@@ -9,7 +9,8 @@ use clap::{CommandFactory, FromArgMatches};
 
 use provcheck::cli::{
     BaselineArgs, CheckArgs, Cli, ColorArg, Command, DiffArgs, DiffFormat, ExplainArgs, FormatArg,
-    InspectArgs, InspectFormat, ParityArgs, ParityFormat, RuleArgs, ScanArgs,
+    InspectArgs, InspectFormat, ParityArgs, ParityFormat, RuleArgs, RulesArgs, RulesFormat,
+    ScanArgs,
 };
 use provcheck::config::{Config, FailOn};
 use provcheck::error::FileError;
@@ -1007,13 +1008,25 @@ fn baseline(args: &BaselineArgs) -> ExitCode {
     }
 }
 
-fn rules(args: &RuleArgs) -> ExitCode {
-    let rules = match load_rules(args) {
+fn rules(args: &RulesArgs) -> ExitCode {
+    let mut rules = match load_rules(&args.rules) {
         Ok(rules) => rules,
         Err(code) => return code,
     };
-    // User rules' text is theirs: escaped like every text report.
-    print!("{}", output::escape::escape_lines(&explain::table(&rules)));
+    let severity = args.severity.map(provcheck::finding::Severity::from);
+    rules.rules.retain(|r| {
+        args.pack.as_ref().is_none_or(|p| &r.pack == p)
+            && args
+                .category
+                .as_ref()
+                .is_none_or(|c| r.category.as_str() == c)
+            && severity.is_none_or(|s| r.severity == s)
+    });
+    match args.format {
+        // User rules' text is theirs: escaped like every text report.
+        RulesFormat::Table => print!("{}", output::escape::escape_lines(&explain::table(&rules))),
+        RulesFormat::Json => println!("{}", explain::json(&rules)),
+    }
     ExitCode::from(EXIT_CLEAN)
 }
 
@@ -1028,8 +1041,12 @@ fn explain_rule(args: &ExplainArgs) -> ExitCode {
             ExitCode::from(EXIT_CLEAN)
         }
         None => {
+            let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+            let hint = provcheck::config::closest(&args.rule_id, &ids)
+                .map(|id| format!(" Did you mean `{id}`?"))
+                .unwrap_or_default();
             eprintln!(
-                "provcheck: no rule `{}`; `provcheck rules` lists them all.",
+                "provcheck: no rule `{}`;{hint} `provcheck rules` lists them all.",
                 args.rule_id
             );
             ExitCode::from(EXIT_ERROR)

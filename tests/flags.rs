@@ -203,3 +203,57 @@ fn min_severity_hides_but_fail_on_still_judges_and_quiet_keeps_findings_only() {
     assert!(!out.contains("Checked "), "{out}");
     assert!(!out.contains("Provenance:"), "{out}");
 }
+
+#[test]
+fn rules_filter_and_json_and_names_misspelt_anywhere_get_a_suggestion() {
+    let dir = tree();
+    let d = dir.path();
+    let (code, json, _) = run(
+        d,
+        &[
+            "rules",
+            "-f",
+            "json",
+            "--pack",
+            "gcp",
+            "--severity",
+            "critical",
+        ],
+    );
+    assert_eq!(code, 0);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert!(!list.is_empty());
+    for rule in &list {
+        assert_eq!(rule["pack"], "gcp");
+        assert_eq!(rule["severity"], "critical");
+        assert!(
+            rule["controls"].as_array().is_some_and(|c| !c.is_empty()),
+            "{rule}"
+        );
+    }
+    let (_, table, _) = run(d, &["rules", "--category", "backup"]);
+    assert!(
+        table
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty() && !l.ends_with(" rules"))
+            .all(|l| l.contains(" backup ")),
+        "{table}"
+    );
+
+    let (code, _, err) = run(d, &["explain", "aws-rds-storage-unencryptd"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("Did you mean `aws-rds-storage-unencrypted`?"),
+        "{err}"
+    );
+
+    std::fs::write(d.join(".provcheck.yaml"), "ignore: [aproval]\n").unwrap();
+    let (code, out, err) = run(d, &["check", "--config", ".provcheck.yaml", "."]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        format!("{out}{err}")
+            .contains("`aproval` is not a rule id, category or pack (did you mean `approval`?)"),
+        "{out}{err}"
+    );
+}
