@@ -63,11 +63,19 @@ pub fn format_of(path: &Path) -> Option<Format> {
     if is_dockerfile(name) {
         return Some(Format::Dockerfile);
     }
+    if is_terraform(path) {
+        return Some(Format::Terraform);
+    }
     match path.extension().and_then(|e| e.to_str()) {
-        Some("tf") => Some(Format::Terraform),
         Some("yaml" | "yml") => Some(Format::Yaml),
         _ => None,
     }
+}
+
+/// Whether a path names a Terraform file of either syntax: `main.tf` or
+/// `main.tf.json` (not `*.tfvars.json`, which holds variable values).
+pub fn is_terraform(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "tf") || crate::parse::tfjson::is_tf_json(path)
 }
 
 /// Whether a file name is a Dockerfile's: `Dockerfile.md` documents one,
@@ -299,7 +307,7 @@ pub fn terraform_files(
         .into_iter()
         .filter_entry(|entry| entry.depth() == 0 || !skipped(entry, &excluded))
         .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension().is_some_and(|e| e == "tf"))
+        .filter(|entry| is_terraform(entry.path()))
         .filter(|entry| {
             entry.file_type().is_file()
                 || (entry.file_type().is_symlink()

@@ -417,7 +417,7 @@ fn folder_of(path: &std::path::Path) -> PathBuf {
 fn callers_of(named: &[PathBuf], settings: &Settings<'_>) -> Vec<PathBuf> {
     let dirs: Vec<PathBuf> = named
         .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "tf") || is_tfvars(p))
+        .filter(|p| discover::is_terraform(p) || is_tfvars(p))
         .map(|p| canonical(&folder_of(p)))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
@@ -530,7 +530,7 @@ pub fn lower_all(
         .zip(formats.par_iter())
         .enumerate()
         .map(|(index, (file, format))| match format {
-            Some(Format::Terraform) => match parse::hcl::parse(file) {
+            Some(Format::Terraform) => match parse::terraform(file) {
                 Ok(body) => (Some(body), Vec::new(), Vec::new(), None),
                 Err(err) => (None, Vec::new(), vec![err], None),
             },

@@ -6,6 +6,20 @@ pub mod dockerfile;
 pub mod document;
 pub mod expansion;
 pub mod hcl;
+pub mod json;
 pub mod kubernetes;
 pub mod manifest;
+pub mod tfjson;
 pub mod yaml;
+
+/// Parses a Terraform file of either syntax: `.tf.json` files with
+/// [`tfjson`], the others with [`hcl`].
+pub fn terraform(
+    source: &crate::source::SourceFile,
+) -> Result<hcl_edit::structure::Body, crate::error::FileError> {
+    if tfjson::is_tf_json(source.path()) {
+        tfjson::parse(source)
+    } else {
+        hcl::parse(source)
+    }
+}

@@ -59,6 +59,9 @@ pub fn scan(file_index: usize, file: &SourceFile) -> Vec<Comment> {
     if !text.contains("provcheck:ignore") {
         return Vec::new();
     }
+    if crate::parse::tfjson::is_tf_json(file.path()) {
+        return scan_json(file_index, file);
+    }
     // Each line with its start offset, without its line break.
     let mut lines = Vec::new();
     let mut offset = 0;
@@ -99,6 +102,54 @@ pub fn scan(file_index: usize, file: &SourceFile) -> Vec<Comment> {
         comment.line = i + 1;
         comment.target = target;
         comments.push(comment);
+    }
+    comments
+}
+
+/// The suppressions of a Terraform JSON file, which has no comments:
+/// a `"//"` member of a block's object whose string starts with
+/// `provcheck:ignore` works as the comment above that block would, so
+/// it targets the line of the key that opens the block.
+fn scan_json(file_index: usize, file: &SourceFile) -> Vec<Comment> {
+    use crate::parse::json::{self, Json, Node};
+    fn walk(node: &Node, owner: usize, file: &SourceFile, index: usize, out: &mut Vec<Comment>) {
+        match &node.value {
+            Json::Array(items) => {
+                for item in items {
+                    walk(item, owner, file, index, out);
+                }
+            }
+            Json::Object(members) => {
+                for member in members {
+                    if member.key == "//" {
+                        let Json::String { text, .. } = &member.value.value else {
+                            continue;
+                        };
+                        let Some(body) = text.trim_start().strip_prefix("provcheck:ignore") else {
+                            continue;
+                        };
+                        if !body.is_empty() && !body.starts_with(char::is_whitespace) {
+                            continue;
+                        }
+                        let mut comment = parse(body);
+                        comment.file = index;
+                        comment.span = Span::new(member.value.span.start, member.value.span.end);
+                        comment.line = file.position(member.key_span.start).line;
+                        comment.target = owner;
+                        out.push(comment);
+                    } else {
+                        let line = file.position(member.key_span.start).line;
+                        walk(&member.value, line, file, index, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut comments = Vec::new();
+    // A file that does not parse has its error from the front-end.
+    if let Ok(root) = json::parse(&file.text) {
+        walk(&root, 1, file, file_index, &mut comments);
     }
     comments
 }

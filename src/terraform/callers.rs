@@ -131,7 +131,8 @@ impl Scanned {
 
     /// The `source` strings of the file's `module` blocks.
     fn module_sources(&self) -> Vec<String> {
-        match hcl_edit::parser::parse_body(&self.text) {
+        let source = crate::source::SourceFile::new(self.path.clone(), self.text.clone());
+        match crate::parse::terraform(&source) {
             Ok(body) => local_sources(&body).map(str::to_string).collect(),
             Err(_) => Vec::new(),
         }

@@ -592,7 +592,7 @@ pub(crate) fn local_sources(body: &Body) -> impl Iterator<Item = &str> {
         })
 }
 
-/// The `.tf` files directly in a module folder, in name order, read and
+/// The `.tf` and `.tf.json` files directly in a module folder, in name order, read and
 /// parsed through the guarded reader (a file it refuses, such as a link
 /// out of the project, comes with its error); those `exclude` leaves out
 /// are skipped.
@@ -607,7 +607,7 @@ fn read_folder(
         .flatten()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .filter(|p| crate::discover::is_terraform(p))
         // Links out of the project are refused by the reader, with an
         // error naming them.
         .filter(|p| p.is_file())
@@ -620,7 +620,7 @@ fn read_folder(
             match read::text(&file, Within::Project(project)).map_err(|e| e.to_string()) {
                 Ok(text) => {
                     let source = SourceFile::new(path, text);
-                    let parsed = hcl_front::parse(&source);
+                    let parsed = crate::parse::terraform(&source);
                     (source, parsed)
                 }
                 Err(message) => {

@@ -29,7 +29,8 @@ pub mod visit;
 pub mod visit_mut;
 
 pub use self::raw_string::RawString;
-use self::repr::SetSpan;
+// provcheck patch: `SetSpan` is exported (it was imported privately).
+pub use self::repr::SetSpan;
 pub use self::repr::{Decor, Decorate, Decorated, Formatted, Span, Spanned};
 
 // Re-exported for convenience.

@@ -103,7 +103,12 @@ where
     }
 }
 
-pub(crate) trait SetSpan {
+/// provcheck patch: public, so that a tree built from another syntax
+/// (Terraform's JSON) can carry spans into its source. Was `pub(crate)`.
+///
+/// A trait for objects whose span can be set.
+pub trait SetSpan {
+    /// Sets the span of the object.
     fn set_span(&mut self, span: Range<usize>);
 }
 

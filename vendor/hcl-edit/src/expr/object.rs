@@ -171,6 +171,22 @@ impl Object {
         self.trailing = trailing.into();
     }
 
+    /// provcheck patch: builds an object from items in linear time, the last item with a given
+    /// key replacing the earlier ones, as the parser does for a redefined key (`insert` looks up
+    /// every key among the earlier ones, which made building a large object quadratic).
+    pub fn from_items(items: impl IntoIterator<Item = (ObjectKey, ObjectValue)>) -> Self {
+        let mut keys = crate::parser::state::ObjectKeys::default();
+        let mut slots: Vec<Option<(ObjectKey, ObjectValue)>> = Vec::new();
+        for (key, value) in items {
+            let index = slots.len();
+            if let Some(earlier) = keys.insert(&key, index) {
+                slots[earlier] = None;
+            }
+            slots.push(Some((key, value)));
+        }
+        Object::from_vec_unchecked(slots.into_iter().flatten().collect())
+    }
+
     /// provcheck patch: builds an object from items in linear time, where `insert` looks up
     /// every key among the earlier ones. The parser uses it with keys it has checked itself.
     ///

@@ -6,7 +6,7 @@ mod nesting;
 mod number;
 mod pratt;
 mod repr;
-mod state;
+pub(crate) mod state;
 mod string;
 mod structure;
 mod template;

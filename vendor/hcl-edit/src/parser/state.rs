@@ -69,7 +69,7 @@ impl<'a> BodyParseState<'a> {
 /// expressions are compared one by one: they are rare, and `Expression` does not implement
 /// `Hash`.
 #[derive(Debug, Default)]
-pub(super) struct ObjectKeys {
+pub(crate) struct ObjectKeys {
     literals: FnvHashMap<LiteralKey, usize>,
     computed: Vec<(ObjectKey, usize)>,
 }
@@ -85,7 +85,7 @@ enum LiteralKey {
 impl ObjectKeys {
     /// Records that the item at `index` has `key`, and returns the index of the latest earlier
     /// item with an equal key, if any.
-    pub(super) fn insert(&mut self, key: &ObjectKey, index: usize) -> Option<usize> {
+    pub(crate) fn insert(&mut self, key: &ObjectKey, index: usize) -> Option<usize> {
         let literal = match key {
             ObjectKey::Ident(ident) => LiteralKey::Ident(ident.value().clone()),
             ObjectKey::Expression(Expression::String(string)) => {

@@ -1,0 +1,4 @@
+resource "aws_ebs_volume" "scratch" {
+  size      = 10
+  encrypted = false
+}
