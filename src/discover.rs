@@ -188,7 +188,7 @@ pub fn discover_new(
                 seen.notes.push(FileError::new(
                     root,
                     None,
-                    "skipped: not a file provcheck checks (Terraform `.tf`, Kubernetes or \
+                    "skipped: not a file provcheck checks (Terraform `.tf` or `.tf.json`, Kubernetes or \
                      compose YAML, a Dockerfile); nothing in it was read",
                 ));
             }
