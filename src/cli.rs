@@ -390,6 +390,12 @@ pub struct RulesArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
     /// One line a rule: id, pack, severity, category, title.
     Table,
@@ -401,6 +407,10 @@ pub enum RulesFormat {
 pub struct ExplainArgs {
     /// The rule's id, as `provcheck rules` lists it.
     pub rule_id: String,
+
+    /// `text` for a terminal, `markdown` for the page `docs/rules/` holds.
+    #[arg(long, short = 'f', value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
 
     #[command(flatten)]
     pub rules: RuleArgs,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::ruleset::{Check, Rule, RuleSet};
+use crate::ruleset::{Check, Rule, RuleSet, Target};
 
 /// One line a rule: id, pack (the folder the rule file is in: `aws`,
 /// `gcp`, `azure`, ... or `user`), severity, category, title.
@@ -52,6 +52,139 @@ pub fn json(rules: &RuleSet) -> String {
         })
         .collect();
     serde_json::to_string_pretty(&list).unwrap_or_default()
+}
+
+/// A rule's page in Markdown, as `docs/rules/<id>.md` holds it and
+/// `explain --format markdown` prints it: description, policy clauses,
+/// how it is checked, the provider defaults it relies on, remediation and
+/// its pass and fail examples.
+pub fn markdown(rule: &Rule) -> String {
+    let fence = match rule.target {
+        Target::Terraform => "hcl",
+        Target::Kubernetes | Target::Compose => "yaml",
+        Target::Dockerfile => "dockerfile",
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# `{}`: {}
+",
+        rule.id, rule.title
+    );
+    let _ = writeln!(
+        out,
+        "| | |
+| --- | --- |"
+    );
+    let _ = writeln!(out, "| Pack | `{}` |", rule.pack);
+    let _ = writeln!(out, "| Severity | {} |", rule.severity);
+    let _ = writeln!(out, "| Category | `{}` |", rule.category);
+    let _ = writeln!(out, "| Policy | {} |", rule.controls.join(", "));
+    let applies = if rule.declared_types.is_empty() {
+        "`provcheck:ignore` comments and waivers".to_string()
+    } else {
+        rule.declared_types
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(out, "| Applies to | {applies} |");
+    let _ = writeln!(
+        out,
+        "| Source | `{}` |
+",
+        rule.origin
+    );
+    let _ = writeln!(
+        out,
+        "{}
+",
+        rule.description.trim_end()
+    );
+    if let Check::Native(native) = &rule.check {
+        let _ = writeln!(
+            out,
+            "## How it is checked
+
+{}
+",
+            native.describe().trim()
+        );
+    }
+    if !rule.defaults.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Provider defaults it relies on
+"
+        );
+        for (pointer, value) in &rule.defaults {
+            let _ = writeln!(out, "- `{pointer}`: `{value}` when left out");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "## Remediation
+
+{}
+",
+        rule.remediation.trim_end()
+    );
+    if !rule.links.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Links
+"
+        );
+        for link in &rule.links {
+            let _ = writeln!(out, "- <{link}>");
+        }
+        out.push('\n');
+    }
+    for (i, example) in rule.examples.fail.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "## Fails (example {}, finding on line {})\n\n```{fence}\n{}\n```\n",
+            i + 1,
+            example.line,
+            example.code.trim_end()
+        );
+    }
+    for (i, example) in rule.examples.pass.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "## Passes (example {})\n\n```{fence}\n{}\n```\n",
+            i + 1,
+            example.trim_end()
+        );
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('\n');
+    out
+}
+
+/// The index of `docs/rules/`: every rule by pack, linked to its page.
+pub fn markdown_index(rules: &RuleSet) -> String {
+    let mut out = String::from(
+        "# provcheck rules\n\nGenerated from `rules/` by `provcheck explain --format markdown` \
+         (the test `docs_rules_are_current` fails when a page is stale; \
+         `UPDATE_DOCS=1 cargo test --test docs` rewrites them).\n\n\
+         | Rule | Pack | Severity | Category | Title |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for rule in &rules.rules {
+        let _ = writeln!(
+            out,
+            "| [`{id}`]({id}.md) | {} | {} | {} | {} |",
+            rule.pack,
+            rule.severity,
+            rule.category,
+            rule.title.replace('|', "\\|"),
+            id = rule.id
+        );
+    }
+    out
 }
 
 /// The full page for one rule.

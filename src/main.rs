@@ -1037,7 +1037,11 @@ fn explain_rule(args: &ExplainArgs) -> ExitCode {
     };
     match rules.get(&args.rule_id) {
         Some(rule) => {
-            print!("{}", output::escape::escape_lines(&explain::explain(rule)));
+            let page = match args.format {
+                provcheck::cli::ExplainFormat::Text => explain::explain(rule),
+                provcheck::cli::ExplainFormat::Markdown => explain::markdown(rule),
+            };
+            print!("{}", output::escape::escape_lines(&page));
             ExitCode::from(EXIT_CLEAN)
         }
         None => {
