@@ -257,3 +257,43 @@ fn rules_filter_and_json_and_names_misspelt_anywhere_get_a_suggestion() {
         "{out}{err}"
     );
 }
+
+#[test]
+fn a_waiver_naming_no_rule_is_its_own_finding() {
+    let dir = tree();
+    let d = dir.path();
+    std::fs::write(
+        d.join(".provcheck-waivers.yaml"),
+        "waivers:\n  - rule: aws-rds-storage-unencrypte\n    resource: aws_db_instance.main\n    status: accepted-risk\n    reason: test\n    approver: cto\n  - rule: \"*\"\n    resource: aws_s3_bucket.old\n    status: accepted-risk\n    reason: every rule on the old bucket\n    approver: cto\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        d,
+        &[
+            "check",
+            "-f",
+            "compact",
+            "--waivers",
+            ".provcheck-waivers.yaml",
+            ".",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("provcheck-suppression-unknown-rule"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.starts_with(".provcheck-waivers.yaml:2:"), "{line}");
+    assert!(
+        line.contains("(did you mean `aws-rds-storage-unencrypted`?)"),
+        "{line}"
+    );
+    // The wildcard names every rule: not unknown.
+    assert_eq!(
+        out.matches("provcheck-suppression-unknown-rule").count(),
+        1,
+        "{out}"
+    );
+    // The misspelt waiver silenced nothing.
+    assert!(out.contains(": high aws-rds-storage-unencrypted "), "{out}");
+}

@@ -159,6 +159,9 @@ pub struct RuleSet {
     /// The role classifier every check and the posture use: the built-in
     /// lists, extended by the configuration's `roles`.
     pub classifier: std::sync::Arc<crate::roles::Classifier>,
+    /// The id of every rule loaded, selected or not: a suppression naming
+    /// an id outside it names no rule at all.
+    pub known: BTreeSet<String>,
 }
 
 impl Default for RuleSet {
@@ -166,6 +169,7 @@ impl Default for RuleSet {
         RuleSet {
             rules: Vec::new(),
             classifier: crate::roles::Classifier::builtin(),
+            known: BTreeSet::new(),
         }
     }
 }
@@ -428,9 +432,11 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
         }
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let known = rules.iter().map(|r| r.id.as_str().to_string()).collect();
     (
         RuleSet {
             rules,
+            known,
             ..RuleSet::default()
         },
         errors,

@@ -111,6 +111,26 @@ pub struct Lapsed {
 pub const INVALID_RULE: &str = "provcheck-suppression-invalid";
 pub const EXPIRED_RULE: &str = "provcheck-suppression-expired";
 pub const UNUSED_RULE: &str = "provcheck-suppression-unused";
+pub const UNKNOWN_RULE: &str = "provcheck-suppression-unknown-rule";
+
+/// The ids among `named` that no loaded rule has, each with the closest
+/// known id when there is one; `None` when every id is known (or the
+/// rule set records none, as an empty test set does).
+fn unknown_ids(rules: &RuleSet, named: &[String]) -> Option<String> {
+    if rules.known.is_empty() {
+        return None;
+    }
+    let ids: Vec<&str> = rules.known.iter().map(String::as_str).collect();
+    let unknown: Vec<String> = named
+        .iter()
+        .filter(|n| !rules.known.contains(n.as_str()))
+        .map(|n| match crate::config::closest(n, &ids) {
+            Some(close) => format!("`{n}` (did you mean `{close}`?)"),
+            None => format!("`{n}`"),
+        })
+        .collect();
+    (!unknown.is_empty()).then(|| format!("names no rule: {}", unknown.join(", ")))
+}
 
 /// What the `suppression-audit` native check is, for `provcheck explain`.
 pub fn describe_audit() -> &'static str {
@@ -340,6 +360,8 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
                 INVALID_RULE,
                 format!("suppresses nothing: {}", c.problems.join("; ")),
             )
+        } else if let Some(detail) = unknown_ids(rules, &c.rules) {
+            (UNKNOWN_RULE, detail)
         } else if expired(&c.expires) {
             lapsed.push(Lapsed {
                 by: inline_record(report, c),
@@ -377,7 +399,12 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
         let file_index = report.files.len();
         let mut any = false;
         for v in &w.waivers {
-            let (rule, detail) = if expired(&v.expires) {
+            let named = std::slice::from_ref(&v.rule);
+            let (rule, detail) = if let Some(detail) =
+                (v.rule != "*").then(|| unknown_ids(rules, named)).flatten()
+            {
+                (UNKNOWN_RULE, format!("the waiver {detail}"))
+            } else if expired(&v.expires) {
                 lapsed.push(Lapsed {
                     by: waiver_record(&w, v),
                     rules: vec![v.rule.clone()],
