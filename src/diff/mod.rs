@@ -7,7 +7,7 @@
 
 pub mod render;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::finding::Severity;
 use crate::inspect::Problem;
 use crate::model::Resource;
 use crate::output::json::{finding_entry, JsonFinding};
-use crate::posture::{self, key_of, DataStore, Exposure, Posture, CONTROLS};
+use crate::posture::{self, DataStore, Exposure, CONTROLS};
 use crate::ruleset::RuleSet;
 use crate::Report;
 
@@ -162,30 +162,6 @@ fn strength(verdict: &str) -> u8 {
     }
 }
 
-/// Where a resource is matched: its system (root folder) and address.
-type Match = (String, String);
-
-/// A side's checked resources by system and address (the first of a
-/// block's copies: a module called twice from one root yields one
-/// address per call, so copies only repeat across overlay files).
-fn resources<'p>(posture: &'p Posture<'_>) -> BTreeMap<Match, &'p Resource> {
-    let mut out = BTreeMap::new();
-    for r in &posture.checked {
-        let system = posture.systems.get(&key_of(r)).cloned().unwrap_or_default();
-        out.entry((system, r.address.clone())).or_insert(*r);
-    }
-    out
-}
-
-fn stores<'p>(posture: &'p Posture<'_>) -> BTreeMap<Match, &'p DataStore> {
-    let mut out = BTreeMap::new();
-    for d in &posture.data_stores {
-        out.entry((d.system.clone(), d.address.clone()))
-            .or_insert(d);
-    }
-    out
-}
-
 fn place_of_store(d: &DataStore) -> Place {
     Place {
         address: d.address.clone(),
@@ -196,18 +172,12 @@ fn place_of_store(d: &DataStore) -> Place {
 }
 
 fn place_of(report: &Report, r: &Resource) -> Place {
+    let (file, line) = posture::located(report, r);
     Place {
         address: r.address.clone(),
         resource_type: r.resource_type.clone(),
-        file: report
-            .files
-            .get(r.file)
-            .map(|f| report.shown_path(&f.path))
-            .unwrap_or_default(),
-        line: report
-            .files
-            .get(r.file)
-            .map_or(0, |f| f.position(r.header.start).line),
+        file,
+        line,
     }
 }
 
@@ -273,7 +243,7 @@ pub fn compare<'r>(base: Run<'r>, head: Run<'r>) -> Diff<'r> {
     let unchanged = head_prints.intersection(&base_prints).count();
 
     // Data stores and their controls.
-    let (old_stores, new_stores) = (stores(&before), stores(&after));
+    let (old_stores, new_stores) = (before.stores_by_address(), after.stores_by_address());
     let mut changed: Vec<ControlChange> = Vec::new();
     for (key, d) in &new_stores {
         let Some(old) = old_stores.get(key) else {
@@ -329,7 +299,8 @@ pub fn compare<'r>(base: Run<'r>, head: Run<'r>) -> Diff<'r> {
         .collect();
 
     // Resources, and the approvals on what the change touches.
-    let (old_resources, new_resources) = (resources(&before), resources(&after));
+    let (old_resources, new_resources) =
+        (before.resources_by_address(), after.resources_by_address());
     let mut resources_added = Vec::new();
     let mut resources_changed = Vec::new();
     let mut approvals = Vec::new();

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::diff::without_roots;
 use crate::inspect::Problem;
 use crate::model::Resource;
-use crate::posture::{self, key_of, Posture, CONTROLS};
+use crate::posture::{self, Posture, CONTROLS};
 use crate::ruleset::RuleSet;
 use crate::Report;
 
@@ -150,19 +150,6 @@ impl Parity {
     }
 }
 
-/// Where a resource is matched: its system (root folder, relative to its
-/// environment's root) and address.
-type Match = (String, String);
-
-fn resources<'p>(posture: &'p Posture<'_>) -> BTreeMap<Match, &'p Resource> {
-    let mut out = BTreeMap::new();
-    for r in &posture.checked {
-        let system = posture.systems.get(&key_of(r)).cloned().unwrap_or_default();
-        out.entry((system, r.address.clone())).or_insert(*r);
-    }
-    out
-}
-
 /// The addresses (by system) the posture lists as reachable from outside.
 fn exposed(posture: &Posture<'_>) -> std::collections::BTreeSet<String> {
     posture
@@ -171,12 +158,6 @@ fn exposed(posture: &Posture<'_>) -> std::collections::BTreeSet<String> {
         .filter(|e| e.certain)
         .map(|e| e.address.clone())
         .collect()
-}
-
-fn line_of(report: &Report, r: &Resource) -> (String, usize) {
-    report.files.get(r.file).map_or((String::new(), 0), |f| {
-        (report.shown_path(&f.path), f.position(r.header.start).line)
-    })
 }
 
 /// The major number of a version: `15` of `15.4`, `8` of `8.0.mysql_aurora`,
@@ -230,27 +211,19 @@ pub fn compare(reference: Run<'_>, others: Vec<Run<'_>>, options: &Options) -> P
     let mut missing = Vec::new();
     let mut controls = Vec::new();
     let mut differences = Vec::new();
-    let base_resources = resources(base);
+    let base_resources = base.resources_by_address();
     let base_exposed = exposed(base);
-    let base_stores: BTreeMap<Match, &posture::DataStore> = base
-        .data_stores
-        .iter()
-        .map(|d| ((d.system.clone(), d.address.clone()), d))
-        .collect();
+    let base_stores = base.stores_by_address();
     for (run, posture) in runs.iter().zip(&postures).skip(1) {
-        let own = resources(posture);
+        let own = posture.resources_by_address();
         let own_exposed = exposed(posture);
-        let stores: BTreeMap<Match, &posture::DataStore> = posture
-            .data_stores
-            .iter()
-            .map(|d| ((d.system.clone(), d.address.clone()), d))
-            .collect();
+        let stores = posture.stores_by_address();
         let is_store =
             |r: &Resource| posture::kind_of(&r.resource_type) == Some(posture::Kind::DataStore);
         // Present in the reference only, then in this environment only.
         for (key, r) in &base_resources {
             if !own.contains_key(key) {
-                let (file, line) = line_of(reference.report, r);
+                let (file, line) = posture::located(reference.report, r);
                 missing.push(Missing {
                     address: r.address.clone(),
                     resource_type: r.resource_type.clone(),
@@ -264,7 +237,7 @@ pub fn compare(reference: Run<'_>, others: Vec<Run<'_>>, options: &Options) -> P
         }
         for (key, r) in &own {
             if !base_resources.contains_key(key) {
-                let (file, line) = line_of(run.report, r);
+                let (file, line) = posture::located(run.report, r);
                 missing.push(Missing {
                     address: r.address.clone(),
                     resource_type: r.resource_type.clone(),

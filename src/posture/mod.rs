@@ -993,6 +993,41 @@ pub fn build<'r>(
     }
 }
 
+/// Where a resource or data store is matched across two runs (`diff`,
+/// `parity`): its system (root folder, relative to its run's root) and
+/// its address.
+pub(crate) type Match = (String, String);
+
+impl<'r> Posture<'r> {
+    /// The checked resources by system and address; the first of an
+    /// object's copies (copies repeat only across overlay files).
+    pub(crate) fn resources_by_address(&self) -> BTreeMap<Match, &'r Resource> {
+        let mut out = BTreeMap::new();
+        for r in &self.checked {
+            let system = self.systems.get(&key_of(r)).cloned().unwrap_or_default();
+            out.entry((system, r.address.clone())).or_insert(*r);
+        }
+        out
+    }
+
+    /// The data stores by system and address.
+    pub(crate) fn stores_by_address(&self) -> BTreeMap<Match, &DataStore> {
+        let mut out = BTreeMap::new();
+        for d in &self.data_stores {
+            out.entry((d.system.clone(), d.address.clone()))
+                .or_insert(d);
+        }
+        out
+    }
+}
+
+/// A resource's file, as reports show it, and the line of its header.
+pub(crate) fn located(report: &Report, r: &Resource) -> (String, usize) {
+    report.files.get(r.file).map_or((String::new(), 0), |f| {
+        (report.shown_path(&f.path), f.position(r.header.start).line)
+    })
+}
+
 /// The resources a run checked (managed resources and manifests, not
 /// data sources or variables).
 pub(crate) fn checked(report: &Report) -> Vec<&Resource> {
