@@ -223,9 +223,6 @@ pub fn human(diff: &Diff<'_>) -> String {
     out
 }
 
-/// A table of the comment: its title, header and rows.
-type Section<'h> = (String, Vec<&'h str>, Vec<Vec<String>>);
-
 /// A pull-request comment: under [`COMMENT_LIMIT`] characters, the rest
 /// summarised with counts.
 pub fn markdown(diff: &Diff<'_>) -> String {
@@ -241,12 +238,13 @@ pub fn markdown(diff: &Diff<'_>) -> String {
     );
     // Sections in order of importance; each row is added while it fits,
     // the rest of a section is counted.
-    let mut sections: Vec<Section> = Vec::new();
+    let mut sections: Vec<Table> = Vec::new();
     if !diff.errors.is_empty() {
-        sections.push((
-            "Files that could not be read".into(),
-            vec!["side", "file", "error"],
-            diff.errors
+        sections.push(Table {
+            title: "Files that could not be read".into(),
+            header: vec!["side", "file", "error"],
+            rows: diff
+                .errors
                 .iter()
                 .map(|e| {
                     vec![
@@ -259,7 +257,7 @@ pub fn markdown(diff: &Diff<'_>) -> String {
                     ]
                 })
                 .collect(),
-        ));
+        });
     }
     let control_rows = |weakened: bool| -> Vec<Vec<String>> {
         diff.data_stores
@@ -298,15 +296,16 @@ pub fn markdown(diff: &Diff<'_>) -> String {
     };
     let control_header = vec!["data store", "control", "verdict", "why", "location"];
     let finding_header = vec!["severity", "rule", "resource", "message", "location"];
-    sections.push((
-        "Controls weakened".into(),
-        control_header.clone(),
-        control_rows(true),
-    ));
-    sections.push((
-        "Newly exposed".into(),
-        vec!["kind", "resource", "how", "location"],
-        diff.exposure
+    sections.push(Table {
+        title: "Controls weakened".into(),
+        header: control_header.clone(),
+        rows: control_rows(true),
+    });
+    sections.push(Table {
+        title: "Newly exposed".into(),
+        header: vec!["kind", "resource", "how", "location"],
+        rows: diff
+            .exposure
             .added
             .iter()
             .map(|e| {
@@ -318,22 +317,22 @@ pub fn markdown(diff: &Diff<'_>) -> String {
                 ]
             })
             .collect(),
-    ));
-    sections.push((
-        "Findings added".into(),
-        finding_header.clone(),
-        finding_rows(&diff.findings.added),
-    ));
-    sections.push((
-        "Controls strengthened".into(),
-        control_header,
-        control_rows(false),
-    ));
-    sections.push((
-        "Findings resolved".into(),
-        finding_header,
-        finding_rows(&diff.findings.resolved),
-    ));
+    });
+    sections.push(Table {
+        title: "Findings added".into(),
+        header: finding_header.clone(),
+        rows: finding_rows(&diff.findings.added),
+    });
+    sections.push(Table {
+        title: "Controls strengthened".into(),
+        header: control_header,
+        rows: control_rows(false),
+    });
+    sections.push(Table {
+        title: "Findings resolved".into(),
+        header: finding_header,
+        rows: finding_rows(&diff.findings.resolved),
+    });
     let place_rows = |list: &[Place]| -> Vec<Vec<String>> {
         list.iter()
             .map(|p| {
@@ -345,20 +344,21 @@ pub fn markdown(diff: &Diff<'_>) -> String {
             })
             .collect()
     };
-    sections.push((
-        "Data stores added".into(),
-        vec!["data store", "type", "location"],
-        place_rows(&diff.data_stores.added),
-    ));
-    sections.push((
-        "Data stores removed".into(),
-        vec!["data store", "type", "location"],
-        place_rows(&diff.data_stores.removed),
-    ));
-    sections.push((
-        "Change requests on added and changed resources".into(),
-        vec!["resource", "change request", "approved by", "location"],
-        diff.approvals
+    sections.push(Table {
+        title: "Data stores added".into(),
+        header: vec!["data store", "type", "location"],
+        rows: place_rows(&diff.data_stores.added),
+    });
+    sections.push(Table {
+        title: "Data stores removed".into(),
+        header: vec!["data store", "type", "location"],
+        rows: place_rows(&diff.data_stores.removed),
+    });
+    sections.push(Table {
+        title: "Change requests on added and changed resources".into(),
+        header: vec!["resource", "change request", "approved by", "location"],
+        rows: diff
+            .approvals
             .iter()
             .map(|a| {
                 vec![
@@ -374,7 +374,7 @@ pub fn markdown(diff: &Diff<'_>) -> String {
                 ]
             })
             .collect(),
-    ));
+    });
 
     // What must fit after the sections: the resource counts and the
     // provenance line.
@@ -387,14 +387,6 @@ pub fn markdown(diff: &Diff<'_>) -> String {
     if let Some(meta) = &diff.meta {
         let _ = write!(tail, "\n<sub>{}</sub>\n", text(&meta.line()));
     }
-    let tables = sections
-        .into_iter()
-        .map(|(title, header, rows)| Table {
-            title,
-            header,
-            rows,
-        })
-        .collect();
-    budgeted(&mut out, tables, &tail, "the JSON report");
+    budgeted(&mut out, "###", sections, &tail, "the JSON report");
     out
 }

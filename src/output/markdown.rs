@@ -26,11 +26,18 @@ pub(crate) struct Table<'h> {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Appends `tables` to `out` in order, each titled with its row count,
+/// Appends `tables` to `out` in order, each under a heading of `level`
+/// (`###`) titled with its row count,
 /// row by row while the whole (with `tail` after it) stays under
 /// [`COMMENT_LIMIT`]; what does not fit is counted, pointing at `elsewhere`
 /// (the report that holds everything). Empty tables are left out.
-pub(crate) fn budgeted(out: &mut String, tables: Vec<Table<'_>>, tail: &str, elsewhere: &str) {
+pub(crate) fn budgeted(
+    out: &mut String,
+    level: &str,
+    tables: Vec<Table<'_>>,
+    tail: &str,
+    elsewhere: &str,
+) {
     let budget = COMMENT_LIMIT.saturating_sub(tail.len() + 200);
     let mut left_out: Vec<String> = Vec::new();
     for table in tables {
@@ -39,7 +46,7 @@ pub(crate) fn budgeted(out: &mut String, tables: Vec<Table<'_>>, tail: &str, els
         }
         let total = table.rows.len();
         let mut section = format!(
-            "### {} ({total})\n\n| {} |\n|{}\n",
+            "{level} {} ({total})\n\n| {} |\n|{}\n",
             table.title,
             table.header.join(" | "),
             " --- |".repeat(table.header.len())
@@ -193,7 +200,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
             })
             .collect(),
     });
-    budgeted(&mut out, tables, "", "the JSON or SARIF report");
+    budgeted(&mut out, "###", tables, "", "the JSON or SARIF report");
     out
 }
 

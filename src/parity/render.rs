@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{Difference, Missing, Parity};
 use crate::output::escape::escape;
-use crate::output::markdown::{code, text};
+use crate::output::markdown::{budgeted, code, text, Table};
 
 /// One sentence: the verdict and the counts.
 pub fn headline(parity: &Parity) -> String {
@@ -198,22 +198,13 @@ fn difference_row(d: &Difference) -> Vec<String> {
 /// The sections of the comparison as Markdown tables, under headings of
 /// `level` (`###` for the command, `####` inside the inspection report).
 pub fn markdown_sections(parity: &Parity, level: &str) -> String {
-    let mut out = String::new();
-    let mut table = |title: &str, header: &[&str], rows: Vec<Vec<String>>| {
-        if rows.is_empty() {
-            return;
-        }
-        let _ = write!(
-            out,
-            "{level} {title} ({})\n\n| {} |\n|{}\n",
-            rows.len(),
-            header.join(" | "),
-            " --- |".repeat(header.len())
-        );
-        for row in rows {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-        out.push('\n');
+    let mut tables: Vec<Table> = Vec::new();
+    let mut table = |title: &str, header: &[&'static str], rows: Vec<Vec<String>>| {
+        tables.push(Table {
+            title: title.to_string(),
+            header: header.to_vec(),
+            rows,
+        });
     };
     table(
         "Files that could not be read",
@@ -270,6 +261,8 @@ pub fn markdown_sections(parity: &Parity, level: &str) -> String {
         &["resource", "attribute", "values", "note"],
         parity.differences.iter().map(difference_row).collect(),
     );
+    let mut out = String::new();
+    budgeted(&mut out, level, tables, "", "the JSON report");
     out
 }
 
