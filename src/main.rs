@@ -644,6 +644,13 @@ fn roots<T>((scan, root, _): &(ScanArgs, PathBuf, T)) -> Vec<String> {
     out
 }
 
+/// A JSON report as the files hold it: indented, ending in a line break.
+fn pretty_json(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 fn diff(args: &DiffArgs) -> ExitCode {
     let sides = match diff_sides(args) {
         Ok(sides) => sides,
@@ -698,11 +705,7 @@ fn diff(args: &DiffArgs) -> ExitCode {
     let text = match args.format {
         DiffFormat::Human => provcheck::diff::render::human(&diff),
         DiffFormat::Markdown => provcheck::diff::render::markdown(&diff),
-        DiffFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&diff).unwrap_or_default();
-            text.push('\n');
-            text
-        }
+        DiffFormat::Json => pretty_json(&diff),
         DiffFormat::Sarif => {
             // Code scanning shows what the change introduced: the head's
             // added findings only.
@@ -917,11 +920,7 @@ fn parity(args: &ParityArgs) -> ExitCode {
     let text = match args.format {
         ParityFormat::Human => provcheck::parity::render::human(&parity),
         ParityFormat::Markdown => provcheck::parity::render::markdown(&parity),
-        ParityFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&parity).unwrap_or_default();
-            text.push('\n');
-            text
-        }
+        ParityFormat::Json => pretty_json(&parity),
     };
     let written = match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())
