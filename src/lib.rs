@@ -637,6 +637,22 @@ fn lower_plans(
         return;
     }
     let mut next_scope = resources.iter().map(|r| r.scope).max().unwrap_or(0);
+    // Each root module's scope by its folder, each file's folder resolved
+    // once.
+    let mut folders: std::collections::HashMap<usize, Option<PathBuf>> =
+        std::collections::HashMap::new();
+    let mut roots: std::collections::HashMap<PathBuf, u32> = std::collections::HashMap::new();
+    for r in resources
+        .iter()
+        .filter(|r| r.scope > 0 && r.module.is_empty())
+    {
+        let folder = folders
+            .entry(r.file)
+            .or_insert_with(|| files.get(r.file).map(|f| canonical(&folder_of(&f.path))));
+        if let Some(folder) = folder {
+            roots.entry(folder.clone()).or_insert(r.scope);
+        }
+    }
     let mut superseded = std::collections::HashSet::new();
     let mut planned = Vec::new();
     for (index, root) in plans {
@@ -649,17 +665,8 @@ fn lower_plans(
         let dir = canonical(&dir);
         // The root module evaluated from that folder: its scope.
         let scope = parse::plan::has_configuration(root)
-            .then(|| {
-                resources.iter().find(|r| {
-                    r.scope > 0
-                        && r.module.is_empty()
-                        && files
-                            .get(r.file)
-                            .is_some_and(|f| canonical(&folder_of(&f.path)) == dir)
-                })
-            })
-            .flatten()
-            .map(|r| r.scope);
+            .then(|| roots.get(&dir).copied())
+            .flatten();
         let located = scope.map(|scope| {
             parse::plan::Located::new(
                 resources

@@ -467,7 +467,7 @@ fn resource(
         budget: (p.node.span.len() * POINTER_BUDGET_FACTOR).max(MIN_POINTER_BUDGET),
     };
     let mut attributes = match p.values {
-        Some(values) => convert(values, "", false, &mut spans),
+        Some(values) => convert(values, &mut String::new(), true, false, &mut spans),
         None => Value::Object(Map::new()),
     };
     if !attributes.is_object() {
@@ -541,12 +541,16 @@ struct Spans {
 }
 
 impl Spans {
-    fn record(&mut self, pointer: &str, span: Range<usize>) {
-        if pointer.len() <= MAX_POINTER_LEN && pointer.len() <= self.budget {
-            self.budget -= pointer.len();
+    /// Records a pointer's span, a top-level one whatever its length;
+    /// whether it was.
+    fn record(&mut self, pointer: &str, span: Range<usize>, top: bool) -> bool {
+        if top || (pointer.len() <= MAX_POINTER_LEN && pointer.len() <= self.budget) {
+            self.budget = self.budget.saturating_sub(pointer.len());
             self.map
                 .insert(pointer.to_string(), Span::new(span.start, span.end));
+            return true;
         }
+        false
     }
 }
 
@@ -555,7 +559,13 @@ impl Spans {
 /// outside maps read as booleans (provider schemas type some boolean
 /// arguments as strings, such as AWS 5's `at_rest_encryption_enabled`,
 /// which `.tf` files write as booleans).
-fn convert(node: &Node, pointer: &str, in_map: bool, spans: &mut Spans) -> Value {
+fn convert(
+    node: &Node,
+    pointer: &mut String,
+    recording: bool,
+    in_map: bool,
+    spans: &mut Spans,
+) -> Value {
     match &node.value {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
@@ -572,9 +582,14 @@ fn convert(node: &Node, pointer: &str, in_map: bool, spans: &mut Spans) -> Value
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let at = push_pointer(pointer, &i.to_string());
-                    spans.record(&at, item.span.clone());
-                    convert(item, &at, in_map, spans)
+                    child(
+                        pointer,
+                        recording,
+                        &i.to_string(),
+                        item.span.clone(),
+                        spans,
+                        |p, r, s| convert(item, p, r, in_map, s),
+                    )
                 })
                 .collect(),
         ),
@@ -584,17 +599,38 @@ fn convert(node: &Node, pointer: &str, in_map: bool, spans: &mut Spans) -> Value
                 if is_absent(&member.value) {
                     continue;
                 }
-                let at = push_pointer(pointer, &member.key);
-                spans.record(&at, member.key_span.start..member.value.span.end);
+                let span = member.key_span.start..member.value.span.end;
                 let map_valued = in_map || (MAP_ATTRIBUTES.contains(&member.key.as_str()));
-                map.insert(
-                    member.key.clone(),
-                    convert(&member.value, &at, map_valued, spans),
-                );
+                let value = child(pointer, recording, &member.key, span, spans, |p, r, s| {
+                    convert(&member.value, p, r, map_valued, s)
+                });
+                map.insert(member.key.clone(), value);
             }
             Value::Object(map)
         }
     }
+}
+
+/// Converts one value below `pointer`, recording its span while the
+/// limits allow; below a value past them, nothing more is recorded (nor
+/// are pointers built), so a long key above many values costs nothing.
+fn child(
+    pointer: &mut String,
+    recording: bool,
+    token: &str,
+    span: Range<usize>,
+    spans: &mut Spans,
+    convert: impl FnOnce(&mut String, bool, &mut Spans) -> Value,
+) -> Value {
+    if !recording {
+        return convert(pointer, false, spans);
+    }
+    let length = pointer.len();
+    crate::model::push_token(pointer, token);
+    let recorded = spans.record(pointer, span, length == 0);
+    let value = convert(pointer, recorded, spans);
+    pointer.truncate(length);
+    value
 }
 
 fn is_absent(node: &Node) -> bool {
@@ -618,12 +654,16 @@ fn mark(node: &Node, pointer: &mut String, out: &mut BTreeSet<String>, budget: &
         }
         Json::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                descend(pointer, &i.to_string(), item, out, budget);
+                if !descend(pointer, &i.to_string(), item, out, budget) {
+                    return;
+                }
             }
         }
         Json::Object(members) => {
             for member in members {
-                descend(pointer, &member.key, &member.value, out, budget);
+                if !descend(pointer, &member.key, &member.value, out, budget) {
+                    return;
+                }
             }
         }
         _ => {}
@@ -631,31 +671,32 @@ fn mark(node: &Node, pointer: &mut String, out: &mut BTreeSet<String>, budget: &
 }
 
 /// [`mark`] one level down; past the pointer limits, the parent is
-/// marked instead, so that nothing unknown is taken for known.
+/// marked instead, so that nothing unknown is taken for known, and its
+/// other members need no look (false). A top-level attribute has its
+/// pointer whatever its length.
 fn descend(
     pointer: &mut String,
     token: &str,
     node: &Node,
     out: &mut BTreeSet<String>,
     budget: &mut usize,
-) {
+) -> bool {
     if !matches!(
         node.value,
         Json::Bool(true) | Json::Array(_) | Json::Object(_)
     ) {
-        return;
+        return true;
     }
     let length = pointer.len();
     crate::model::push_token(pointer, token);
-    if pointer.len() > MAX_POINTER_LEN || pointer.len() > *budget {
+    if length > 0 && (pointer.len() > MAX_POINTER_LEN || pointer.len() > *budget) {
         pointer.truncate(length);
-        if !pointer.is_empty() {
-            out.insert(pointer.clone());
-        }
-        return;
+        out.insert(pointer.clone());
+        return false;
     }
     mark(node, pointer, out, budget);
     pointer.truncate(length);
+    true
 }
 
 /// Sets the value at `pointer` to `null` (unknown), making the objects
@@ -736,10 +777,11 @@ fn merge_defaults(
     }
 }
 
-/// Where the plan's text holds a value some mirror marks sensitive
-/// (`sensitive_values`, `after_sensitive`, `before_sensitive`): every
-/// string equal to one, wherever it is repeated (the configuration's
-/// `constant_value`, the prior state).
+/// Where the plan's text holds a sensitive value: one that a resource's
+/// `sensitive_values` (in `planned_values` and `prior_state`) or a
+/// change's `after_sensitive`/`before_sensitive` marks, a sensitive
+/// output's or root variable's. Every string equal to one, wherever it
+/// is repeated (the configuration's `constant_value`, `variables`).
 fn secrets(root: &Node) -> Vec<Range<usize>> {
     let mut values = std::collections::HashSet::new();
     find_sensitive(root, &mut values);
@@ -751,27 +793,60 @@ fn secrets(root: &Node) -> Vec<Range<usize>> {
     out
 }
 
-/// The pairs of values and sensitivity mirrors below `node`.
-const MIRRORS: &[(&str, &str)] = &[
-    ("values", "sensitive_values"),
-    ("after", "after_sensitive"),
-    ("before", "before_sensitive"),
-];
-
-fn find_sensitive<'a>(node: &'a Node, out: &mut std::collections::HashSet<&'a str>) {
-    match &node.value {
-        Json::Object(members) => {
-            for (values, mirror) in MIRRORS {
-                if let (Some(values), Some(mirror)) = (get(node, values), get(node, mirror)) {
-                    sensitive_strings(values, mirror, out);
+/// The sensitive strings, looked for where the format puts them, so
+/// that each value is walked a bounded number of times.
+fn find_sensitive<'a>(root: &'a Node, out: &mut std::collections::HashSet<&'a str>) {
+    let states = [
+        get(root, "planned_values"),
+        get(root, "prior_state").and_then(|s| get(s, "values")),
+    ];
+    for state in states.into_iter().flatten() {
+        if let Some(module) = get(state, "root_module") {
+            module_sensitive(module, out);
+        }
+        for output in members_of(get(state, "outputs")) {
+            if get(&output.value, "sensitive").is_some_and(|s| s.value == Json::Bool(true)) {
+                if let Some(value) = get(&output.value, "value") {
+                    all_strings(value, out);
                 }
             }
-            for member in members {
-                find_sensitive(&member.value, out);
+        }
+    }
+    let changes = items(get(root, "resource_changes"))
+        .iter()
+        .chain(items(get(root, "resource_drift")));
+    for change in changes.filter_map(|c| get(c, "change")) {
+        for (values, mirror) in [("after", "after_sensitive"), ("before", "before_sensitive")] {
+            if let (Some(values), Some(mirror)) = (get(change, values), get(change, mirror)) {
+                sensitive_strings(values, mirror, out);
             }
         }
-        Json::Array(items) => items.iter().for_each(|item| find_sensitive(item, out)),
-        _ => {}
+    }
+    let declared = get(root, "configuration")
+        .and_then(|c| get(c, "root_module"))
+        .and_then(|m| get(m, "variables"));
+    for variable in members_of(declared) {
+        if get(&variable.value, "sensitive").is_some_and(|s| s.value == Json::Bool(true)) {
+            if let Some(value) = get(root, "variables")
+                .and_then(|v| get(v, &variable.key))
+                .and_then(|v| get(v, "value"))
+            {
+                all_strings(value, out);
+            }
+        }
+    }
+}
+
+fn module_sensitive<'a>(module: &'a Node, out: &mut std::collections::HashSet<&'a str>) {
+    for resource in items(get(module, "resources")) {
+        if let (Some(values), Some(mirror)) =
+            (get(resource, "values"), get(resource, "sensitive_values"))
+        {
+            sensitive_strings(values, mirror, out);
+        }
+    }
+    for child in items(get(module, "child_modules")) {
+        module_sensitive(child, out);
     }
 }
 
@@ -837,6 +912,9 @@ struct Config<'a> {
     /// Each module's configuration by its call path (`a.b`; `` for the
     /// root module).
     modules: HashMap<String, &'a Node>,
+    /// Each module's resources by call path and address (`aws_s3_bucket.b`,
+    /// `data.aws_vpc.v`).
+    resources: HashMap<(String, &'a str), &'a Node>,
     /// The instances of each module call, by the call's address without
     /// a key (`module.a["x"].module.b`): `module.a["x"].module.b[0]`.
     instances: HashMap<String, Vec<&'a str>>,
@@ -859,7 +937,19 @@ impl<'a> Config<'a> {
             };
             instances.entry(base.to_string()).or_default().push(address);
         }
-        Config { modules, instances }
+        let mut resources = HashMap::new();
+        for (path, module) in &modules {
+            for resource in items(get(module, "resources")) {
+                if let Some(address) = get(resource, "address").and_then(string) {
+                    resources.entry((path.clone(), address)).or_insert(resource);
+                }
+            }
+        }
+        Config {
+            modules,
+            resources,
+            instances,
+        }
     }
 
     /// The addresses a planned resource refers to, as the `.tf`
@@ -868,9 +958,6 @@ impl<'a> Config<'a> {
     fn references(&self, p: &Planned<'_>, steps: &mut usize) -> Vec<String> {
         let calls = module_calls(p.module);
         let path: Vec<&str> = calls.iter().map(|(name, _)| *name).collect();
-        let Some(module) = self.modules.get(&path.join(".")) else {
-            return Vec::new();
-        };
         let local = match p.address.strip_prefix(p.module) {
             Some(rest) => rest.trim_start_matches('.'),
             None => p.address,
@@ -881,10 +968,7 @@ impl<'a> Config<'a> {
         } else {
             local.trim_start_matches("data.").to_string()
         };
-        let Some(config) = items(get(module, "resources"))
-            .iter()
-            .find(|r| get(r, "address").and_then(string) == Some(wanted.as_str()))
-        else {
+        let Some(config) = self.resources.get(&(path.join("."), wanted.as_str())) else {
             return Vec::new();
         };
         let mut found = Vec::new();
