@@ -493,9 +493,17 @@ fn canonical(path: &std::path::Path) -> PathBuf {
 
 /// Checks in-memory sources, as the rule example harness and editors do;
 /// each file's format comes from its name (`main.tf`, `app.yaml`,
-/// `Dockerfile`).
+/// `Dockerfile`), or for a `.json` file from its text (a plan).
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
-    let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
+    let formats: Vec<Option<Format>> = files
+        .iter()
+        .map(|f| {
+            discover::format_of(&f.path).or_else(|| {
+                (parse::plan::is_plan_name(&f.path) && parse::plan::is_plan(&f.text))
+                    .then_some(Format::Plan)
+            })
+        })
+        .collect();
     let files_read = files.len();
     let root = std::env::current_dir().unwrap_or_default();
     let lowering = Lowering {
