@@ -451,3 +451,25 @@ fn a_plan_beside_a_staged_tf_file_is_not_checked() {
     let (alone, _, _) = check(tf.path(), &["main.tf"]);
     assert_eq!(found(&named, "findings"), found(&alone, "findings"));
 }
+
+#[test]
+fn suppression_comments_in_the_sources_apply_to_the_plan() {
+    let planned = fixture(&[]);
+    let main = planned.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).unwrap().replace(
+        "resource \"aws_ebs_volume\" \"scratch\" {",
+        "# provcheck:ignore aws-ebs-volume-unencrypted status=accepted-risk reason=\"scratch space, no records\"\nresource \"aws_ebs_volume\" \"scratch\" {",
+    );
+    std::fs::write(&main, text).unwrap();
+    let (report, _, _) = check(planned.path(), &["plan.json"]);
+    assert!(found(&report, "findings")
+        .iter()
+        .all(|(r, _, _, _)| r != "aws-ebs-volume-unencrypted"));
+    let suppressed: Vec<&str> = report["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(suppressed, ["aws-ebs-volume-unencrypted"]);
+}

@@ -1226,6 +1226,65 @@ mod tests {
         );
     }
 
+    /// Relations through a module's variable and another's output, in
+    /// keyed module instances.
+    #[test]
+    fn references_follow_variables_and_outputs() {
+        let text = r#"{
+          "format_version": "1.2",
+          "planned_values": {"root_module": {
+            "resources": [{"address": "aws_s3_bucket_policy.p", "mode": "managed",
+                           "type": "aws_s3_bucket_policy", "name": "p", "values": {}}],
+            "child_modules": [
+              {"address": "module.store[\"a\"]", "resources": [
+                {"address": "module.store[\"a\"].aws_s3_bucket.b", "mode": "managed",
+                 "type": "aws_s3_bucket", "name": "b", "values": {"bucket": "x"}}]}]}},
+          "configuration": {
+            "provider_config": {"aws": {"name": "aws"}},
+            "root_module": {
+              "resources": [{"address": "aws_kms_key.k", "mode": "managed",
+                             "type": "aws_kms_key", "name": "k", "expressions": {}},
+                            {"address": "aws_s3_bucket_policy.p", "mode": "managed",
+                             "type": "aws_s3_bucket_policy", "name": "p",
+                             "expressions": {"bucket": {"references":
+                               ["module.store[\"a\"].name", "module.store"]}}}],
+              "module_calls": {"store": {
+                "source": "./store",
+                "expressions": {"key": {"references": ["aws_kms_key.k.arn", "aws_kms_key.k"]}},
+                "module": {
+                  "outputs": {"name": {"expression": {"references":
+                    ["aws_s3_bucket.b.bucket", "aws_s3_bucket.b"]}}},
+                  "resources": [{"address": "aws_s3_bucket.b", "mode": "managed",
+                    "type": "aws_s3_bucket", "name": "b",
+                    "expressions": {"tags": {"references": ["var.key", "local.t", "each.key"]}}}]}}}}}
+        }"#;
+        let source = SourceFile::new("plan.json", text);
+        let root = parse(&source).unwrap();
+        let lowered = lower(0, &source, &root, None, 1);
+        assert!(lowered.errors.is_empty(), "{:?}", lowered.errors);
+        let refs = |address: &str| {
+            lowered
+                .resources
+                .iter()
+                .find(|r| r.address == address)
+                .map(|r| r.references.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            refs("aws_s3_bucket_policy.p"),
+            ["module.store", "module.store[\"a\"].aws_s3_bucket.b"]
+        );
+        assert_eq!(
+            refs("module.store[\"a\"].aws_s3_bucket.b"),
+            ["aws_kms_key.k"]
+        );
+        // The root's provider configuration counts as its block.
+        assert!(lowered
+            .resources
+            .iter()
+            .any(|r| r.kind == BlockKind::Provider && r.address == "provider.aws"));
+    }
+
     #[test]
     fn no_prefix_of_a_plan_panics() {
         let text = include_str!("../../tests/data/plan/plan.json");
