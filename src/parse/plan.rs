@@ -31,7 +31,7 @@ use crate::source::{SourceFile, Span};
 
 /// How much of a `.json` file discovery reads to tell a plan: Terraform
 /// writes `format_version` first.
-pub const HEAD_BYTES: usize = 16 * 1024;
+pub const HEAD_BYTES: usize = 4 * 1024;
 
 /// Maps whose values a provider's schema types as strings: a `"true"` in
 /// them stays a string (see [`coerce`]).
@@ -49,8 +49,14 @@ const REFERENCE_STEPS: usize = 10_000;
 /// first bytes name `format_version`. [`is_plan`] decides on the text.
 pub fn may_be_plan(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let start = head.iter().position(|b| !b.is_ascii_whitespace());
-    start.is_some_and(|i| head[i] == b'{') && head.windows(16).any(|w| w == b"\"format_version\"")
+    // The standard library's UTF-8 check and substring search, which
+    // stay fast in debug builds: every `.json` file of a tree is looked
+    // at.
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    text.trim_start().starts_with('{') && text.contains("\"format_version\"")
 }
 
 /// Whether a file ending `.json` may be a plan, by name: not a Terraform
