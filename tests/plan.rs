@@ -473,3 +473,40 @@ fn suppression_comments_in_the_sources_apply_to_the_plan() {
         .collect();
     assert_eq!(suppressed, ["aws-ebs-volume-unencrypted"]);
 }
+
+/// A long key above many values, known and unknown: spans and pointers
+/// stop at the key (which stays unknown), in linear time.
+#[test]
+fn a_long_key_above_many_values_is_cheap() {
+    let key = "k".repeat(1 << 20);
+    let children: Vec<String> = (0..50_000).map(|i| format!("\"c{i}\": {i}")).collect();
+    let unknown: Vec<String> = (0..50_000).map(|i| format!("\"c{i}\": true")).collect();
+    let text = format!(
+        r#"{{"format_version": "1.2",
+  "planned_values": {{"root_module": {{"resources": [{{"address": "aws_ebs_volume.x", "mode": "managed", "type": "aws_ebs_volume", "name": "x", "values": {{"encrypted": false, "{key}": {{{}}}}}}}]}}}},
+  "resource_changes": [{{"address": "aws_ebs_volume.x", "mode": "managed", "type": "aws_ebs_volume", "name": "x",
+    "change": {{"actions": ["create"], "after_unknown": {{"{key}": {{{}}}}}}}}}]}}"#,
+        children.join(","),
+        unknown.join(",")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, text).unwrap();
+    let (rules, _) = provcheck::ruleset::RuleSet::load(&[]);
+    let start = std::time::Instant::now();
+    let report = provcheck::check(&[plan], &rules);
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let volume = &report
+        .resources
+        .iter()
+        .find(|r| r.address == "aws_ebs_volume.x")
+        .unwrap();
+    let top = format!("/{key}");
+    assert!(volume.is_unknown(&top));
+    assert!(volume.spans.keys().all(|p| p.len() <= top.len()));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule_id.to_string() == "aws-ebs-volume-unencrypted"));
+}
