@@ -21,3 +21,6 @@ seed hcl \( -name '*.tf' -o -name '*.tfvars' \)
 seed yaml \( -name '*.yaml' -o -name '*.yml' \) ! -path '*/compose/*'
 seed compose -path '*/compose/*' \( -name '*.yaml' -o -name '*.yml' \)
 seed dockerfile \( -name 'Dockerfile*' -o -name '*.Dockerfile' \)
+mkdir -p corpus/plan
+cp ../tests/data/plan/plan.json corpus/plan/plan.json
+echo "corpus/plan: $(find corpus/plan -type f | wc -l) files"

@@ -221,6 +221,12 @@ pub struct ScanArgs {
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
 
+    /// The folder of the `.tf` files a Terraform plan's JSON was made
+    /// from (default: the plan's folder): its findings are then located
+    /// at their `.tf` lines.
+    #[arg(long = "source", value_name = "DIR")]
+    pub source: Option<PathBuf>,
+
     /// Let `${NAME}` in compose files read this variable of provcheck's
     /// environment (repeatable). Without it, only the `.env` file beside
     /// the compose file is read: a pull request must not copy CI secrets

@@ -17,6 +17,10 @@ pub enum Format {
     /// A Dockerfile: `Dockerfile`, `Dockerfile.<suffix>` (unless the
     /// suffix is in [`NOT_DOCKERFILE`]), `*.Dockerfile`, `*.dockerfile`.
     Dockerfile,
+    /// A Terraform plan's JSON (`terraform show -json`), any `.json` file
+    /// that starts like one (see [`crate::parse::plan`]); confirmed on
+    /// its text when read.
+    Plan,
 }
 
 /// Folders never descended into: version control, package caches, and
@@ -70,6 +74,17 @@ pub fn format_of(path: &Path) -> Option<Format> {
         Some("yaml" | "yml") => Some(Format::Yaml),
         _ => None,
     }
+}
+
+/// A file's format from its name, or, for a `.json` file that is not
+/// Terraform's, from its first bytes: a Terraform plan.
+pub fn format_by_content(path: &Path) -> Option<Format> {
+    format_of(path).or_else(|| {
+        (crate::parse::plan::is_plan_name(path)
+            && crate::read::head(path, crate::parse::plan::HEAD_BYTES)
+                .is_some_and(|head| crate::parse::plan::may_be_plan(&head)))
+        .then_some(Format::Plan)
+    })
 }
 
 /// Whether a path names a Terraform file of either syntax: `main.tf` or
@@ -175,7 +190,7 @@ pub fn discover_new(
             if excluded(root) {
                 continue;
             }
-            if let Some(format) = format_of(root) {
+            if let Some(format) = format_by_content(root) {
                 let folder = canonical(folder_of(root));
                 let file = canonical(root);
                 if seen.files.insert((folder, file)) {
@@ -188,8 +203,8 @@ pub fn discover_new(
                 seen.notes.push(FileError::new(
                     root,
                     None,
-                    "skipped: not a file provcheck checks (Terraform `.tf` or `.tf.json`, Kubernetes or \
-                     compose YAML, a Dockerfile); nothing in it was read",
+                    "skipped: not a file provcheck checks (Terraform `.tf` or `.tf.json`, a Terraform \
+                     plan's JSON, Kubernetes or compose YAML, a Dockerfile); nothing in it was read",
                 ));
             }
             continue;
@@ -228,7 +243,14 @@ pub fn discover_new(
                     continue;
                 }
             };
-            let Some(format) = format_of(entry.path()) else {
+            // Only regular files are looked into; a link named `.json` is
+            // no plan here.
+            let format = if entry.file_type().is_file() {
+                format_by_content(entry.path())
+            } else {
+                format_of(entry.path())
+            };
+            let Some(format) = format else {
                 if entry.file_name() == "terragrunt.hcl" && seen.errors.insert(real(entry.path())) {
                     seen.notes.push(FileError::new(
                         entry.path(),

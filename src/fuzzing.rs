@@ -21,14 +21,17 @@ pub enum Front {
     Compose,
     /// The Dockerfile parser (`Dockerfile`).
     Dockerfile,
+    /// A Terraform plan's JSON (`plan.json`), when the text is one.
+    Plan,
 }
 
 impl Front {
-    pub const ALL: [Front; 4] = [
+    pub const ALL: [Front; 5] = [
         Front::Terraform,
         Front::Kubernetes,
         Front::Compose,
         Front::Dockerfile,
+        Front::Plan,
     ];
 
     pub fn file_name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Front {
             Front::Kubernetes => "x.yaml",
             Front::Compose => "compose.yaml",
             Front::Dockerfile => "Dockerfile",
+            Front::Plan => "plan.json",
         }
     }
 }

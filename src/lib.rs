@@ -155,6 +155,9 @@ pub struct Settings<'a> {
     /// The folder the reports' paths are relative to (see
     /// [`source::Anchor`]); unset, they are written as reached.
     pub report_root: Option<PathBuf>,
+    /// The `.tf` sources of the Terraform plans checked (`--source`);
+    /// unset, each plan's own folder.
+    pub plan_source: Option<PathBuf>,
 }
 
 impl Settings<'_> {
@@ -162,7 +165,7 @@ impl Settings<'_> {
     /// scanned folders (a named file's folder), never the current folder
     /// for being current.
     pub fn project(&self, paths: &[PathBuf]) -> read::Project {
-        read::Project::new(self.root.iter().chain(paths))
+        read::Project::new(self.root.iter().chain(paths).chain(&self.plan_source))
     }
 }
 
@@ -197,6 +200,18 @@ fn load_with(
     };
     for (candidate, result) in candidates.iter().zip(read) {
         match result {
+            // A `.json` file that started like a plan and is not one (a
+            // state, a schema dump) is passed over like other JSON files.
+            Ok(file) if candidate.format == Format::Plan && !parse::plan::is_plan(&file.text) => {
+                if paths.contains(&candidate.path) {
+                    seen.notes.push(FileError::new(
+                        &candidate.path,
+                        None,
+                        "skipped: a JSON file with `format_version` but neither `planned_values` \
+                         nor `resource_changes` is not a Terraform plan; nothing in it was checked",
+                    ));
+                }
+            }
             Ok(file) => {
                 sources.files_read += 1;
                 sources.formats.push(Some(candidate.format));
@@ -258,8 +273,21 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         .filter(|p| discover::format_of(p).is_some() || is_tfvars(p))
         .map(|p| folder_of(p))
         .collect();
-    if !context.is_empty() {
+    // A plan's `.tf` sources, where its findings are located.
+    let plans = sources.formats[..reached]
+        .iter()
+        .zip(&sources.files)
+        .filter(|(format, _)| **format == Some(Format::Plan))
+        .map(|(_, file)| {
+            settings
+                .plan_source
+                .clone()
+                .unwrap_or_else(|| folder_of(&file.path))
+        })
+        .collect::<std::collections::BTreeSet<_>>();
+    if !context.is_empty() || !plans.is_empty() {
         context.extend(callers_of(&named, settings));
+        context.extend(plans);
         let beside = load_with(
             &context,
             &discover::Walk {
@@ -270,7 +298,14 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
             &project,
         );
         sources.files.extend(beside.files);
-        sources.formats.extend(beside.formats);
+        // A plan read only for context is not checked: a stale plan
+        // beside a staged `.tf` file must not stand in for it.
+        sources.formats.extend(
+            beside
+                .formats
+                .into_iter()
+                .map(|format| format.filter(|f| *f != Format::Plan)),
+        );
         sources.errors.extend(beside.errors);
     }
     let context_end = sources.files.len();
@@ -286,6 +321,7 @@ pub fn check_with(paths: &[PathBuf], rules: &RuleSet, settings: &Settings<'_>) -
         exclude: settings.exclude,
         inputs: &inputs,
         compose_env: &settings.compose_env,
+        plan_source: settings.plan_source.as_deref(),
     };
     // Values from the environment may be CI secrets: masked wherever a
     // pull request's code could route them.
@@ -457,9 +493,17 @@ fn canonical(path: &std::path::Path) -> PathBuf {
 
 /// Checks in-memory sources, as the rule example harness and editors do;
 /// each file's format comes from its name (`main.tf`, `app.yaml`,
-/// `Dockerfile`).
+/// `Dockerfile`), or for a `.json` file from its text (a plan).
 pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
-    let formats: Vec<Option<Format>> = files.iter().map(|f| discover::format_of(&f.path)).collect();
+    let formats: Vec<Option<Format>> = files
+        .iter()
+        .map(|f| {
+            discover::format_of(&f.path).or_else(|| {
+                (parse::plan::is_plan_name(&f.path) && parse::plan::is_plan(&f.text))
+                    .then_some(Format::Plan)
+            })
+        })
+        .collect();
     let files_read = files.len();
     let root = std::env::current_dir().unwrap_or_default();
     let lowering = Lowering {
@@ -468,6 +512,7 @@ pub fn check_sources(files: Vec<SourceFile>, rules: &RuleSet) -> Report {
         exclude: None,
         inputs: &Default::default(),
         compose_env: &Default::default(),
+        plan_source: None,
     };
     let masks = redact::Masks::default();
     let mut report = check_parsed(files, &formats, rules, None, lowering, &masks);
@@ -491,6 +536,9 @@ pub struct Lowered {
     pub extra_files: Vec<SourceFile>,
     /// Modules not scanned, reference cycles and the like.
     pub notes: Vec<FileError>,
+    /// Byte ranges of files (by index) holding secrets, to mask before
+    /// a report can quote them: a plan's sensitive values.
+    pub secrets: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 /// What lowering reads besides the files themselves.
@@ -507,15 +555,19 @@ pub struct Lowering<'a> {
     pub inputs: &'a terraform::module::Inputs,
     /// What compose files may interpolate from the process environment.
     pub compose_env: &'a std::collections::BTreeMap<String, String>,
+    /// The `.tf` sources of the plans (`--source`); unset, each plan's
+    /// folder.
+    pub plan_source: Option<&'a std::path::Path>,
 }
 
 /// One file parsed: its Terraform body, the resources a manifest lowers
-/// to, its errors, and a note when it was skipped.
+/// to, its errors, a note when it was skipped, and a plan's JSON.
 type Parsed = (
     Option<hcl_edit::structure::Body>,
     Vec<Resource>,
     Vec<FileError>,
     Option<FileError>,
+    Option<parse::json::Node>,
 );
 
 /// Parses every file (in parallel), evaluates the Terraform modules they
@@ -531,28 +583,34 @@ pub fn lower_all(
         .enumerate()
         .map(|(index, (file, format))| match format {
             Some(Format::Terraform) => match parse::terraform(file) {
-                Ok(body) => (Some(body), Vec::new(), Vec::new(), None),
-                Err(err) => (None, Vec::new(), vec![err], None),
+                Ok(body) => (Some(body), Vec::new(), Vec::new(), None, None),
+                Err(err) => (None, Vec::new(), vec![err], None, None),
             },
             Some(Format::Yaml) => {
                 let (r, e, note) = parse::manifest::lower_yaml_noting(index, file, lowering);
-                (None, r, e, note)
+                (None, r, e, note, None)
             }
             Some(Format::Dockerfile) => {
                 let (r, e) = parse::dockerfile::lower(index, file);
-                (None, r, e, None)
+                (None, r, e, None, None)
             }
-            None => (None, Vec::new(), Vec::new(), None),
+            Some(Format::Plan) => match parse::plan::parse(file) {
+                Ok(plan) => (None, Vec::new(), Vec::new(), None, Some(plan)),
+                Err(err) => (None, Vec::new(), vec![err], None, None),
+            },
+            None => (None, Vec::new(), Vec::new(), None, None),
         })
         .collect();
     let mut lowered = Lowered::default();
     let mut bodies = Vec::with_capacity(parsed.len());
     let mut skipped = Vec::new();
-    for (body, mut resources, mut errors, note) in parsed {
+    let mut plans = Vec::new();
+    for (index, (body, mut resources, mut errors, note, plan)) in parsed.into_iter().enumerate() {
         bodies.push(body);
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
         skipped.extend(note);
+        plans.extend(plan.map(|plan| (index, plan)));
     }
     let bounds = terraform::module::Bounds {
         project: lowering.project,
@@ -562,12 +620,91 @@ pub fn lower_all(
     let evaluated = terraform::module::evaluate(files, &bodies, bounds, lowering.inputs);
     let mut resources = evaluated.resources;
     resources.append(&mut lowered.resources);
+    lower_plans(files, &plans, lowering, &mut resources, &mut lowered);
     lowered.resources = resources;
     lowered.errors.extend(evaluated.errors);
     lowered.extra_files = evaluated.extra_files;
     lowered.notes = evaluated.notes;
     lowered.notes.append(&mut skipped);
     lowered
+}
+
+/// Lowers the plans, each in a scope of its own. A plan whose
+/// `configuration` is there and whose `.tf` sources were evaluated (a
+/// root module in its folder, or in `--source`) borrows their spans, and
+/// supersedes their managed resources: one set of findings, at the `.tf`
+/// lines, with the plan's values.
+fn lower_plans(
+    files: &[SourceFile],
+    plans: &[(usize, parse::json::Node)],
+    lowering: Lowering<'_>,
+    resources: &mut Vec<Resource>,
+    out: &mut Lowered,
+) {
+    if plans.is_empty() {
+        return;
+    }
+    let mut next_scope = resources.iter().map(|r| r.scope).max().unwrap_or(0);
+    // Each root module's scope by its folder, each file's folder resolved
+    // once.
+    let mut folders: std::collections::HashMap<usize, Option<PathBuf>> =
+        std::collections::HashMap::new();
+    let mut roots: std::collections::HashMap<PathBuf, u32> = std::collections::HashMap::new();
+    for r in resources
+        .iter()
+        .filter(|r| r.scope > 0 && r.module.is_empty())
+    {
+        let folder = folders
+            .entry(r.file)
+            .or_insert_with(|| files.get(r.file).map(|f| canonical(&folder_of(&f.path))));
+        if let Some(folder) = folder {
+            roots.entry(folder.clone()).or_insert(r.scope);
+        }
+    }
+    let mut superseded = std::collections::HashSet::new();
+    let mut planned = Vec::new();
+    for (index, root) in plans {
+        let Some(file) = files.get(*index) else {
+            continue;
+        };
+        let dir = lowering
+            .plan_source
+            .map_or_else(|| folder_of(&file.path), std::path::Path::to_path_buf);
+        let dir = canonical(&dir);
+        // The root module evaluated from that folder: its scope.
+        let scope = parse::plan::has_configuration(root)
+            .then(|| roots.get(&dir).copied())
+            .flatten();
+        let located = scope.map(|scope| {
+            parse::plan::Located::new(
+                resources
+                    .iter()
+                    .filter(|r| r.scope == scope && r.kind == model::BlockKind::Resource),
+            )
+        });
+        next_scope += 1;
+        let mut lowered = parse::plan::lower(*index, file, root, located.as_ref(), next_scope);
+        if let Some(scope) = scope {
+            // The module's other blocks (providers, variables, data
+            // sources) stay beside the planned resources, in their scope.
+            superseded.insert(scope);
+            planned.extend(
+                resources
+                    .iter()
+                    .filter(|r| r.scope == scope && r.kind != model::BlockKind::Resource)
+                    .map(|r| Resource {
+                        scope: next_scope,
+                        ..r.clone()
+                    }),
+            );
+        }
+        planned.append(&mut lowered.resources);
+        out.errors.append(&mut lowered.errors);
+        out.secrets
+            .extend(lowered.secrets.into_iter().map(|range| (*index, range)));
+    }
+    resources.retain(|r| !superseded.contains(&r.scope));
+    resources.append(&mut planned);
 }
 
 /// Parses and lowers every file, as [`lower_all`] does with default inputs,
@@ -584,6 +721,7 @@ pub fn parse_all(
         exclude: None,
         inputs: &Default::default(),
         compose_env: &Default::default(),
+        plan_source: None,
     };
     let lowered = lower_all(files, formats, lowering);
     (lowered.resources, lowered.errors)
@@ -599,6 +737,7 @@ fn check_parsed(
 ) -> Report {
     let mut lowered = lower_all(&files, formats, lowering);
     masks.identities(&mut lowered.resources);
+    mask_secrets(&mut files, &lowered.secrets);
     files.extend(lowered.extra_files);
     let keys = fingerprint_paths(&files, root);
     let results = engine::run(rules, &lowered.resources, &keys);
@@ -618,6 +757,35 @@ fn check_parsed(
         config: None,
         anchor: source::Anchor::default(),
         meta: None,
+    }
+}
+
+/// Writes `*` over the secrets in the files' text, byte for byte, so
+/// that spans and lines stay where they were.
+fn mask_secrets(files: &mut [SourceFile], secrets: &[(usize, std::ops::Range<usize>)]) {
+    let mut by_file: std::collections::BTreeMap<usize, Vec<&std::ops::Range<usize>>> =
+        std::collections::BTreeMap::new();
+    for (index, range) in secrets {
+        by_file.entry(*index).or_default().push(range);
+    }
+    for (index, ranges) in by_file {
+        let Some(file) = files.get_mut(index) else {
+            continue;
+        };
+        let mut bytes = file.text.as_bytes().to_vec();
+        for range in ranges {
+            if let Some(slice) = bytes.get_mut(range.clone()) {
+                slice.fill(b'*');
+            }
+        }
+        // Ranges inside JSON strings end on character boundaries; a
+        // range that did not would give invalid UTF-8, which is lossily
+        // repaired rather than trusted.
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        if text.len() == file.text.len() {
+            file.text = text.into();
+        }
     }
 }
 

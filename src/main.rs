@@ -185,6 +185,7 @@ fn run(
         production: config.production.clone(),
         config: config.shown_file(),
         report_root: Some(config.report_root.clone()),
+        plan_source: scan.source.clone(),
         // Only the variables named: any other may hold a CI secret.
         compose_env: scan
             .env

@@ -100,6 +100,10 @@ pub struct Resource {
     /// that file's final base image: the role the service takes when its
     /// `image` says nothing (CMP 8.2.5).
     pub built: Option<Built>,
+    /// For a resource read from a Terraform plan and located in its
+    /// `.tf` source: where the plan holds it. Findings list it, and are
+    /// reported wherever the plan is.
+    pub planned: Option<Origin>,
 }
 
 /// The image a compose service builds, as far as its role is concerned.

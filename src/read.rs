@@ -262,6 +262,29 @@ pub fn text(path: &Path, within: Within<'_>) -> Result<String, ReadError> {
     }
 }
 
+/// The first `limit` bytes of a regular file, for recognising a format
+/// by content (a Terraform plan's JSON): `None` for anything else, or
+/// what cannot be opened. Discovery looks only; the file is read, and
+/// refused if it must be, by [`text`] like any other. Every `.json` file
+/// of a tree is looked at, so the path is opened as it is (a walk
+/// follows no links), resolved only when it is a link named by the user.
+pub fn head(path: &Path, limit: usize) -> Option<Vec<u8>> {
+    let file = match open(path) {
+        Ok(file) => file,
+        Err(_) => {
+            let canonical = path.canonicalize().ok()?;
+            if is_system(&canonical) {
+                return None;
+            }
+            open(&canonical).ok()?
+        }
+    };
+    regular(&file.metadata().ok()?).ok()?;
+    let mut bytes = Vec::with_capacity(limit.min(64 * 1024));
+    file.take(limit as u64).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// Kernel pseudo-files report a size of 0 or 4096 whatever they hold, and
 /// some (`/proc/self/environ`) hold secrets.
 fn is_system(canonical: &Path) -> bool {

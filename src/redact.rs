@@ -77,6 +77,9 @@ impl Masks {
             self.mask(&mut resource.address);
             resource.references.iter_mut().for_each(|r| self.mask(r));
             self.origins(&mut resource.module);
+            if let Some(planned) = &mut resource.planned {
+                self.mask(&mut planned.message);
+            }
             resource
                 .related
                 .values_mut()

@@ -94,6 +94,7 @@ fn fixtures() -> &'static [(Front, String)] {
             &mut paths,
         );
         paths.sort();
+        paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plan/plan.json"));
         let mut found = Vec::new();
         for path in paths {
             let Some(front) = front_of(&path) else {
@@ -123,6 +124,8 @@ fn front_of(path: &Path) -> Option<Front> {
     let compose = path.components().any(|c| c.as_os_str() == "compose");
     if name.starts_with("Dockerfile") || name.ends_with(".Dockerfile") {
         Some(Front::Dockerfile)
+    } else if name == "plan.json" {
+        Some(Front::Plan)
     } else if name.ends_with(".tf") || name.ends_with(".tfvars") {
         Some(Front::Terraform)
     } else if name.ends_with(".yaml") || name.ends_with(".yml") {

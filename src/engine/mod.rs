@@ -534,6 +534,7 @@ fn finding(
         message: format!("instance {} is created here", call.message),
         from_environment: false,
     }));
+    related.extend(resource.planned.clone());
     Finding {
         rule: index,
         rule_id: rule.id.clone(),

@@ -1144,6 +1144,7 @@ mod tests {
             exclude: None,
             inputs: &Default::default(),
             compose_env: &Default::default(),
+            plan_source: None,
         };
         let (resources, errors) = lower(0, &source, &documents[0], lowering);
         assert!(errors.is_empty());
@@ -1210,6 +1211,7 @@ mod tests {
             exclude: None,
             inputs: &Default::default(),
             compose_env: &Default::default(),
+            plan_source: None,
         };
         let (resources, _) = lower(0, &source, &documents[0], lowering);
         let api = &resources[0];

@@ -199,6 +199,7 @@ pub fn lower_block(
         references: Vec::new(),
         scope: 0,
         built: None,
+        planned: None,
     };
     (resource, lowerer.note)
 }

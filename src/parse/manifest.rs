@@ -144,6 +144,7 @@ mod tests {
             exclude: None,
             inputs: &Default::default(),
             compose_env: &Default::default(),
+            plan_source: None,
         };
         lower_yaml(0, &SourceFile::new(name, text), lowering)
     }

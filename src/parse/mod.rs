@@ -9,6 +9,7 @@ pub mod hcl;
 pub mod json;
 pub mod kubernetes;
 pub mod manifest;
+pub mod plan;
 pub mod tfjson;
 pub mod yaml;
 

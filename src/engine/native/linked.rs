@@ -196,12 +196,19 @@ impl Linked {
                 }
                 continue;
             }
+            // An inline configuration not known statically may pass on
+            // its own: no related resource can make that a failure.
+            let mut inline_unknown = false;
             if let Some(inline) = &self.inline {
-                if schema::evaluate(inline, subject) == Outcome::Pass {
-                    if selected == Outcome::Pass {
-                        held.push(index);
+                match schema::evaluate(inline, subject) {
+                    Outcome::Pass => {
+                        if selected == Outcome::Pass {
+                            held.push(index);
+                        }
+                        continue;
                     }
-                    continue;
+                    Outcome::Undecided(_) => inline_unknown = true,
+                    Outcome::Fail(_) => {}
                 }
             }
             let (linked, maybe) = links.of(subject, &related);
@@ -219,6 +226,7 @@ impl Linked {
                 continue;
             }
             let undecided = maybe
+                || inline_unknown
                 || (linked.is_empty() && self.params.missing_undecided)
                 || matches!(selected, Outcome::Undecided(_))
                 || outcomes.iter().any(|o| matches!(o, Outcome::Undecided(_)));
