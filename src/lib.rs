@@ -560,10 +560,11 @@ pub struct Lowering<'a> {
     pub plan_source: Option<&'a std::path::Path>,
 }
 
-/// One file parsed: its Terraform body, the resources a manifest lowers
-/// to, its errors, a note when it was skipped, and a plan's JSON.
+/// One file parsed: its Terraform module sources (see
+/// [`terraform::module::summary`]), the resources a manifest lowers to,
+/// its errors, a note when it was skipped, and a plan's JSON.
 type Parsed = (
-    Option<hcl_edit::structure::Body>,
+    Option<Vec<String>>,
     Vec<Resource>,
     Vec<FileError>,
     Option<FileError>,
@@ -582,8 +583,16 @@ pub fn lower_all(
         .zip(formats.par_iter())
         .enumerate()
         .map(|(index, (file, format))| match format {
+            // The tree is dropped here and parsed again when its module's
+            // batch is evaluated (see `terraform::module::evaluate`).
             Some(Format::Terraform) => match parse::terraform(file) {
-                Ok(body) => (Some(body), Vec::new(), Vec::new(), None, None),
+                Ok(body) => (
+                    Some(terraform::module::summary(&body)),
+                    Vec::new(),
+                    Vec::new(),
+                    None,
+                    None,
+                ),
                 Err(err) => (None, Vec::new(), vec![err], None, None),
             },
             Some(Format::Yaml) => {
@@ -602,11 +611,12 @@ pub fn lower_all(
         })
         .collect();
     let mut lowered = Lowered::default();
-    let mut bodies = Vec::with_capacity(parsed.len());
+    let mut summaries = Vec::with_capacity(parsed.len());
     let mut skipped = Vec::new();
     let mut plans = Vec::new();
-    for (index, (body, mut resources, mut errors, note, plan)) in parsed.into_iter().enumerate() {
-        bodies.push(body);
+    for (index, (summary, mut resources, mut errors, note, plan)) in parsed.into_iter().enumerate()
+    {
+        summaries.push(summary);
         lowered.resources.append(&mut resources);
         lowered.errors.append(&mut errors);
         skipped.extend(note);
@@ -617,7 +627,7 @@ pub fn lower_all(
         root: lowering.root,
         exclude: lowering.exclude,
     };
-    let evaluated = terraform::module::evaluate(files, &bodies, bounds, lowering.inputs);
+    let evaluated = terraform::module::evaluate(files, &summaries, bounds, lowering.inputs);
     let mut resources = evaluated.resources;
     resources.append(&mut lowered.resources);
     lower_plans(files, &plans, lowering, &mut resources, &mut lowered);

@@ -833,3 +833,109 @@ fn excluded_module_folders_are_not_read() {
         ["live/main.tf: module \"db\" (source \"../vendor/db\"): its source folder is excluded by the configuration; not read: its outputs are unknown"]
     );
 }
+
+/// Roots are evaluated in batches of about `BATCH_BYTES` of text, each
+/// batch's files parsed anew: a module every root calls is evaluated
+/// through each of them, whichever batch they fall in, and its own
+/// errors are said once.
+#[test]
+fn roots_in_several_batches_are_each_evaluated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        "modules/db/main.tf",
+        &format!(
+            r#"variable "encrypted" {{ type = bool }}
+
+resource "aws_db_instance" "this" {{
+  engine                  = "postgres"
+  storage_encrypted       = var.encrypted
+  backup_retention_period = 7
+  {TAGS}
+}}
+
+resource "aws_s3_bucket" {{
+}}
+"#
+        ),
+    );
+    // Comments make each root large enough that they cannot share one
+    // batch.
+    let padding = format!("# {}\n", "x".repeat(98)).repeat(500);
+    let roots = 48;
+    for i in 0..roots {
+        write(
+            dir.path(),
+            &format!("live/r{i:02}/main.tf"),
+            &format!(
+                r#"{padding}
+module "db" {{
+  source    = "../../modules/db"
+  encrypted = {encrypted}
+}}
+
+resource "aws_ebs_volume" "scratch" {{
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = false
+  {TAGS}
+}}
+"#,
+                encrypted = i % 2 == 0,
+            ),
+        );
+    }
+    assert!(
+        roots * padding.len() > 2 * provcheck::terraform::module::BATCH_BYTES,
+        "the tree must need several batches"
+    );
+    let report = provcheck::check(&[dir.path().to_path_buf()], &rules());
+    let by_rule = |rule: &str| {
+        let mut files: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.to_string() == rule)
+            .map(|f| report.files[f.file].display_path())
+            .collect();
+        files.sort();
+        files
+    };
+    // One unencrypted volume per root, each in its own file.
+    let volumes = by_rule("aws-ebs-volume-unencrypted");
+    assert_eq!(volumes.len(), roots, "{volumes:#?}");
+    let mut distinct = volumes.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), roots);
+    // The module's database, unencrypted through the odd roots only:
+    // one finding per instance, each naming the call of its root.
+    let databases: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.to_string() == "aws-rds-storage-unencrypted")
+        .collect();
+    assert_eq!(databases.len(), roots / 2, "{databases:#?}");
+    let mut callers: Vec<String> = databases
+        .iter()
+        .flat_map(|f| &f.related)
+        .map(|origin| report.files[origin.file].display_path())
+        .filter(|path| path.contains("/live/"))
+        .collect();
+    callers.sort();
+    callers.dedup();
+    let odd: Vec<String> = (0..roots)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("live/r{i:02}/main.tf"))
+        .collect();
+    assert_eq!(callers.len(), odd.len(), "{callers:#?}");
+    for (caller, expected) in callers.iter().zip(&odd) {
+        assert!(caller.ends_with(expected), "{caller} {expected}");
+    }
+    // The module's broken block, read in every batch, is one error.
+    let broken: Vec<_> = report
+        .errors
+        .iter()
+        .filter(|e| e.path.ends_with("modules/db/main.tf"))
+        .collect();
+    assert_eq!(broken.len(), 1, "{:#?}", report.errors);
+}

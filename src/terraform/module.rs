@@ -154,13 +154,33 @@ struct Program<'a> {
     errors: Mutex<Vec<FileError>>,
 }
 
+/// What evaluation needs of a checked Terraform file before its module
+/// is evaluated: the `source` strings of its `module` blocks (see
+/// [`local_sources`]), from which the call graph, the root modules and
+/// their batches are worked out. The file is parsed again, with its
+/// batch, when its module is evaluated: syntax trees take about twenty
+/// times the bytes of their text, so only one batch's are ever alive.
+pub fn summary(body: &Body) -> Vec<String> {
+    local_sources(body).map(str::to_string).collect()
+}
+
+/// The checked Terraform text (in bytes) whose syntax trees one batch of
+/// root modules holds at once: the root folders and the local modules
+/// they call. A root whose modules alone are larger is a batch by itself.
+pub const BATCH_BYTES: usize = 1 << 20;
+
 /// Evaluates every module under the checked files and lowers their
-/// resources. `bodies[i]` is the parsed `files[i]` (None when it is not a
-/// Terraform file or did not parse). Nothing outside `root` (the project)
-/// is read, but the `--var-file` files the user named.
+/// resources. `parsed[i]` is the [`summary`] of `files[i]` (None when it
+/// is not a Terraform file or did not parse). Nothing outside `root` (the
+/// project) is read, but the `--var-file` files the user named.
+///
+/// Root modules are evaluated in batches of about [`BATCH_BYTES`] of
+/// text, each batch's files parsed when it starts and dropped when it
+/// ends; modules outside the checked files (installed or reached by
+/// local calls) are parsed once and kept.
 pub fn evaluate(
     files: &[SourceFile],
-    bodies: &[Option<Body>],
+    parsed: &[Option<Vec<String>>],
     bounds: Bounds<'_>,
     inputs: &Inputs,
 ) -> Evaluated {
@@ -172,8 +192,8 @@ pub fn evaluate(
     let mut out = Evaluated::default();
     // tfvars files are read for every folder that may be a root.
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
-    for (i, (file, body)) in files.iter().zip(bodies).enumerate() {
-        if body.is_some() {
+    for (i, (file, summary)) in files.iter().zip(parsed).enumerate() {
+        if summary.is_some() {
             dirs.entry(canonical_dir(&file.path)).or_default().push(i);
         }
     }
@@ -230,55 +250,118 @@ pub fn evaluate(
     for (dir, indices) in module_dirs {
         all_dirs.entry(dir).or_default().extend(indices);
     }
+    // The module sources of every file known so far: the checked ones'
+    // from their summaries, the installed ones' from their bodies.
+    let mut known: Vec<Option<Vec<String>>> = parsed.to_vec();
+    known.resize(first_module_file, None);
+    known.extend(module_bodies.iter().map(|b| b.as_ref().map(summary)));
     // Local modules that calls reach outside the checked folders.
-    let mut reached = {
-        let mut known: Vec<Option<&Body>> = bodies.iter().map(Option::as_ref).collect();
-        known.resize(first_module_file, None);
-        known.extend(module_bodies.iter().map(Option::as_ref));
-        local_modules(&all_dirs, &known, bounds, &project_root)
-    };
+    let mut reached = local_modules(&all_dirs, &known, bounds, &project_root);
     for (dir, indices) in std::mem::take(&mut reached.dirs) {
         all_dirs.entry(dir).or_default().extend(indices);
     }
     out.errors.append(&mut reached.errors);
     module_files.append(&mut reached.files);
     module_bodies.append(&mut reached.bodies);
+    known.extend(
+        module_bodies[known.len() - first_module_file..]
+            .iter()
+            .map(|b| b.as_ref().map(summary)),
+    );
     let mut all_files: Vec<&SourceFile> = files.iter().collect();
     all_files.extend(tfvars.iter().map(|(_, f)| f));
     all_files.extend(module_files.iter());
-    let mut all_bodies: Vec<Option<&Body>> = bodies.iter().map(Option::as_ref).collect();
-    all_bodies.resize(first_module_file, None);
-    all_bodies.extend(module_bodies.iter().map(Option::as_ref));
 
-    let mut program = Program::build(&all_files, &all_bodies, &all_dirs, root, &reached.targets);
-    program.manifests = manifests;
-    program.unread = std::mem::take(&mut reached.unread);
+    // Each folder's calls, as `Program::build` resolves them.
+    let graph: HashMap<&PathBuf, Vec<PathBuf>> = all_dirs
+        .iter()
+        .map(|(dir, indices)| {
+            let targets = indices
+                .iter()
+                .filter_map(|&i| known.get(i).and_then(Option::as_ref))
+                .flatten()
+                .filter_map(
+                    |source| match reached.targets.get(&(dir.clone(), source.clone())) {
+                        Some(target) => target.clone(),
+                        None => local_target(dir, source),
+                    },
+                )
+                .collect();
+            (dir, targets)
+        })
+        .collect();
+    let unread = std::mem::take(&mut reached.unread);
     // Roots are independent: each is evaluated on its own thread, its
     // module instances (Rc, RefCell) never leaving it.
     // Each root is a scope of its own (numbered from 1): references and
     // names resolve only inside it.
-    let roots = roots(&program, dirs.keys());
+    let roots = roots(&graph, dirs.keys());
     let work = (TOTAL_WORK / roots.len().max(1)).max(MIN_ROOT_WORK);
     let shared = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(TOTAL_WORK));
-    let per_root: Vec<Vec<Resource>> = roots
-        .par_iter()
-        .enumerate()
-        .map(|(i, dir)| {
-            let budget = eval::Budget::shared(work, std::sync::Arc::clone(&shared));
-            let mut resources = evaluate_root(&program, dir, files.len(), &tfvars, inputs, budget);
-            let scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            for r in &mut resources {
-                r.scope = scope;
-            }
-            resources
-        })
-        .collect();
-    for mut resources in per_root {
-        out.resources.append(&mut resources);
+    let mut built: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut errors = Vec::new();
+    let mut notes = Vec::new();
+    for batch in batches(&roots, &graph, &manifests, &all_dirs, files) {
+        // The checked files of the batch's folders, parsed again.
+        let wanted: Vec<usize> = batch
+            .dirs
+            .iter()
+            .flat_map(|dir| all_dirs.get(dir).into_iter().flatten())
+            .copied()
+            .filter(|&i| i < files.len() && parsed[i].is_some())
+            .collect();
+        let bodies: Vec<(usize, Body)> = wanted
+            .par_iter()
+            .filter_map(|&i| crate::parse::terraform(&files[i]).ok().map(|b| (i, b)))
+            .collect();
+        let mut all_bodies: Vec<Option<&Body>> = vec![None; first_module_file];
+        for (i, body) in &bodies {
+            all_bodies[*i] = Some(body);
+        }
+        all_bodies.extend(module_bodies.iter().map(Option::as_ref));
+        let batch_dirs: BTreeMap<PathBuf, Vec<usize>> = batch
+            .dirs
+            .iter()
+            .filter_map(|dir| all_dirs.get(dir).map(|i| (dir.clone(), i.clone())))
+            .collect();
+        let mut program = Program::build(
+            &all_files,
+            &all_bodies,
+            &batch_dirs,
+            root,
+            &reached.targets,
+            &built,
+        );
+        built.extend(batch_dirs.into_keys());
+        program.manifests = manifests.clone();
+        program.unread = unread.clone();
+        let per_root: Vec<Vec<Resource>> = batch
+            .roots
+            .par_iter()
+            .map(|&i| {
+                let budget = eval::Budget::shared(work, std::sync::Arc::clone(&shared));
+                let mut resources =
+                    evaluate_root(&program, &roots[i], files.len(), &tfvars, inputs, budget);
+                let scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                for r in &mut resources {
+                    r.scope = scope;
+                }
+                resources
+            })
+            .collect();
+        errors.extend(program.errors.into_inner().unwrap_or_default());
+        notes.extend(program.notes.into_inner().unwrap_or_default());
+        drop(all_bodies);
+        drop(bodies);
+        // The resources were allocated among the syntax trees just freed:
+        // copied now, into memory of their own, they leave those pages
+        // wholly free for the next batch instead of pinning them.
+        for resources in per_root {
+            out.resources.extend(resources.iter().cloned());
+        }
     }
-    out.errors
-        .extend(program.errors.into_inner().unwrap_or_default());
-    out.notes = program.notes.into_inner().unwrap_or_default();
+    out.errors.extend(errors);
+    out.notes = notes;
     // A named tfvars file that no root reads is said so, not ignored.
     for path in &inputs.named_var_files {
         if !roots.contains(&canonical_dir(path)) {
@@ -300,6 +383,81 @@ pub fn evaluate(
     out.notes.dedup();
     out.extra_files = tfvars.into_iter().map(|(_, f)| f).collect();
     out.extra_files.extend(module_files);
+    out
+}
+
+/// Root modules evaluated together, and the folders whose files they
+/// need: their own, the local modules they call, and the modules
+/// `terraform init` installed for them.
+struct Batch {
+    /// Indices into the roots.
+    roots: Vec<usize>,
+    dirs: std::collections::BTreeSet<PathBuf>,
+}
+
+/// Splits the roots, in order, into batches whose checked files hold
+/// about [`BATCH_BYTES`] of text together.
+fn batches(
+    roots: &[PathBuf],
+    graph: &HashMap<&PathBuf, Vec<PathBuf>>,
+    manifests: &Manifests,
+    all_dirs: &BTreeMap<PathBuf, Vec<usize>>,
+    files: &[SourceFile],
+) -> Vec<Batch> {
+    let bytes = |dir: &PathBuf| -> usize {
+        all_dirs
+            .get(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| files.get(i))
+            .map(|f| f.text.len())
+            .sum()
+    };
+    let mut out: Vec<Batch> = Vec::new();
+    let mut current = Batch {
+        roots: Vec::new(),
+        dirs: std::collections::BTreeSet::new(),
+    };
+    let mut size = 0;
+    for (i, root) in roots.iter().enumerate() {
+        // The folders this root reaches.
+        let mut closure = std::collections::BTreeSet::new();
+        let mut queue: Vec<PathBuf> = vec![root.clone()];
+        queue.extend(
+            manifests
+                .get(root)
+                .into_iter()
+                .flat_map(|m| m.values().cloned()),
+        );
+        while let Some(dir) = queue.pop() {
+            if !closure.insert(dir.clone()) {
+                continue;
+            }
+            queue.extend(graph.get(&dir).into_iter().flatten().cloned());
+        }
+        let added: usize = closure
+            .iter()
+            .filter(|d| !current.dirs.contains(*d))
+            .map(bytes)
+            .sum();
+        if !current.roots.is_empty() && size + added > BATCH_BYTES {
+            out.push(std::mem::replace(
+                &mut current,
+                Batch {
+                    roots: Vec::new(),
+                    dirs: std::collections::BTreeSet::new(),
+                },
+            ));
+            size = closure.iter().map(bytes).sum();
+        } else {
+            size += added;
+        }
+        current.roots.push(i);
+        current.dirs.extend(closure);
+    }
+    if !current.roots.is_empty() {
+        out.push(current);
+    }
     out
 }
 
@@ -510,15 +668,15 @@ type Targets = HashMap<(PathBuf, String), Option<PathBuf>>;
 /// Reads and parses, once each, the folders that local module sources
 /// (`../modules/db`) in `known` reach but that were not checked, then
 /// those that their own calls reach, and so on — inside the project root
-/// only. `bodies` holds the known files' bodies by index; the files read
-/// are numbered after them.
+/// only. `sources` holds the known files' module sources by index (see
+/// [`summary`]); the files read are numbered after them.
 fn local_modules(
     known: &BTreeMap<PathBuf, Vec<usize>>,
-    bodies: &[Option<&Body>],
+    sources: &[Option<Vec<String>>],
     bounds: Bounds<'_>,
     project_root: &Path,
 ) -> Reached {
-    let first_index = bodies.len();
+    let first_index = sources.len();
     let mut reached = Reached::default();
     let mut visited: std::collections::HashSet<PathBuf> = known.keys().cloned().collect();
     let mut frontier: Vec<(PathBuf, usize)> = known
@@ -528,11 +686,23 @@ fn local_modules(
     while !frontier.is_empty() {
         let mut wanted = std::collections::BTreeSet::new();
         for (dir, index) in &frontier {
-            let body = match index.checked_sub(first_index) {
-                Some(i) => reached.bodies.get(i).and_then(Option::as_ref),
-                None => bodies.get(*index).copied().flatten(),
+            let found: Vec<&str> = match index.checked_sub(first_index) {
+                Some(i) => reached
+                    .bodies
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .into_iter()
+                    .flat_map(local_sources)
+                    .collect(),
+                None => sources
+                    .get(*index)
+                    .and_then(Option::as_ref)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect(),
             };
-            for source in body.into_iter().flat_map(local_sources) {
+            for source in found {
                 let target = local_target(dir, source);
                 reached
                     .targets
@@ -669,16 +839,14 @@ pub(crate) fn presentable(path: &Path, project_root: &Path) -> PathBuf {
 /// The folders evaluated as root modules: those no other folder calls,
 /// then, in order, any folder still unreached (modules calling each other
 /// in a cycle), so that nothing is silently skipped.
-fn roots<'p>(program: &Program<'_>, dirs: impl Iterator<Item = &'p PathBuf>) -> Vec<PathBuf> {
+fn roots<'p>(
+    graph: &HashMap<&PathBuf, Vec<PathBuf>>,
+    dirs: impl Iterator<Item = &'p PathBuf>,
+) -> Vec<PathBuf> {
     let dirs: Vec<&PathBuf> = dirs.collect();
-    let called: std::collections::HashSet<&PathBuf> = program
-        .defs
-        .values()
-        .flat_map(|d| {
-            d.calls
-                .iter()
-                .filter_map(|c| c.target.as_ref().filter(|t| **t != d.dir))
-        })
+    let called: std::collections::HashSet<&PathBuf> = graph
+        .iter()
+        .flat_map(|(dir, targets)| targets.iter().filter(move |t| *t != *dir))
         .collect();
     let mut roots: Vec<PathBuf> = dirs
         .iter()
@@ -692,9 +860,7 @@ fn roots<'p>(program: &Program<'_>, dirs: impl Iterator<Item = &'p PathBuf>) -> 
             if !reached.insert(dir.clone()) {
                 continue;
             }
-            if let Some(def) = program.defs.get(&dir) {
-                queue.extend(def.calls.iter().filter_map(|c| c.target.clone()));
-            }
+            queue.extend(graph.get(&dir).into_iter().flatten().cloned());
         }
         match dirs.iter().find(|d| !reached.contains(**d)) {
             Some(dir) => {
@@ -960,6 +1126,7 @@ impl<'a> Program<'a> {
         dirs: &BTreeMap<PathBuf, Vec<usize>>,
         root: &Project,
         targets: &Targets,
+        built: &std::collections::HashSet<PathBuf>,
     ) -> Program<'a> {
         let mut defs = HashMap::new();
         let mut errors = Vec::new();
@@ -982,11 +1149,14 @@ impl<'a> Program<'a> {
                         Ok(Some(header)) => header,
                         Ok(None) => continue,
                         Err(message) => {
-                            errors.push(FileError::new(
-                                files[i].path(),
-                                Some(hcl_front::header_span(block)),
-                                message,
-                            ));
+                            // Said once, by the first batch to read it.
+                            if !built.contains(dir) {
+                                errors.push(FileError::new(
+                                    files[i].path(),
+                                    Some(hcl_front::header_span(block)),
+                                    message,
+                                ));
+                            }
                             continue;
                         }
                     };
