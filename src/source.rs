@@ -115,6 +115,10 @@ pub struct Anchor {
     /// What relative paths are relative to: the current folder when the
     /// anchor was made.
     cwd: PathBuf,
+    /// Each absolute path that needed its links resolved, resolved: a
+    /// report names the same module file in many findings' related
+    /// locations, and each resolution is a system call per component.
+    resolved: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Option<PathBuf>>>>,
 }
 
 /// A path as a report writes it.
@@ -138,6 +142,7 @@ impl Anchor {
         Anchor {
             root: Some(root),
             cwd,
+            resolved: Arc::default(),
         }
     }
 
@@ -168,10 +173,15 @@ impl Anchor {
             })
         };
         let relative = inside(&absolute).or_else(|| {
-            absolute
-                .canonicalize()
-                .ok()
-                .and_then(|canonical| inside(&canonical))
+            let mut resolved = self
+                .resolved
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            resolved
+                .entry(absolute.clone())
+                .or_insert_with(|| absolute.canonicalize().ok())
+                .as_deref()
+                .and_then(inside)
         });
         match relative {
             Some(text) => ShownPath {
@@ -191,6 +201,7 @@ impl Anchor {
         Anchor {
             root: self.root.as_deref().map(&mut f),
             cwd: f(&self.cwd),
+            resolved: Arc::default(),
         }
     }
 }
