@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times a comparing command (`diff` or `parity`) on two copies of a tree
-# against one `check` of it (release build), in alternating rounds; prints
+# against one `check` of it (the `dist` build), in alternating rounds; prints
 # each run and the medians.
 # Usage: scripts/bench-compare.sh diff|parity TREE [ROUNDS]
 set -euo pipefail
@@ -14,8 +14,8 @@ case "$command" in
   parity) extra=(--all) ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac
-cargo build --release --quiet
-bin=$PWD/target/release/provcheck
+cargo build --profile dist --quiet
+bin=$PWD/target/dist/provcheck
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -rL "$tree" "$work/a"

@@ -1,8 +1,10 @@
 //! The CI recipes this repository ships, tried offline as far as they can
 //! be: the GitHub Action's check step (its script, with a fake
 //! `GITHUB_STEP_SUMMARY` and `GITHUB_OUTPUT`), the GitLab job's provcheck
-//! line, and both pre-commit hooks' entries. The steps that need a
-//! network (cargo install, the SARIF upload) are not run.
+//! line, both pre-commit hooks' entries, and the Dockerfile (read, and
+//! its entry point run as the built binary). The steps that need a
+//! network or a Docker daemon (cargo install, the SARIF upload, docker
+//! build) are not run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -177,4 +179,113 @@ fn both_pre_commit_hooks_run_on_staged_files() {
         let out = run(&["README.md"]);
         assert_eq!(out.status.code(), Some(0), "{}", hook["id"]);
     }
+}
+
+/// provcheck's own image, without docker (CI machines may have none): the
+/// Dockerfile read with provcheck's Dockerfile front-end has the
+/// properties the README promises, `.dockerignore` sends what the build
+/// needs, our rules pass on it, and the built binary does what the
+/// image's entry point does: `provcheck check .` in the mounted tree.
+#[test]
+fn the_dockerfile_builds_a_static_non_root_image_run_in_src() {
+    let path = project("Dockerfile");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (instructions, errors) =
+        provcheck::parse::dockerfile::instructions(&SourceFile::new(path, text));
+    assert!(errors.is_empty(), "{errors:?}");
+    let of = |keyword: &str| -> Vec<&str> {
+        instructions
+            .iter()
+            .filter(|i| i.keyword.eq_ignore_ascii_case(keyword))
+            .map(|i| i.args.trim())
+            .collect()
+    };
+    // Multi-stage: the toolchain stays in the build stage.
+    let from = of("FROM");
+    assert_eq!(from.len(), 2, "{from:?}");
+    assert!(from[0].starts_with("rust:") && from[0].ends_with(" AS build"));
+    assert!(from[1].starts_with("gcr.io/distroless/static"), "{from:?}");
+    let run = of("RUN").join("\n");
+    assert!(run.contains("cargo build --locked --profile dist"), "{run}");
+    assert!(of("COPY").iter().any(|c| c.starts_with("--from=build ")));
+    // What follows the last FROM is the image that ships.
+    let last = instructions
+        .iter()
+        .rposition(|i| i.keyword.eq_ignore_ascii_case("FROM"))
+        .unwrap();
+    let shipped = |keyword: &str| -> Vec<&str> {
+        instructions[last..]
+            .iter()
+            .filter(|i| i.keyword.eq_ignore_ascii_case(keyword))
+            .map(|i| i.args.trim())
+            .collect()
+    };
+    let user = shipped("USER");
+    assert_eq!(user.len(), 1, "{user:?}");
+    let uid = user[0].split(':').next().unwrap();
+    assert!(uid != "0" && uid != "root", "{user:?}");
+    assert_eq!(shipped("WORKDIR"), ["/src"]);
+    let entrypoint: Vec<String> = serde_json::from_str(shipped("ENTRYPOINT")[0]).unwrap();
+    assert_eq!(entrypoint, ["provcheck"]);
+    let cmd: Vec<String> = serde_json::from_str(shipped("CMD")[0]).unwrap();
+
+    // The build context: out with target/ and .git/, in with everything
+    // compiled into the binary.
+    let ignored = std::fs::read_to_string(project(".dockerignore")).unwrap();
+    let ignored: Vec<&str> = ignored
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_end_matches('/'))
+        .collect();
+    for left_out in ["target", ".git"] {
+        assert!(ignored.contains(&left_out), "{left_out} is sent");
+    }
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "src",
+        "benches",
+        "rules",
+        "data",
+        "schemas",
+        "templates",
+        "vendor",
+    ] {
+        assert!(project(needed).exists(), "{needed}");
+        assert!(!ignored.contains(&needed), "{needed} is left out");
+    }
+
+    // Our own rules on our Dockerfile.
+    let out = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(["check", "--format", "compact", "Dockerfile"])
+        .current_dir(project("."))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The entry point with the default command, in a tree mounted at
+    // the working directory: a fixture with one finding.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    tree(&src);
+    let out = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+        .args(&cmd)
+        .current_dir(&src)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("infra/main.tf"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

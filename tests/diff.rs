@@ -262,13 +262,7 @@ fn the_markdown_comment_stays_under_the_limit() {
     let (base, head) = (dir.path().join("base"), dir.path().join("head"));
     std::fs::create_dir_all(&base).unwrap();
     std::fs::create_dir_all(&head).unwrap();
-    let mut tf = String::new();
-    for i in 0..400 {
-        tf.push_str(&format!(
-            "resource \"aws_db_instance\" \"db_{i}\" {{\n  engine = \"postgres\"\n  instance_class = \"db.t3.micro\"\n  publicly_accessible = true\n}}\n"
-        ));
-    }
-    std::fs::write(head.join("main.tf"), tf).unwrap();
+    support::many_findings(&head, 400);
     let (text, code) = diff(&[
         base.to_str().unwrap(),
         head.to_str().unwrap(),

@@ -768,13 +768,7 @@ fn human_golden() {
 #[test]
 fn markdown_fits_a_pull_request_comment() {
     let dir = tempfile::tempdir().unwrap();
-    let mut tf = String::new();
-    for i in 0..1_000 {
-        tf.push_str(&format!(
-            "resource \"aws_db_instance\" \"db_{i}\" {{\n  engine = \"postgres\"\n  instance_class = \"db.t3.micro\"\n  publicly_accessible = true\n}}\n"
-        ));
-    }
-    std::fs::write(dir.path().join("main.tf"), tf).unwrap();
+    support::many_findings(dir.path(), 1_000);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_provcheck"))
         .args(["check", "--format", "markdown"])
         .arg(dir.path())

@@ -652,3 +652,52 @@ fn report_says_what_to_do_and_what_is_undecided() {
     assert!(markdown
         .contains("| severity | rule | clauses | resource | message | remediation | location |"));
 }
+
+/// The Markdown report fits a pull-request comment: on a tree of more
+/// than 5,000 findings it stays under 60,000 characters, with the summary
+/// first, then the findings, most severe first, until the budget, the
+/// rest counted and the provenance last.
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    support::many_findings(&tree, 1_000);
+    let json: serde_json::Value = serde_json::from_str(&inspect_tree(&tree, "json")).unwrap();
+    let total = json["findings"].as_array().unwrap().len();
+    assert!(total > 5_000, "{total} findings");
+
+    let text = inspect_tree(&tree, "markdown");
+    assert!(text.len() < 60_000, "{} characters", text.len());
+    let summary = text.find("## Summary").expect("a summary");
+    let findings = text
+        .find(&format!("## Findings ({total})"))
+        .expect("the findings, all counted");
+    assert!(summary < findings);
+    assert!(text[summary..findings].contains(&format!("- {total} open findings: ")));
+    let header = "| severity | rule | clauses | resource | message | remediation | location |";
+    let rows: Vec<&str> = text[findings..]
+        .lines()
+        .skip_while(|l| !l.starts_with(header))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(rows.len() > 50 && rows.len() < total, "{} rows", rows.len());
+    assert!(rows[0].starts_with("| critical |"), "{}", rows[0]);
+    assert!(
+        text.contains(&format!(
+            "…and {} more, left out to keep this comment short: see the JSON or HTML report",
+            total - rows.len()
+        )),
+        "{}",
+        &text[text.len() - 2_000..]
+    );
+    // The tables that did not fit are named and counted.
+    assert!(
+        text.contains("1000 inventory: data stores"),
+        "{}",
+        &text[text.len() - 2_000..]
+    );
+    assert!(text.trim_end().ends_with('|'), "the provenance closes it");
+    assert!(text.contains("## Provenance"));
+}

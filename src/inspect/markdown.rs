@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::{Kind, Model, CONTROLS};
 use crate::output::json::JsonFinding;
-use crate::output::markdown::{code, text};
+use crate::output::markdown::{budgeted, code, text, Table, COMMENT_LIMIT};
 
 fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
@@ -56,6 +56,14 @@ fn location(file: &str, line: usize, module: &[super::Call]) -> String {
     out
 }
 
+/// Where a reader finds what did not fit in the Markdown.
+const ELSEWHERE: &str = "the JSON or HTML report (`provcheck inspect --format json` or `html`)";
+
+/// The report, under [`COMMENT_LIMIT`] characters so that it can be a
+/// pull-request comment or a job summary: the summary first, then the
+/// findings, most severe first, then the other tables, each row while it
+/// fits; what does not fit is counted and points at [`ELSEWHERE`]. The
+/// provenance closes it whatever the size.
 pub fn render(model: &Model<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", text(&model.title));
@@ -63,13 +71,70 @@ pub fn render(model: &Model<'_>) -> String {
         let _ = writeln!(out, "{}\n", text(&meta.line()));
     }
     problems(&mut out, model);
+    summary(&mut out, model);
+    if let Some(parity) = &model.parity {
+        out.push_str("## Environment parity (CMP 8.2.8)\n\n");
+        let _ = writeln!(out, "{}\n", text(&crate::parity::render::headline(parity)));
+    }
 
+    let mut findings = model.findings.iter().collect::<Vec<_>>();
+    findings.sort_by_key(|f| std::cmp::Reverse(severity_rank(f.severity)));
+    let mut tables = vec![findings_table("Findings", findings)];
+    tables.extend(inventory(model));
+    let (protection, ephi) = data_stores(model);
+    tables.push(protection);
+    tables.extend(exposure(model));
+    tables.push(ephi);
+    tables.extend(clauses(model));
+    tables.extend(accepted_risks(model));
+    tables.extend(checklist(model));
+    if let Some(parity) = &model.parity {
+        tables.extend(
+            crate::parity::render::markdown_tables(parity)
+                .into_iter()
+                .map(|t| Table {
+                    title: format!("Environment parity: {}", lower_first(&t.title)),
+                    ..t
+                }),
+        );
+    }
+    tables.extend(undecided(model));
+
+    let mut tail = String::new();
+    if let Some(meta) = &model.meta {
+        provenance(&mut tail, meta);
+    }
+    budgeted(&mut out, "##", tables, &tail, ELSEWHERE);
+    out
+}
+
+/// `Control verdicts that differ` as `control verdicts that differ`.
+fn lower_first(title: &str) -> String {
+    let mut chars = title.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_lowercase().chain(chars).collect::<String>()
+    })
+}
+
+/// Critical highest, so that sorting by it in reverse puts the most
+/// severe first.
+fn severity_rank(severity: &str) -> usize {
+    SEVERITIES
+        .iter()
+        .rev()
+        .position(|s| *s == severity)
+        .unwrap_or(0)
+}
+
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+fn summary(out: &mut String, model: &Model<'_>) {
     out.push_str("## Summary\n\n");
     let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &model.findings {
         *by_severity.entry(f.severity).or_default() += 1;
     }
-    let severities = ["critical", "high", "medium", "low", "info"]
+    let severities = SEVERITIES
         .iter()
         .filter_map(|s| by_severity.get(s).map(|n| format!("{n} {s}")))
         .collect::<Vec<_>>();
@@ -94,20 +159,24 @@ pub fn render(model: &Model<'_>) -> String {
     let lapsed = model.accepted_risks.iter().filter(|r| r.expired).count();
     let _ = writeln!(
         out,
-        "- {} suppressions and waivers in force, {lapsed} expired\n",
+        "- {} suppressions and waivers in force, {lapsed} expired",
         model.accepted_risks.len() - lapsed,
     );
+    let _ = writeln!(
+        out,
+        "- {} data-store controls and {} rule results could not be decided from the \
+         source; none of them is a pass\n",
+        model.open_cells().count(),
+        model.undecided.len()
+    );
+}
 
-    out.push_str("## Inventory\n\n");
-    for kind in [Kind::DataStore, Kind::Compute, Kind::Network, Kind::Other] {
-        let items: Vec<_> = model.inventory.iter().filter(|i| i.kind == kind).collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "### {} ({})\n", kind_title(kind), items.len());
-        table(
-            &mut out,
-            &[
+fn inventory(model: &Model<'_>) -> Vec<Table<'static>> {
+    [Kind::DataStore, Kind::Compute, Kind::Network, Kind::Other]
+        .into_iter()
+        .map(|kind| Table {
+            title: format!("Inventory: {}", lower_first(kind_title(kind))),
+            header: vec![
                 "address",
                 "type",
                 "role",
@@ -115,8 +184,10 @@ pub fn render(model: &Model<'_>) -> String {
                 "system",
                 "location",
             ],
-            items
+            rows: model
+                .inventory
                 .iter()
+                .filter(|i| i.kind == kind)
                 .map(|i| {
                     vec![
                         code(&i.address),
@@ -128,17 +199,19 @@ pub fn render(model: &Model<'_>) -> String {
                     ]
                 })
                 .collect(),
-        );
-    }
+        })
+        .collect()
+}
 
-    out.push_str("## Data-store protection\n\n");
+/// The protection matrix and the ePHI stores' placement.
+fn data_stores(model: &Model<'_>) -> (Table<'static>, Table<'static>) {
     let mut header = vec!["data store", "engine", "ePHI", "environment"];
     header.extend(CONTROLS.iter().copied());
     header.push("location");
-    table(
-        &mut out,
-        &header,
-        model
+    let protection = Table {
+        title: "Data-store protection".into(),
+        header,
+        rows: model
             .data_stores
             .iter()
             .map(|d| {
@@ -164,37 +237,11 @@ pub fn render(model: &Model<'_>) -> String {
                 row
             })
             .collect(),
-    );
-
-    out.push_str("## Exposure\n\n");
-    table(
-        &mut out,
-        &["kind", "address", "how", "TLS", "location"],
-        model
-            .exposure
-            .iter()
-            .map(|e| {
-                vec![
-                    e.kind.as_str().to_string(),
-                    code(&e.address),
-                    text(&e.how),
-                    match e.tls {
-                        Some(true) => "yes",
-                        Some(false) => "no",
-                        None => "—",
-                    }
-                    .to_string(),
-                    format!("{}:{}", text(&e.file), e.line),
-                ]
-            })
-            .collect(),
-    );
-
-    out.push_str("## ePHI stores (CMP 8.3.4)\n\n");
-    table(
-        &mut out,
-        &["data store", "type", "engine", "placement", "location"],
-        model
+    };
+    let ephi = Table {
+        title: "ePHI stores — CMP 8.3.4".into(),
+        header: vec!["data store", "type", "engine", "placement", "location"],
+        rows: model
             .data_stores
             .iter()
             .filter(|d| d.ephi)
@@ -215,13 +262,40 @@ pub fn render(model: &Model<'_>) -> String {
                 ]
             })
             .collect(),
-    );
+    };
+    (protection, ephi)
+}
 
-    out.push_str("## Policy clauses\n\n");
-    table(
-        &mut out,
-        &["clause", "rules", "pass", "fail", "undecided"],
-        model
+fn exposure(model: &Model<'_>) -> Vec<Table<'static>> {
+    vec![Table {
+        title: "Exposure".into(),
+        header: vec!["kind", "address", "how", "TLS", "location"],
+        rows: model
+            .exposure
+            .iter()
+            .map(|e| {
+                vec![
+                    e.kind.as_str().to_string(),
+                    code(&e.address),
+                    text(&e.how),
+                    match e.tls {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "—",
+                    }
+                    .to_string(),
+                    format!("{}:{}", text(&e.file), e.line),
+                ]
+            })
+            .collect(),
+    }]
+}
+
+fn clauses(model: &Model<'_>) -> Vec<Table<'static>> {
+    vec![Table {
+        title: "Policy clauses".into(),
+        header: vec!["clause", "rules", "pass", "fail", "undecided"],
+        rows: model
             .clauses
             .iter()
             .map(|c| {
@@ -234,12 +308,13 @@ pub fn render(model: &Model<'_>) -> String {
                 ]
             })
             .collect(),
-    );
+    }]
+}
 
-    out.push_str("## Accepted risks (OSP 3.3)\n\n");
-    table(
-        &mut out,
-        &[
+fn accepted_risks(model: &Model<'_>) -> Vec<Table<'static>> {
+    vec![Table {
+        title: "Accepted risks — OSP 3.3".into(),
+        header: vec![
             "rules",
             "source",
             "status",
@@ -250,7 +325,7 @@ pub fn render(model: &Model<'_>) -> String {
             "findings",
             "written at",
         ],
-        model
+        rows: model
             .accepted_risks
             .iter()
             .map(|r| {
@@ -275,47 +350,37 @@ pub fn render(model: &Model<'_>) -> String {
                 ]
             })
             .collect(),
-    );
+    }]
+}
 
-    out.push_str("## Provisioning checklist (CMP 8.3)\n\n");
-    table(
-        &mut out,
-        &["system", "verdict", "why"],
-        model
-            .systems
-            .iter()
-            .map(|s| vec![text(&s.scope), s.verdict.to_string(), text(&s.reason)])
-            .collect(),
-    );
-    table(
-        &mut out,
-        &["system", "step", "verdict", "reason"],
-        model
-            .checklist
-            .iter()
-            .map(|s| {
-                vec![
-                    text(&s.scope),
-                    s.step.to_string(),
-                    verdict(s.verdict),
-                    text(&s.reason),
-                ]
-            })
-            .collect(),
-    );
-
-    if let Some(parity) = &model.parity {
-        out.push_str("## Environment parity (CMP 8.2.8)\n\n");
-        let _ = writeln!(out, "{}\n", text(&crate::parity::render::headline(parity)));
-        out.push_str(&crate::parity::render::markdown_sections(parity, "###"));
-    }
-
-    findings(&mut out, "Findings", &model.findings);
-    undecided(&mut out, model);
-    if let Some(meta) = &model.meta {
-        provenance(&mut out, meta);
-    }
-    out
+fn checklist(model: &Model<'_>) -> Vec<Table<'static>> {
+    vec![
+        Table {
+            title: "Provisioning checklist — CMP 8.3".into(),
+            header: vec!["system", "verdict", "why"],
+            rows: model
+                .systems
+                .iter()
+                .map(|s| vec![text(&s.scope), s.verdict.to_string(), text(&s.reason)])
+                .collect(),
+        },
+        Table {
+            title: "Provisioning checklist: steps".into(),
+            header: vec!["system", "step", "verdict", "reason"],
+            rows: model
+                .checklist
+                .iter()
+                .map(|s| {
+                    vec![
+                        text(&s.scope),
+                        s.step.to_string(),
+                        verdict(s.verdict),
+                        text(&s.reason),
+                    ]
+                })
+                .collect(),
+        },
+    ]
 }
 
 /// What a reader needs to run the same command on the same tree.
@@ -392,15 +457,25 @@ fn kind_title(kind: Kind) -> &'static str {
 }
 
 /// Files that could not be read, first: the report is incomplete
-/// without them; then the notes, folded.
+/// without them; then the notes, folded. Both lists are cut short on a
+/// tree with thousands of them.
 fn problems(out: &mut String, model: &Model<'_>) {
+    // Each list takes at most an eighth of a comment: the findings come
+    // after them.
     let list = |out: &mut String, items: &[super::Problem]| {
-        for p in items {
+        let mut room = COMMENT_LIMIT / 8;
+        for (shown, p) in items.iter().enumerate() {
             let at = match p.line {
                 Some(line) => format!("{}:{line}", text(&p.file)),
                 None => text(&p.file),
             };
-            let _ = writeln!(out, "- {at}: {}", text(&p.message));
+            let line = format!("- {at}: {}\n", text(&p.message));
+            if line.len() > room {
+                let _ = writeln!(out, "- …and {} more: see {ELSEWHERE}.", items.len() - shown);
+                break;
+            }
+            room -= line.len();
+            out.push_str(&line);
         }
     };
     if !model.errors.is_empty() {
@@ -430,40 +505,30 @@ fn problems(out: &mut String, model: &Model<'_>) {
 
 /// What could not be decided, and why: the matrix cells left undecided,
 /// then the rule results that depend on unknown values.
-fn undecided(out: &mut String, model: &Model<'_>) {
-    let cells: Vec<Vec<String>> = model
-        .open_cells()
-        .map(|(d, control, cell)| {
-            vec![
-                code(&d.address),
-                control.to_string(),
-                or_dash(cell.reason.as_deref()),
-                format!("{}:{}", text(&d.file), d.line),
-            ]
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "## Undecided\n\n{} data-store controls and {} rule results could not be decided \
-         from the source; none of them is a pass.\n",
-        cells.len(),
-        model.undecided.len()
-    );
-    let _ = writeln!(out, "### Data-store controls not decided\n");
-    table(out, &["data store", "control", "why", "location"], cells);
-    findings(out, "### Undecided results", &model.undecided);
+fn undecided(model: &Model<'_>) -> Vec<Table<'static>> {
+    let cells = Table {
+        title: "Undecided: data-store controls".into(),
+        header: vec!["data store", "control", "why", "location"],
+        rows: model
+            .open_cells()
+            .map(|(d, control, cell)| {
+                vec![
+                    code(&d.address),
+                    control.to_string(),
+                    or_dash(cell.reason.as_deref()),
+                    format!("{}:{}", text(&d.file), d.line),
+                ]
+            })
+            .collect(),
+    };
+    let results = findings_table("Undecided: rule results", model.undecided.iter().collect());
+    vec![cells, results]
 }
 
-fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
-    let title = if title.starts_with('#') {
-        title.to_string()
-    } else {
-        format!("## {title}")
-    };
-    let _ = writeln!(out, "{title}\n");
-    table(
-        out,
-        &[
+fn findings_table(title: &str, list: Vec<&JsonFinding<'_>>) -> Table<'static> {
+    Table {
+        title: title.to_string(),
+        header: vec![
             "severity",
             "rule",
             "clauses",
@@ -472,7 +537,8 @@ fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
             "remediation",
             "location",
         ],
-        list.iter()
+        rows: list
+            .iter()
             .map(|f| {
                 vec![
                     f.severity.to_string(),
@@ -488,5 +554,5 @@ fn findings(out: &mut String, title: &str, list: &[JsonFinding<'_>]) {
                 ]
             })
             .collect(),
-    );
+    }
 }

@@ -13,7 +13,13 @@ use crate::suppress::{Source, Suppressed};
 use crate::Report;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFORMATION_URI: &str = "https://github.com/provcheck/provcheck";
+/// The `repository` of Cargo.toml, empty when it has none. SARIF wants
+/// absolute URIs in `informationUri` and `helpUri`, so without it both
+/// are left out rather than guessed.
+const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+/// The revision the rule pages are linked at. Rule ids are never reused,
+/// so the page of an id there describes the rule this binary runs.
+const DOCS_REVISION: &str = "main";
 /// The `partialFingerprints` key; bump the suffix if the hash ever changes.
 const FINGERPRINT_KEY: &str = "provcheck/v1";
 /// Base of relative artifact URIs: the project root, which
@@ -70,15 +76,21 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         invocation["toolExecutionNotifications"] = Value::Array(notifications);
     }
 
+    let repository = repository(REPOSITORY);
+    let mut driver = json!({
+        "name": "provcheck",
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    if let Some(repository) = repository {
+        driver["informationUri"] = json!(repository);
+    }
+    driver["rules"] = rules
+        .rules
+        .iter()
+        .map(|rule| descriptor(rule, repository))
+        .collect();
     let mut run = json!({
-        "tool": {
-            "driver": {
-                "name": "provcheck",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
-                "rules": rules.rules.iter().map(descriptor).collect::<Vec<_>>(),
-            }
-        },
+        "tool": { "driver": driver },
         "invocations": [invocation],
     });
     // What `%SRCROOT%` stands for (SARIF 3.14.14): the project root, as
@@ -112,17 +124,41 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
     text
 }
 
-/// A `reportingDescriptor` for one rule.
-fn descriptor(rule: &Rule) -> Value {
+/// The repository's address without a trailing `/`, or `None` when
+/// Cargo.toml names none.
+fn repository(field: &str) -> Option<&str> {
+    let trimmed = field.trim().trim_end_matches('/');
+    (!trimmed.is_empty()).then_some(trimmed)
+}
+
+/// The rule's page in the repository (`docs/rules/ID.md`, generated from
+/// the rule file), for the built-in rules; a rule from a user's folder has
+/// none.
+fn help_uri(rule: &Rule, repository: Option<&str>) -> Option<String> {
+    let repository = repository?;
+    rule.origin.starts_with("builtin:").then(|| {
+        format!(
+            "{repository}/blob/{DOCS_REVISION}/docs/rules/{}.md",
+            rule.id.as_str()
+        )
+    })
+}
+
+/// A `reportingDescriptor` for one rule. The rule's references (provider
+/// documentation) stay in its help, in both text and Markdown.
+fn descriptor(rule: &Rule, repository: Option<&str>) -> Value {
     let controls = rule.controls.join(", ");
     let description = rule.description.trim();
     let remediation = rule.remediation.trim();
-    let help_text = format!("{description}\n\nRemediation: {remediation}\n\nPolicy: {controls}");
+    let mut help_text =
+        format!("{description}\n\nRemediation: {remediation}\n\nPolicy: {controls}");
     let mut help_markdown =
         format!("{description}\n\n**Remediation:** {remediation}\n\n**Policy:** {controls}");
     if !rule.links.is_empty() {
+        help_text.push_str("\n\nReferences:\n");
         help_markdown.push_str("\n\n**References:**\n");
         for link in &rule.links {
+            help_text.push_str(&format!("\n- {link}"));
             help_markdown.push_str(&format!("\n- <{link}>"));
         }
     }
@@ -137,8 +173,8 @@ fn descriptor(rule: &Rule) -> Value {
         "fullDescription": { "text": description },
         "help": { "text": help_text, "markdown": help_markdown },
     });
-    if let Some(link) = rule.links.first() {
-        value["helpUri"] = json!(link);
+    if let Some(uri) = help_uri(rule, repository) {
+        value["helpUri"] = json!(uri);
     }
     value["defaultConfiguration"] = json!({ "level": level(rule.severity) });
     value["properties"] = json!({
@@ -368,6 +404,38 @@ mod tests {
             upper_camel_case("aws-rds-publicly-accessible"),
             "AwsRdsPubliclyAccessible"
         );
+    }
+
+    #[test]
+    fn rule_pages_are_linked_only_with_a_repository() {
+        let (rules, errors) = RuleSet::load(&[]);
+        assert!(errors.is_empty());
+        let rule = &rules.rules[0];
+        let repository = repository("https://example.com/team/provcheck/");
+        assert_eq!(repository, Some("https://example.com/team/provcheck"));
+        assert_eq!(
+            help_uri(rule, repository),
+            Some(format!(
+                "https://example.com/team/provcheck/blob/main/docs/rules/{}.md",
+                rule.id.as_str()
+            ))
+        );
+        assert_eq!(super::repository(" "), None);
+        assert_eq!(help_uri(rule, None), None);
+        // The provider's pages stay in the help.
+        let with_links = rules.rules.iter().find(|r| !r.links.is_empty()).unwrap();
+        let value = descriptor(with_links, None);
+        assert!(value.get("helpUri").is_none());
+        for link in &with_links.links {
+            assert!(value["help"]["text"]
+                .as_str()
+                .unwrap()
+                .contains(link.as_str()));
+            assert!(value["help"]["markdown"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("<{link}>")));
+        }
     }
 
     #[test]

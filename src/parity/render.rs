@@ -196,8 +196,22 @@ fn difference_row(d: &Difference) -> Vec<String> {
 }
 
 /// The sections of the comparison as Markdown tables, under headings of
-/// `level` (`###` for the command, `####` inside the inspection report).
+/// `level` (`###` for the command).
 pub fn markdown_sections(parity: &Parity, level: &str) -> String {
+    let mut out = String::new();
+    budgeted(
+        &mut out,
+        level,
+        markdown_tables(parity),
+        "",
+        "the JSON report",
+    );
+    out
+}
+
+/// The comparison's tables, in order of importance, for a budgeted
+/// comment: the command's, or the inspection report's.
+pub(crate) fn markdown_tables(parity: &Parity) -> Vec<Table<'static>> {
     let mut tables: Vec<Table> = Vec::new();
     let mut table = |title: &str, header: &[&'static str], rows: Vec<Vec<String>>| {
         tables.push(Table {
@@ -261,9 +275,7 @@ pub fn markdown_sections(parity: &Parity, level: &str) -> String {
         &["resource", "attribute", "values", "note"],
         parity.differences.iter().map(difference_row).collect(),
     );
-    let mut out = String::new();
-    budgeted(&mut out, level, tables, "", "the JSON report");
-    out
+    tables
 }
 
 /// One row of the comparison for a single table (the inspection page):

@@ -1,7 +1,8 @@
 //! What the golden snapshots leave out of a report's provenance (`meta`):
 //! what depends on the checkout — its folder and its git state. The
 //! time is pinned with `SOURCE_DATE_EPOCH`; the version, the rule digest
-//! and the settings stay in the snapshots.
+//! and the settings stay in the snapshots. And the generated tree the
+//! size caps are tried on.
 
 #![allow(dead_code)]
 
@@ -78,4 +79,17 @@ fn redact_commit(line: &str) -> String {
     // The timestamp follows the last ", ".
     let end = rest.rfind(", 1970-").unwrap_or(rest.len());
     format!("{}, [git]{}", &line[..start], &rest[end..])
+}
+
+/// Writes `main.tf` into `dir`: `count` public, unencrypted databases,
+/// each failing several rules (1,000 of them make more than 5,000
+/// findings). The tree the Markdown size caps are tried on.
+pub fn many_findings(dir: &std::path::Path, count: usize) {
+    let mut tf = String::new();
+    for i in 0..count {
+        tf.push_str(&format!(
+            "resource \"aws_db_instance\" \"db_{i}\" {{\n  engine = \"postgres\"\n  instance_class = \"db.t3.micro\"\n  publicly_accessible = true\n}}\n"
+        ));
+    }
+    std::fs::write(dir.join("main.tf"), tf).expect("write main.tf");
 }
