@@ -351,13 +351,8 @@ pub fn evaluate(
             .collect();
         errors.extend(program.errors.into_inner().unwrap_or_default());
         notes.extend(program.notes.into_inner().unwrap_or_default());
-        drop(all_bodies);
-        drop(bodies);
-        // The resources were allocated among the syntax trees just freed:
-        // copied now, into memory of their own, they leave those pages
-        // wholly free for the next batch instead of pinning them.
-        for resources in per_root {
-            out.resources.extend(resources.iter().cloned());
+        for mut resources in per_root {
+            out.resources.append(&mut resources);
         }
     }
     out.errors.extend(errors);
