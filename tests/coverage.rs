@@ -189,3 +189,42 @@ fn the_listing_matches_the_reports_not_checked_cells() {
     );
     assert!(text.contains(&count), "{text}");
 }
+
+/// Stores no rule checks at all (BigQuery, Cosmos DB) are still data
+/// stores: listed with every control but the one their platform
+/// guarantees, never passed over in silence.
+#[test]
+fn stores_without_any_rule_are_listed_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.tf",
+        &format!(
+            r#"resource "google_bigquery_dataset" "events" {{
+  dataset_id = "events"
+  labels     = {{ change_request = "ops-1", approved_by = "cto", owner = "data" }}
+}}
+
+resource "azurerm_cosmosdb_account" "orders" {{
+  name       = "orders"
+  offer_type = "Standard"
+  {TAGS}
+}}
+"#
+        ),
+    );
+    let out = provcheck(&["check", "--show-undecided", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    for store in [
+        "google_bigquery_dataset.events (google_bigquery_dataset): \
+         encryption-in-transit, private-network, backup, audit-logging",
+        "azurerm_cosmosdb_account.orders (azurerm_cosmosdb_account): \
+         encryption-in-transit, private-network, backup, audit-logging",
+    ] {
+        assert!(text.contains(store), "{store}\n{text}");
+    }
+    assert!(
+        text.contains("2 data stores have controls no rule checks"),
+        "{text}"
+    );
+}
