@@ -205,6 +205,22 @@ impl Native {
         }
     }
 
+    /// The rule's resource types that the check can judge: an AWS audit
+    /// trail covers only the AWS provider's stores, so a Cloud SQL
+    /// instance in the same type set is no subject of it (and the report
+    /// must not count its audit logging as checked).
+    pub fn subjects(
+        &self,
+        types: &std::collections::BTreeSet<String>,
+    ) -> std::collections::BTreeSet<String> {
+        match self {
+            Native::AuditTrail(check) => {
+                types.iter().filter(|t| check.judges(t)).cloned().collect()
+            }
+            _ => types.clone(),
+        }
+    }
+
     /// Hands the check the rule's resource types, `@sets` expanded, for
     /// checks that take their subjects from them.
     pub fn set_types(&mut self, types: &std::collections::BTreeSet<String>) {

@@ -486,6 +486,7 @@ fn build_rule(
         (None, Some(name)) => {
             let mut native =
                 Native::new(name, &rule.params).map_err(|e| ("/params".to_string(), e))?;
+            resource_types = native.subjects(&resource_types);
             native.set_types(&resource_types);
             Check::Native(native)
         }

@@ -57,6 +57,14 @@ impl AuditTrail {
         })
     }
 
+    /// Whether a store of this type is the provider's own, which the
+    /// trail audits.
+    pub fn judges(&self, resource_type: &str) -> bool {
+        resource_type
+            .strip_prefix(self.params.provider.as_str())
+            .is_some_and(|rest| rest.starts_with('_'))
+    }
+
     /// The data store types, from the rule's `resource_types`.
     pub fn set_stores(&mut self, types: &BTreeSet<String>) {
         self.stores = types.clone();
@@ -88,7 +96,6 @@ impl AuditTrail {
         let provider = format!("provider.{}", self.params.provider);
         // Only the provider's own stores: an Aptible database is no
         // concern of an AWS trail.
-        let prefix = format!("{}_", self.params.provider);
         let mut roots: BTreeMap<u32, Root> = BTreeMap::new();
         for (index, r) in resources.iter().enumerate() {
             if r.scope == 0 {
@@ -96,8 +103,7 @@ impl AuditTrail {
             }
             match r.kind {
                 BlockKind::Resource
-                    if self.stores.contains(&r.resource_type)
-                        && r.resource_type.starts_with(&prefix) =>
+                    if self.stores.contains(&r.resource_type) && self.judges(&r.resource_type) =>
                 {
                     roots.entry(r.scope).or_default().stores.push(index);
                 }
