@@ -144,9 +144,9 @@ struct Def<'a> {
 struct Program<'a> {
     defs: HashMap<PathBuf, Def<'a>>,
     /// Remote modules installed by `terraform init`.
-    manifests: Manifests,
+    manifests: &'a Manifests,
     /// Local module folders that calls reach but that were not read.
-    unread: HashMap<PathBuf, Unread>,
+    unread: &'a HashMap<PathBuf, Unread>,
     files: Vec<&'a SourceFile>,
     /// Where file functions may read.
     root: Project,
@@ -165,8 +165,8 @@ pub fn summary(body: &Body) -> Vec<String> {
 }
 
 /// The checked Terraform text (in bytes) whose syntax trees one batch of
-/// root modules holds at once: the root folders and the local modules
-/// they call. A root whose modules alone are larger is a batch by itself.
+/// root modules holds at once, beyond what its first root needs (its
+/// folder and the local modules it calls): see [`batches`].
 pub const BATCH_BYTES: usize = 1 << 20;
 
 /// Evaluates every module under the checked files and lowers their
@@ -251,26 +251,28 @@ pub fn evaluate(
         all_dirs.entry(dir).or_default().extend(indices);
     }
     // The module sources of every file known so far: the checked ones'
-    // from their summaries, the installed ones' from their bodies.
+    // from their summaries, the installed ones' from their bodies; the
+    // folders local calls reach add theirs.
     let mut known: Vec<Option<Vec<String>>> = parsed.to_vec();
     known.resize(first_module_file, None);
     known.extend(module_bodies.iter().map(|b| b.as_ref().map(summary)));
     // Local modules that calls reach outside the checked folders.
-    let mut reached = local_modules(&all_dirs, &known, bounds, &project_root);
+    let mut reached = local_modules(&all_dirs, &mut known, bounds, &project_root);
     for (dir, indices) in std::mem::take(&mut reached.dirs) {
         all_dirs.entry(dir).or_default().extend(indices);
     }
     out.errors.append(&mut reached.errors);
     module_files.append(&mut reached.files);
     module_bodies.append(&mut reached.bodies);
-    known.extend(
-        module_bodies[known.len() - first_module_file..]
-            .iter()
-            .map(|b| b.as_ref().map(summary)),
-    );
     let mut all_files: Vec<&SourceFile> = files.iter().collect();
     all_files.extend(tfvars.iter().map(|(_, f)| f));
     all_files.extend(module_files.iter());
+    let found = Found {
+        project: root.clone(),
+        targets: std::mem::take(&mut reached.targets),
+        manifests,
+        unread: std::mem::take(&mut reached.unread),
+    };
 
     // Each folder's calls, as `Program::build` resolves them.
     let graph: HashMap<&PathBuf, Vec<PathBuf>> = all_dirs
@@ -280,17 +282,11 @@ pub fn evaluate(
                 .iter()
                 .filter_map(|&i| known.get(i).and_then(Option::as_ref))
                 .flatten()
-                .filter_map(
-                    |source| match reached.targets.get(&(dir.clone(), source.clone())) {
-                        Some(target) => target.clone(),
-                        None => local_target(dir, source),
-                    },
-                )
+                .filter_map(|source| found.target(dir, source))
                 .collect();
             (dir, targets)
         })
         .collect();
-    let unread = std::mem::take(&mut reached.unread);
     // Roots are independent: each is evaluated on its own thread, its
     // module instances (Rc, RefCell) never leaving it.
     // Each root is a scope of its own (numbered from 1): references and
@@ -301,7 +297,7 @@ pub fn evaluate(
     let mut built: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut errors = Vec::new();
     let mut notes = Vec::new();
-    for batch in batches(&roots, &graph, &manifests, &all_dirs, files) {
+    for batch in batches(&roots, &graph, &found.manifests, &all_dirs, files) {
         // The checked files of the batch's folders, parsed again.
         let wanted: Vec<usize> = batch
             .dirs
@@ -324,17 +320,8 @@ pub fn evaluate(
             .iter()
             .filter_map(|dir| all_dirs.get(dir).map(|i| (dir.clone(), i.clone())))
             .collect();
-        let mut program = Program::build(
-            &all_files,
-            &all_bodies,
-            &batch_dirs,
-            root,
-            &reached.targets,
-            &built,
-        );
+        let program = Program::build(&all_files, &all_bodies, &batch_dirs, &found, &built);
         built.extend(batch_dirs.into_keys());
-        program.manifests = manifests.clone();
-        program.unread = unread.clone();
         let per_root: Vec<Vec<Resource>> = batch
             .roots
             .par_iter()
@@ -349,11 +336,11 @@ pub fn evaluate(
                 resources
             })
             .collect();
-        errors.extend(program.errors.into_inner().unwrap_or_default());
-        notes.extend(program.notes.into_inner().unwrap_or_default());
         for mut resources in per_root {
             out.resources.append(&mut resources);
         }
+        errors.extend(program.errors.into_inner().unwrap_or_default());
+        notes.extend(program.notes.into_inner().unwrap_or_default());
     }
     out.errors.extend(errors);
     out.notes = notes;
@@ -384,14 +371,17 @@ pub fn evaluate(
 /// Root modules evaluated together, and the folders whose files they
 /// need: their own, the local modules they call, and the modules
 /// `terraform init` installed for them.
+#[derive(Debug, Default)]
 struct Batch {
     /// Indices into the roots.
     roots: Vec<usize>,
     dirs: std::collections::BTreeSet<PathBuf>,
 }
 
-/// Splits the roots, in order, into batches whose checked files hold
-/// about [`BATCH_BYTES`] of text together.
+/// Splits the roots, in order, into batches: each holds the checked text
+/// its first root needs and about [`BATCH_BYTES`] more. So a large
+/// module that many roots call is parsed once for every [`BATCH_BYTES`]
+/// of their own text, never once per root.
 fn batches(
     roots: &[PathBuf],
     graph: &HashMap<&PathBuf, Vec<PathBuf>>,
@@ -408,45 +398,36 @@ fn batches(
             .map(|f| f.text.len())
             .sum()
     };
-    let mut out: Vec<Batch> = Vec::new();
-    let mut current = Batch {
-        roots: Vec::new(),
-        dirs: std::collections::BTreeSet::new(),
-    };
-    let mut size = 0;
+    let mut out = Vec::new();
+    let mut current = Batch::default();
+    // The text the current batch holds, and what its first root needs.
+    let (mut size, mut base) = (0, 0);
     for (i, root) in roots.iter().enumerate() {
-        // The folders this root reaches.
-        let mut closure = std::collections::BTreeSet::new();
-        let mut queue: Vec<PathBuf> = vec![root.clone()];
-        queue.extend(
+        // The folders this root reaches, its installed modules included.
+        let mut closure = std::collections::HashSet::new();
+        let start = std::iter::once(root.clone()).chain(
             manifests
                 .get(root)
                 .into_iter()
                 .flat_map(|m| m.values().cloned()),
         );
-        while let Some(dir) = queue.pop() {
-            if !closure.insert(dir.clone()) {
-                continue;
-            }
-            queue.extend(graph.get(&dir).into_iter().flatten().cloned());
+        reach(graph, start, &mut closure);
+        let new_to = |batch: &Batch| -> usize {
+            closure
+                .iter()
+                .filter(|d| !batch.dirs.contains(*d))
+                .map(bytes)
+                .sum()
+        };
+        let mut added = new_to(&current);
+        if !current.roots.is_empty() && size + added > base + BATCH_BYTES {
+            out.push(std::mem::take(&mut current));
+            added = new_to(&current);
         }
-        let added: usize = closure
-            .iter()
-            .filter(|d| !current.dirs.contains(*d))
-            .map(bytes)
-            .sum();
-        if !current.roots.is_empty() && size + added > BATCH_BYTES {
-            out.push(std::mem::replace(
-                &mut current,
-                Batch {
-                    roots: Vec::new(),
-                    dirs: std::collections::BTreeSet::new(),
-                },
-            ));
-            size = closure.iter().map(bytes).sum();
-        } else {
-            size += added;
+        if current.roots.is_empty() {
+            (size, base) = (0, added);
         }
+        size += added;
         current.roots.push(i);
         current.dirs.extend(closure);
     }
@@ -660,14 +641,36 @@ struct Reached {
 /// The folder each (calling folder, `source`) leads to, when found.
 type Targets = HashMap<(PathBuf, String), Option<PathBuf>>;
 
+/// What evaluation found around the checked files, the same for every
+/// batch of roots: where the project's files may be read, where module
+/// calls lead, the remote modules installed and the local module folders
+/// not read.
+struct Found {
+    project: Project,
+    targets: Targets,
+    manifests: Manifests,
+    unread: HashMap<PathBuf, Unread>,
+}
+
+impl Found {
+    /// The folder a call's `source` leads to from `dir`, when found.
+    fn target(&self, dir: &Path, source: &str) -> Option<PathBuf> {
+        match self.targets.get(&(dir.to_path_buf(), source.to_string())) {
+            Some(target) => target.clone(),
+            None => local_target(dir, source),
+        }
+    }
+}
+
 /// Reads and parses, once each, the folders that local module sources
 /// (`../modules/db`) in `known` reach but that were not checked, then
 /// those that their own calls reach, and so on — inside the project root
 /// only. `sources` holds the known files' module sources by index (see
-/// [`summary`]); the files read are numbered after them.
+/// [`summary`]); the files read are numbered after them, and their
+/// sources added.
 fn local_modules(
     known: &BTreeMap<PathBuf, Vec<usize>>,
-    sources: &[Option<Vec<String>>],
+    sources: &mut Vec<Option<Vec<String>>>,
     bounds: Bounds<'_>,
     project_root: &Path,
 ) -> Reached {
@@ -681,23 +684,12 @@ fn local_modules(
     while !frontier.is_empty() {
         let mut wanted = std::collections::BTreeSet::new();
         for (dir, index) in &frontier {
-            let found: Vec<&str> = match index.checked_sub(first_index) {
-                Some(i) => reached
-                    .bodies
-                    .get(i)
-                    .and_then(Option::as_ref)
-                    .into_iter()
-                    .flat_map(local_sources)
-                    .collect(),
-                None => sources
-                    .get(*index)
-                    .and_then(Option::as_ref)
-                    .into_iter()
-                    .flatten()
-                    .map(String::as_str)
-                    .collect(),
-            };
-            for source in found {
+            for source in sources
+                .get(*index)
+                .and_then(Option::as_ref)
+                .into_iter()
+                .flatten()
+            {
                 let target = local_target(dir, source);
                 reached
                     .targets
@@ -732,9 +724,13 @@ fn local_modules(
             for (source, parsed) in files {
                 let index = first_index + reached.files.len();
                 match parsed {
-                    Ok(body) => reached.bodies.push(Some(body)),
+                    Ok(body) => {
+                        sources.push(Some(summary(&body)));
+                        reached.bodies.push(Some(body));
+                    }
                     Err(err) => {
                         reached.errors.push(err);
+                        sources.push(None);
                         reached.bodies.push(None);
                     }
                 }
@@ -849,23 +845,27 @@ fn roots<'p>(
         .map(|d| (*d).clone())
         .collect();
     let mut reached: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let mut queue: Vec<PathBuf> = roots.clone();
-    loop {
-        while let Some(dir) = queue.pop() {
-            if !reached.insert(dir.clone()) {
-                continue;
-            }
-            queue.extend(graph.get(&dir).into_iter().flatten().cloned());
-        }
-        match dirs.iter().find(|d| !reached.contains(**d)) {
-            Some(dir) => {
-                roots.push((*dir).clone());
-                queue.push((*dir).clone());
-            }
-            None => break,
-        }
+    reach(graph, roots.iter().cloned(), &mut reached);
+    while let Some(dir) = dirs.iter().find(|d| !reached.contains(**d)) {
+        roots.push((*dir).clone());
+        reach(graph, std::iter::once((*dir).clone()), &mut reached);
     }
     roots
+}
+
+/// Adds to `reached` the folders `start` holds and every folder their
+/// calls lead to, transitively.
+fn reach(
+    graph: &HashMap<&PathBuf, Vec<PathBuf>>,
+    start: impl Iterator<Item = PathBuf>,
+    reached: &mut std::collections::HashSet<PathBuf>,
+) {
+    let mut queue: Vec<PathBuf> = start.collect();
+    while let Some(dir) = queue.pop() {
+        if reached.insert(dir.clone()) {
+            queue.extend(graph.get(&dir).into_iter().flatten().cloned());
+        }
+    }
 }
 
 /// `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and
@@ -1115,12 +1115,14 @@ fn parse_cli_value(text: &str, takes_string: bool) -> Value {
 }
 
 impl<'a> Program<'a> {
+    /// The definitions of the module folders `dirs`, over the parsed
+    /// `bodies`; block errors are said only for folders not yet `built`
+    /// (by an earlier batch).
     fn build(
         files: &[&'a SourceFile],
         bodies: &[Option<&'a Body>],
         dirs: &BTreeMap<PathBuf, Vec<usize>>,
-        root: &Project,
-        targets: &Targets,
+        found: &'a Found,
         built: &std::collections::HashSet<PathBuf>,
     ) -> Program<'a> {
         let mut defs = HashMap::new();
@@ -1168,7 +1170,7 @@ impl<'a> Program<'a> {
                             let type_expr = block.body.get_attribute("type").map(|a| &a.value);
                             let context = Context {
                                 base_dir: dir.clone(),
-                                root: root.clone(),
+                                root: found.project.clone(),
                             };
                             let constant = |e: &Expression| {
                                 eval::eval(e, &Constants, &context).unwrap_or(Value::Unknown)
@@ -1212,10 +1214,7 @@ impl<'a> Program<'a> {
                                 Some(Expression::String(s)) => s.value().clone(),
                                 _ => String::new(),
                             };
-                            let target = match targets.get(&(dir.clone(), source.clone())) {
-                                Some(target) => target.clone(),
-                                None => local_target(dir, &source),
-                            };
+                            let target = found.target(dir, &source);
                             def.calls.push(Call {
                                 name: label,
                                 file: i,
@@ -1238,10 +1237,10 @@ impl<'a> Program<'a> {
         }
         Program {
             defs,
-            manifests: Manifests::new(),
-            unread: HashMap::new(),
+            manifests: &found.manifests,
+            unread: &found.unread,
             files: files.to_vec(),
-            root: root.clone(),
+            root: found.project.clone(),
             notes: Mutex::new(Vec::new()),
             errors: Mutex::new(errors),
         }
@@ -2202,5 +2201,49 @@ impl Evaluate for Ctx<'_, '_> {
         let mut bound = self.clone();
         bound.bindings.push((name.to_string(), key, value));
         Box::new(bound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `roots` root folders of `root_bytes` each, all calling one module
+    /// folder of `module_bytes`: the batches' roots.
+    fn split(roots: usize, root_bytes: usize, module_bytes: usize) -> Vec<Vec<usize>> {
+        let module = PathBuf::from("/p/modules/shared");
+        let mut files = vec![SourceFile::new(
+            "/p/modules/shared/main.tf",
+            "#".repeat(module_bytes),
+        )];
+        let mut all_dirs = BTreeMap::from([(module.clone(), vec![0])]);
+        let dirs: Vec<PathBuf> = (0..roots)
+            .map(|i| PathBuf::from(format!("/p/live/r{i}")))
+            .collect();
+        for dir in &dirs {
+            all_dirs.insert(dir.clone(), vec![files.len()]);
+            files.push(SourceFile::new(dir.join("main.tf"), "#".repeat(root_bytes)));
+        }
+        let graph: HashMap<&PathBuf, Vec<PathBuf>> =
+            dirs.iter().map(|d| (d, vec![module.clone()])).collect();
+        batches(&dirs, &graph, &Manifests::new(), &all_dirs, &files)
+            .into_iter()
+            .map(|b| {
+                assert!(b.dirs.contains(&module));
+                b.roots
+            })
+            .collect()
+    }
+
+    #[test]
+    fn roots_share_a_batch_up_to_the_budget_beyond_the_first() {
+        // 600 kB roots: the first's text, then one more within 1 MiB.
+        assert_eq!(split(4, 600_000, 1_000), [vec![0, 1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn a_large_shared_module_is_not_parsed_once_per_root() {
+        // A 3 MB module called by 100 small roots: one batch, not 100.
+        assert_eq!(split(100, 5_000, 3_000_000).len(), 1);
     }
 }
