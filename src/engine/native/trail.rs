@@ -58,14 +58,15 @@ impl AuditTrail {
     }
 
     /// Whether a store of this type is the provider's own, which the
-    /// trail audits.
+    /// trail audits: an Aptible database is no concern of an AWS trail.
     pub fn judges(&self, resource_type: &str) -> bool {
         resource_type
             .strip_prefix(self.params.provider.as_str())
             .is_some_and(|rest| rest.starts_with('_'))
     }
 
-    /// The data store types, from the rule's `resource_types`.
+    /// The data store types, from the rule's `resource_types` narrowed
+    /// to those it [`judges`](AuditTrail::judges).
     pub fn set_stores(&mut self, types: &BTreeSet<String>) {
         self.stores = types.clone();
     }
@@ -94,17 +95,13 @@ impl AuditTrail {
 
     pub fn run_global(&self, resources: &[Resource]) -> GlobalRun {
         let provider = format!("provider.{}", self.params.provider);
-        // Only the provider's own stores: an Aptible database is no
-        // concern of an AWS trail.
         let mut roots: BTreeMap<u32, Root> = BTreeMap::new();
         for (index, r) in resources.iter().enumerate() {
             if r.scope == 0 {
                 continue;
             }
             match r.kind {
-                BlockKind::Resource
-                    if self.stores.contains(&r.resource_type) && self.judges(&r.resource_type) =>
-                {
+                BlockKind::Resource if self.stores.contains(&r.resource_type) => {
                     roots.entry(r.scope).or_default().stores.push(index);
                 }
                 BlockKind::Resource if self.params.trails.contains(&r.resource_type) => {
