@@ -782,19 +782,26 @@ fn mask_secrets(files: &mut [SourceFile], secrets: &[(usize, std::ops::Range<usi
         let Some(file) = files.get_mut(index) else {
             continue;
         };
-        let mut bytes = file.text.as_bytes().to_vec();
+        let text = &file.text;
+        let mut bytes = text.as_bytes().to_vec();
         for range in ranges {
-            if let Some(slice) = bytes.get_mut(range.clone()) {
+            // Widened to whole characters, every byte of which becomes
+            // `*`: the text stays valid UTF-8 of the same length, and no
+            // piece of a secret's character is left.
+            let start = (0..=range.start.min(text.len()))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let end = (range.end.min(text.len())..=text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            if let Some(slice) = bytes.get_mut(start..end) {
                 slice.fill(b'*');
             }
         }
-        // Ranges inside JSON strings end on character boundaries; a
-        // range that did not would give invalid UTF-8, which is lossily
-        // repaired rather than trusted.
-        let text = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        if text.len() == file.text.len() {
-            file.text = text.into();
+        // Whole characters replaced by ASCII: still UTF-8.
+        if let Ok(masked) = String::from_utf8(bytes) {
+            file.text = masked.into();
         }
     }
 }
@@ -867,4 +874,22 @@ fn read_file(
         }
         _ => error(String::new(), None, message),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_masked_whole_even_when_its_range_splits_a_character() {
+        let text = r#"{"password": "pässwörd", "user": "ö"}"#;
+        let mut files = vec![SourceFile::new("plan.json", text)];
+        let start = text.find("pässwörd").unwrap();
+        // From inside `ä` to inside `ö`: both characters go.
+        mask_secrets(&mut files, &[(0, start + 2..start + 7)]);
+        let masked = &*files[0].text;
+        assert_eq!(masked.len(), text.len());
+        assert!(masked.contains(r#""p*******rd""#), "{masked}");
+        assert!(masked.ends_with(r#""user": "ö"}"#), "{masked}");
+    }
 }
