@@ -177,10 +177,13 @@ impl Anchor {
                 .resolved
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !resolved.contains_key(&absolute) {
+                let canonical = absolute.canonicalize().ok();
+                resolved.insert(absolute.clone(), canonical);
+            }
             resolved
-                .entry(absolute.clone())
-                .or_insert_with(|| absolute.canonicalize().ok())
-                .as_deref()
+                .get(&absolute)
+                .and_then(|c| c.as_deref())
                 .and_then(inside)
         });
         match relative {

@@ -20,6 +20,13 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// An empty project: a temporary folder with a `.git`, its root.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    dir
+}
+
 /// (address, rule id) of every finding.
 fn findings(report: &provcheck::Report) -> Vec<(String, String)> {
     report
@@ -716,8 +723,7 @@ fn notes(json: &serde_json::Value) -> Vec<String> {
 /// findings are located in its own files.
 #[test]
 fn local_modules_outside_the_checked_folder_are_read() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let dir = project();
     write(
         dir.path(),
         "modules/db/main.tf",
@@ -817,8 +823,7 @@ fn module_sources_outside_the_project_are_not_read() {
 /// either: its findings would be in excluded files.
 #[test]
 fn excluded_module_folders_are_not_read() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let dir = project();
     write(dir.path(), ".provcheck.yaml", "exclude: [\"vendor/**\"]\n");
     write(dir.path(), "vendor/db/main.tf", &database("this", "false"));
     write(
@@ -840,8 +845,7 @@ fn excluded_module_folders_are_not_read() {
 /// errors are said once.
 #[test]
 fn roots_in_several_batches_are_each_evaluated_once() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let dir = project();
     write(
         dir.path(),
         "modules/db/main.tf",
