@@ -386,15 +386,19 @@ fn check(args: &CheckArgs, order: &(Vec<usize>, Vec<usize>)) -> ExitCode {
             quiet: args.quiet,
             hidden,
         };
-        let text = output::render(&report, &prepared.rules, (*format).into(), options);
+        let format = (*format).into();
+        let write = |out: &mut dyn Write| {
+            let mut out = std::io::BufWriter::new(out);
+            output::write(&report, &prepared.rules, format, options, &mut out)?;
+            out.flush()
+        };
         let written = match output {
-            Some(path) => {
-                std::fs::write(path, text.as_bytes()).map_err(|e| (path.display().to_string(), e))
+            Some(path) => std::fs::File::create(path)
+                .and_then(|mut file| write(&mut file))
+                .map_err(|e| (path.display().to_string(), e)),
+            None => {
+                write(&mut std::io::stdout().lock()).map_err(|e| ("standard output".to_string(), e))
             }
-            None => std::io::stdout()
-                .lock()
-                .write_all(text.as_bytes())
-                .map_err(|e| ("standard output".to_string(), e)),
         };
         if let Err((target, err)) = written {
             eprintln!("provcheck: cannot write the report to {target}: {err}");

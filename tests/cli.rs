@@ -257,3 +257,46 @@ fn help_shows_examples_and_version_prints() {
     let out = provcheck(&["--version"]);
     assert!(stdout(&out).starts_with("provcheck "));
 }
+
+/// Reports are written as they are made (JSON, SARIF and the human
+/// format entry by entry): a write that fails part way is still said,
+/// and the run exits 2, whichever format and wherever it goes.
+#[cfg(unix)]
+#[test]
+fn a_report_that_cannot_be_written_is_said_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let tf = write(dir.path(), "main.tf", VIOLATION.as_bytes());
+    for format in ["json", "sarif", "human", "junit"] {
+        // /dev/full takes no byte: every write fails with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_provcheck"))
+            .args(["check", "--format", format, &tf])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{format}: {stderr}");
+        assert!(
+            stderr.contains("cannot write the report to standard output"),
+            "{format}: {stderr}"
+        );
+        // A folder where the report file should go.
+        let output = provcheck(&[
+            "check",
+            "--format",
+            format,
+            "-o",
+            &dir.path().to_string_lossy(),
+            &tf,
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{format}: {stderr}");
+        assert!(
+            stderr.contains("cannot write the report to"),
+            "{format}: {stderr}"
+        );
+    }
+}

@@ -159,6 +159,34 @@ impl SourceCode for Snippet {
 }
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail.
+    let _ = write(report, rules, options, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Text gathered before it is written: passed on at every diagnostic once
+/// it holds this much, so that a report with tens of thousands of
+/// findings is never held whole.
+const CHUNK: usize = 64 * 1024;
+
+/// Passes the text gathered on to `sink` once it holds [`CHUNK`] bytes,
+/// or whatever it holds when `all`.
+fn drain(out: &mut String, sink: &mut dyn std::io::Write, all: bool) -> std::io::Result<()> {
+    if all || out.len() >= CHUNK {
+        sink.write_all(out.as_bytes())?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// Writes the report as [`render`] does, a diagnostic at a time.
+pub fn write(
+    report: &Report,
+    rules: &RuleSet,
+    options: RenderOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let theme = if options.color {
         GraphicalTheme::unicode()
     } else {
@@ -186,18 +214,21 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
                 emit(&handler, diagnostic, None, &mut out);
             }
         }
+        drain(&mut out, sink, false)?;
     }
 
     for finding in &report.findings {
         finding_diagnostic(report, rules, finding, &handler, &mut out, false);
+        drain(&mut out, sink, false)?;
     }
     if options.show_undecided {
         for finding in &report.undecided {
             finding_diagnostic(report, rules, finding, &handler, &mut out, true);
+            drain(&mut out, sink, false)?;
         }
     }
     if options.quiet {
-        return out;
+        return drain(&mut out, sink, true);
     }
     let unchecked = crate::posture::coverage::unchecked(report, rules);
     if options.show_undecided {
@@ -216,7 +247,7 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         let _ = writeln!(out, "note: {at}: {}", note.message);
     }
     summary(report, options, unchecked.len(), &mut out);
-    out
+    drain(&mut out, sink, true)
 }
 
 /// The data stores with controls no rule checks, each with those

@@ -20,10 +20,10 @@ struct Document<'r> {
     meta: Option<&'r crate::provenance::Meta>,
     /// The configuration file used, or null.
     config: Option<String>,
-    findings: Vec<JsonFinding<'r>>,
+    findings: Findings<'r>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    undecided: Option<Vec<JsonFinding<'r>>>,
-    suppressed: Vec<JsonSuppressed<'r>>,
+    undecided: Option<Findings<'r>>,
+    suppressed: SuppressedList<'r>,
     errors: Vec<JsonError<'r>>,
     /// Modules not scanned, reference cycles: not errors.
     notes: Vec<JsonError<'r>>,
@@ -95,21 +95,68 @@ struct Summary {
     suppressed: usize,
 }
 
-pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions) -> String {
-    let finding = |f: &'r Finding| finding_entry(report, rules, f);
+/// Findings, each made into its JSON entry as it is written: a report
+/// of any size never holds all its entries at once.
+struct Findings<'r> {
+    report: &'r Report,
+    rules: &'r RuleSet,
+    list: &'r [Finding],
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.list
+                .iter()
+                .map(|f| finding_entry(self.report, self.rules, f)),
+        )
+    }
+}
+
+/// Suppressed findings, written as [`Findings`] are.
+struct SuppressedList<'r> {
+    report: &'r Report,
+    rules: &'r RuleSet,
+}
+
+impl Serialize for SuppressedList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.report
+                .suppressed
+                .iter()
+                .map(|s| suppressed_entry(self.report, self.rules, s)),
+        )
+    }
+}
+
+pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
+    let mut out = Vec::new();
+    // Writing into memory fails only if serializing does, which these
+    // types cannot.
+    let _ = write(report, rules, options, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the report as [`render`] does, entry by entry.
+pub fn write(
+    report: &Report,
+    rules: &RuleSet,
+    options: RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let findings = |list| Findings {
+        report,
+        rules,
+        list,
+    };
     let document = Document {
         version: VERSION,
         meta: report.meta.as_ref(),
         config: super::config_path(report),
-        findings: report.findings.iter().map(finding).collect(),
-        undecided: options
-            .show_undecided
-            .then(|| report.undecided.iter().map(finding).collect()),
-        suppressed: report
-            .suppressed
-            .iter()
-            .map(|s| suppressed_entry(report, rules, s))
-            .collect(),
+        findings: findings(&report.findings),
+        undecided: options.show_undecided.then(|| findings(&report.undecided)),
+        suppressed: SuppressedList { report, rules },
         errors: report
             .errors
             .iter()
@@ -124,9 +171,8 @@ pub fn render<'r>(report: &'r Report, rules: &'r RuleSet, options: RenderOptions
             suppressed: report.suppressed.len(),
         },
     };
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    text.push('\n');
-    text
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    out.write_all(b"\n")
 }
 
 fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonError<'r> {

@@ -77,6 +77,28 @@ pub fn render(
     }
 }
 
+/// Writes the report in one format. JSON, SARIF and the human format
+/// are written entry by entry, so that their size, not the report's, never sits in memory
+/// (a 13,560-file tree's SARIF is over 100 MB); the other formats are
+/// rendered whole, then written.
+pub fn write(
+    report: &Report,
+    rules: &crate::ruleset::RuleSet,
+    format: OutputFormat,
+    options: RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Json => json::write(report, rules, options, out),
+        OutputFormat::Sarif => sarif::write(report, rules, options, out),
+        #[cfg(feature = "cli")]
+        OutputFormat::Human => {
+            human::write(&escape::report(report, Breaks::Escape), rules, options, out)
+        }
+        _ => out.write_all(render(report, rules, format, options).as_bytes()),
+    }
+}
+
 /// Start and end positions (1-based) of a span in a file.
 pub fn range(file: &SourceFile, span: Span) -> (Position, Position) {
     (file.position(span.start), file.position(span.end))

@@ -3,6 +3,7 @@
 //! one result per finding, suppressed findings as results that carry their
 //! suppression, and unreadable files as tool notifications.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{range, RenderOptions};
@@ -27,25 +28,69 @@ const FINGERPRINT_KEY: &str = "provcheck/v1";
 const SRCROOT: &str = "%SRCROOT%";
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
-    let mut results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|finding| result(report, rules, finding, false))
-        .collect();
-    results.extend(report.suppressed.iter().map(|suppressed| {
-        let mut value = result(report, rules, &suppressed.finding, false);
-        value["suppressions"] = json!([suppression(report, suppressed)]);
-        value
-    }));
-    if options.show_undecided {
-        results.extend(
-            report
-                .undecided
-                .iter()
-                .map(|finding| result(report, rules, finding, true)),
-        );
-    }
+    let mut out = Vec::new();
+    // Writing into memory fails only if serializing does, which
+    // `serde_json::Value`s cannot.
+    let _ = write(report, rules, options, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
 
+/// The log's one run: its tool, invocation and base folders as built,
+/// and its results made one by one as they are written, so that a large
+/// report never holds them all (a result is ten times its finding).
+#[derive(Serialize)]
+struct Run<'r> {
+    #[serde(flatten)]
+    head: Map<String, Value>,
+    results: Results<'r>,
+}
+
+struct Results<'r> {
+    report: &'r Report,
+    rules: &'r RuleSet,
+    show_undecided: bool,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Results {
+            report,
+            rules,
+            show_undecided,
+        } = *self;
+        let findings = report
+            .findings
+            .iter()
+            .map(|finding| result(report, rules, finding, false));
+        let suppressed = report.suppressed.iter().map(|suppressed| {
+            let mut value = result(report, rules, &suppressed.finding, false);
+            value["suppressions"] = json!([suppression(report, suppressed)]);
+            value
+        });
+        let undecided = report
+            .undecided
+            .iter()
+            .filter(|_| show_undecided)
+            .map(|finding| result(report, rules, finding, true));
+        serializer.collect_seq(findings.chain(suppressed).chain(undecided))
+    }
+}
+
+#[derive(Serialize)]
+struct Log<'r> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'r>; 1],
+}
+
+/// Writes the report as [`render`] does, result by result.
+pub fn write(
+    report: &Report,
+    rules: &RuleSet,
+    options: RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut invocation = json!({
         "executionSuccessful": report.errors.is_empty(),
         "properties": { "configurationFile": super::config_path(report) },
@@ -89,10 +134,9 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         .iter()
         .map(|rule| descriptor(rule, repository))
         .collect();
-    let mut run = json!({
-        "tool": { "driver": driver },
-        "invocations": [invocation],
-    });
+    let mut head = Map::new();
+    head.insert("tool".into(), json!({ "driver": driver }));
+    head.insert("invocations".into(), json!([invocation]));
     // What `%SRCROOT%` stands for (SARIF 3.14.14): the project root, as
     // a folder URI ending in `/`. Code scanning resolves the relative
     // URIs against its checkout instead.
@@ -104,24 +148,32 @@ pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> Strin
         if !uri.ends_with('/') {
             uri.push('/');
         }
-        run["originalUriBaseIds"] = json!({
-            SRCROOT: {
-                "uri": uri,
-                "description": { "text": "The project root (the git work tree, else the configuration file's folder, else the current folder)." },
-            }
-        });
+        head.insert(
+            "originalUriBaseIds".into(),
+            json!({
+                SRCROOT: {
+                    "uri": uri,
+                    "description": { "text": "The project root (the git work tree, else the configuration file's folder, else the current folder)." },
+                }
+            }),
+        );
     }
     // Our columns count characters, not UTF-16 code units.
-    run["columnKind"] = json!("unicodeCodePoints");
-    run["results"] = Value::Array(results);
-    let document = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [run],
-    });
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    text.push('\n');
-    text
+    head.insert("columnKind".into(), json!("unicodeCodePoints"));
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            head,
+            results: Results {
+                report,
+                rules,
+                show_undecided: options.show_undecided,
+            },
+        }],
+    };
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")
 }
 
 /// The repository's address without a trailing `/`, or `None` when
