@@ -27,10 +27,21 @@ Usage:
 PACK is a pack name (aws, gcp, azure) or its folder (rules/aws); the map
 defaults to scripts/checkov_map/<pack>.json. The map is a JSON list of
 {"rule", "check", "id", "provider"?, "note"?, "explained"?: {address: reason},
-"invalid"?: {address: reason}}; "invalid" lists fixtures Terraform itself would
-reject, reported but left out of the figures.
-Exit status: 0 when every disagreement is explained, 1 otherwise, 2 on
-bad arguments.
+"invalid"?: {address: reason}, "cases"?: {address: "pass"|"fail"}}:
+
+- "check" is the name of Checkov's test, test_<check>.py;
+- "invalid" lists fixtures Terraform itself would reject, reported but
+  left out of the figures;
+- "cases" gives the verdicts of a test that asserts only how many
+  resources of its fixture folder pass and fail, naming none (read from
+  the fixture, e.g. its resource names); they must add up to the counts
+  the test asserts, or the check is reported as a problem;
+- an entry whose "rule" is null is a Checkov check examined and left out
+  (no provcheck rule means the same); its "note" says why. It is listed,
+  never run, and not counted.
+
+Exit status: 0 when every disagreement is explained and every check left
+out says why, 1 otherwise, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -106,6 +117,26 @@ def folder_cases(test: ast.Module) -> list[Case] | None:
     cases = [Case(a, "pass") for a in sorted(sets.get("passing_resources", ()))]
     cases += [Case(a, "fail") for a in sorted(sets.get("failing_resources", ()))]
     return cases
+
+
+def summary_counts(test: ast.Module) -> dict[str, int]:
+    """`{"passed": n, "failed": m}` from `assertEqual(summary['passed'], n)`."""
+    out: dict[str, int] = {}
+    for node in ast.walk(test):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "assertEqual"):
+            continue
+        if len(node.args) != 2:
+            continue
+        key, value = node.args
+        if (
+            isinstance(key, ast.Subscript)
+            and isinstance(key.slice, ast.Constant)
+            and key.slice.value in ("passed", "failed")
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, int)
+        ):
+            out[key.slice.value] = value.value
+    return out
 
 
 def expected_result(fn: ast.FunctionDef) -> str | None:
@@ -244,9 +275,18 @@ def evaluate(entry: dict, checkov: Path, binary: str, rule_dir: Path | None) -> 
     text = test_file.read_text(encoding="utf-8")
     module = ast.parse(text)
     # The folder the test names (it may differ from the test's name).
-    named = re.search(r"[\"'](example_\w+)[\"']", text)
+    named = re.search(r"[\"']/?(example_\w+)[\"'/]", text)
     folder = tests / (named.group(1) if named else f"example_{check}")
     cases = folder_cases(module) if folder.is_dir() else None
+    if cases is None and folder.is_dir() and entry.get("cases"):
+        cases = [Case(a, v) for a, v in sorted(entry["cases"].items())]
+        counts = summary_counts(module)
+        given = {
+            "passed": sum(1 for c in cases if c.expected == "pass"),
+            "failed": sum(1 for c in cases if c.expected == "fail"),
+        }
+        if counts != given:
+            outcome.problems.append(f"the map's cases give {given}, the test asserts {counts}")
     if cases is not None:
         outcome.source = f"{folder.name}/"
         outcome.cases = cases
@@ -333,6 +373,8 @@ def main() -> int:
         print(f"no provcheck binary at {args.provcheck} (cargo build first)", file=sys.stderr)
         return 2
     entries = json.loads(mapping.read_text(encoding="utf-8"))
+    left_out = [e for e in entries if e.get("rule") is None]
+    entries = [e for e in entries if e.get("rule") is not None]
     rows = []
     total = agree = unexplained = invalid_total = 0
     for entry in entries:
@@ -373,6 +415,9 @@ def main() -> int:
                         }
                         for e, o, d in rows
                     ],
+                    "left_out": [
+                        {"check": e["check"], "id": e.get("id", ""), "note": e.get("note", "")} for e in left_out
+                    ],
                 },
                 indent=2,
             )
@@ -391,13 +436,22 @@ def main() -> int:
                 f"| {entry.get('id', '')} {entry['check']} | {entry['rule']} | {counted} | "
                 f"{counted - len(diffs)} | {'<br>'.join(notes) or '—'} |"
             )
+        if left_out:
+            print()
+            print("Checks left out (no provcheck rule means the same):")
+            print()
+            print("| Checkov check | why |")
+            print("| --- | --- |")
+            for entry in left_out:
+                print(f"| {entry.get('id', '')} {entry['check']} | {entry.get('note') or 'NO REASON GIVEN'} |")
         share = 100.0 * agree / total if total else 0.0
         print()
         print(
             f"{agree} of {total} resources agree ({share:.1f}%); {unexplained} disagreements unexplained; "
             f"{invalid_total} fixtures left out as not valid Terraform."
         )
-    return 1 if unexplained else 0
+    unreasoned = sum(1 for e in left_out if not e.get("note"))
+    return 1 if unexplained or unreasoned else 0
 
 
 if __name__ == "__main__":
