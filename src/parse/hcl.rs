@@ -204,6 +204,24 @@ pub fn lower_block(
     (resource, lowerer.note)
 }
 
+/// A block no rule reads after evaluation (a data source): its address
+/// and where it is, for the suppression comments inside it and the files
+/// that hold resources, without attributes, spans or expressions, which
+/// only the evaluator needs, from the syntax tree.
+pub fn outline(file_index: usize, block: &Block, header: Header) -> Resource {
+    let span = header_span(block);
+    Resource {
+        kind: header.kind,
+        address: header.address,
+        resource_type: header.resource_type,
+        file: file_index,
+        header: span,
+        span: block.span().map_or(span, Span::from),
+        attributes: Value::Object(serde_json::Map::new()),
+        ..Resource::default()
+    }
+}
+
 /// Removes the object members whose value is a known `null`: in
 /// Terraform an argument (or an object attribute, a tag) set to `null` is
 /// the same as one left out, so the provider's default applies. Unknown

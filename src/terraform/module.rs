@@ -1792,6 +1792,20 @@ impl<'a> Instance<'a> {
     fn lower(&self, out: &mut Vec<Resource>) {
         for (file, block, header) in &self.def.blocks {
             let base = format!("{}{}", self.prefix, header.address);
+            // Rules read managed resources, and the audit-trail rule an
+            // account's provider block; data sources are outlined, once
+            // per block, not per instance.
+            if !matches!(header.kind, BlockKind::Resource | BlockKind::Provider) {
+                let header = Header {
+                    kind: header.kind,
+                    address: base,
+                    resource_type: header.resource_type.clone(),
+                };
+                let mut outline = hcl_front::outline(*file, block, header);
+                outline.module.clone_from(&self.calls);
+                out.push(outline);
+                continue;
+            }
             // Provenance and references depend on the module instance, not
             // on `count.index` or `each`: worked out once per block, so a
             // `for_each` over n keys does not walk its collection n times.
