@@ -1005,13 +1005,13 @@ fn root_variables(
 ) -> HashMap<String, Assigned> {
     let mut vars: HashMap<String, Assigned> = HashMap::new();
     for (name, var) in &def.variables {
-        vars.insert(name.clone(), default_of(name, var, program));
+        vars.insert(name.clone(), default_of(name, var, &def.dir, program));
     }
     let mut set = |name: &str, value: Value, origin: Vec<Origin>| {
         if let Some(var) = def.variables.get(name) {
             let value = var.ty.convert(value);
             let value = if value.is_null() && !var.nullable {
-                default_of(name, var, program).value
+                default_of(name, var, &def.dir, program).value
             } else {
                 value
             };
@@ -1060,16 +1060,12 @@ fn root_variables(
     vars
 }
 
-fn default_of(name: &str, var: &VarDef<'_>, program: &Program<'_>) -> Assigned {
+/// A variable's default, evaluated in `dir`, the folder of the module
+/// declaring it (relative paths start there).
+fn default_of(name: &str, var: &VarDef<'_>, dir: &Path, program: &Program<'_>) -> Assigned {
     match var.default {
         Some(attribute) => {
-            // Relative paths from the declaring module's folder.
-            let dir = program
-                .files
-                .get(var.file)
-                .map(|f| canonical_dir(&f.path))
-                .unwrap_or_default();
-            let value = eval::eval(&attribute.value, &Constants, &program.context(&dir))
+            let value = eval::eval(&attribute.value, &Constants, &program.context(dir))
                 .unwrap_or(Value::Unknown);
             Assigned {
                 name: name.to_string(),
@@ -1721,7 +1717,7 @@ impl<'a> Instance<'a> {
                 Some(attribute) => {
                     let value = var.ty.convert(ctx.evaluate(&attribute.value));
                     if value.is_null() && !var.nullable {
-                        default_of(name, var, self.program)
+                        default_of(name, var, &def.dir, self.program)
                     } else {
                         let mut origin = vec![Origin {
                             file: call.file,
@@ -1738,7 +1734,7 @@ impl<'a> Instance<'a> {
                         }
                     }
                 }
-                None => default_of(name, var, self.program),
+                None => default_of(name, var, &def.dir, self.program),
             };
             vars.insert(name.clone(), assigned);
         }
