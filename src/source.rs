@@ -215,10 +215,18 @@ impl Anchor {
 /// megabyte on one line costs no more per position than a short line.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    /// Byte offset of every line's start, as `u32`: a file read is at
+    /// most 16 MiB ([`crate::read::MAX_FILE_BYTES`]), and a tree of
+    /// 100,000 files keeps an index for each.
+    starts: Vec<u32>,
     /// Byte offset of every `MARK_EVERY`th character; empty for ASCII
     /// text, where characters are bytes.
-    marks: Vec<usize>,
+    marks: Vec<u32>,
+}
+
+/// An offset as a [`LineIndex`] stores it (past 4 GiB, the last one).
+fn narrow(offset: usize) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
 }
 
 /// Characters between two marks of a [`LineIndex`].
@@ -227,13 +235,14 @@ const MARK_EVERY: usize = 256;
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(text.match_indices('\n').map(|(i, _)| narrow(i + 1)));
+        starts.shrink_to_fit();
         let marks = if text.is_ascii() {
             Vec::new()
         } else {
             text.char_indices()
                 .step_by(MARK_EVERY)
-                .map(|(i, _)| i)
+                .map(|(i, _)| narrow(i))
                 .collect()
         };
         LineIndex { starts, marks }
@@ -241,7 +250,9 @@ impl LineIndex {
 
     /// 1-based line of a byte offset (past the end: the last line).
     pub fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset).max(1)
+        self.starts
+            .partition_point(|&s| s as usize <= offset)
+            .max(1)
     }
 
     /// How many characters come before a byte offset (a char boundary).
@@ -251,9 +262,9 @@ impl LineIndex {
         }
         let mark = self
             .marks
-            .partition_point(|&m| m <= offset)
+            .partition_point(|&m| m as usize <= offset)
             .saturating_sub(1);
-        let from = self.marks.get(mark).copied().unwrap_or(0);
+        let from = self.marks.get(mark).map_or(0, |&m| m as usize);
         mark * MARK_EVERY + text[from..offset].chars().count()
     }
 
@@ -263,7 +274,7 @@ impl LineIndex {
         if self.marks.is_empty() {
             return index.min(text.len());
         }
-        let Some(&from) = self.marks.get(index / MARK_EVERY) else {
+        let Some(from) = self.marks.get(index / MARK_EVERY).map(|&m| m as usize) else {
             return text.len();
         };
         text[from..]
@@ -277,7 +288,7 @@ impl LineIndex {
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset);
         let line = self.line(offset);
-        let start = self.starts[line - 1];
+        let start = self.starts[line - 1] as usize;
         let column = self.chars_before(text, offset) - self.chars_before(text, start) + 1;
         Position { line, column }
     }
@@ -285,7 +296,7 @@ impl LineIndex {
     /// Byte offset of a 1-based line and 0-based character column, as YAML
     /// parsers report them.
     pub fn offset(&self, text: &str, line: usize, char_column: usize) -> usize {
-        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+        let Some(start) = self.starts.get(line.saturating_sub(1)).map(|&s| s as usize) else {
             return text.len();
         };
         let first = self.chars_before(text, start);
@@ -297,9 +308,11 @@ impl LineIndex {
         let start = self
             .starts
             .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(text.len());
-        let end = self.starts.get(line).map_or(text.len(), |&next| next - 1);
+            .map_or(text.len(), |&s| s as usize);
+        let end = self
+            .starts
+            .get(line)
+            .map_or(text.len(), |&next| next as usize - 1);
         Span::new(start, end.max(start))
     }
 
