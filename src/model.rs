@@ -123,7 +123,9 @@ pub struct Origin {
     /// Index into the checked files.
     pub file: usize,
     pub span: Span,
-    pub message: String,
+    /// Shared: an origin is copied into every resource and instance it
+    /// explains (a provider's default tags into each tagged resource).
+    pub message: std::sync::Arc<str>,
     /// The value came from the process environment (`TF_VAR_name`),
     /// which may hold CI secrets: messages must not quote it.
     pub from_environment: bool,

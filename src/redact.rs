@@ -78,7 +78,7 @@ impl Masks {
             resource.references.iter_mut().for_each(|r| self.mask(r));
             self.origins(&mut resource.module);
             if let Some(planned) = &mut resource.planned {
-                self.mask(&mut planned.message);
+                self.mask_shared(&mut planned.message);
             }
             resource
                 .related
@@ -118,7 +118,22 @@ impl Masks {
     }
 
     fn origins(&self, origins: &mut [Origin]) {
-        origins.iter_mut().for_each(|o| self.mask(&mut o.message));
+        origins
+            .iter_mut()
+            .for_each(|o| self.mask_shared(&mut o.message));
+    }
+
+    /// Masks a shared text, copying it only when it holds a value.
+    fn mask_shared(&self, text: &mut std::sync::Arc<str>) {
+        if self
+            .values
+            .iter()
+            .any(|(value, _)| text.contains(value.as_str()))
+        {
+            let mut owned = text.to_string();
+            self.mask(&mut owned);
+            *text = owned.into();
+        }
     }
 
     fn value(&self, value: &mut Value) {

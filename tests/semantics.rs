@@ -422,7 +422,7 @@ resource "aws_db_instance" "db" {
         .iter()
         .map(|o| {
             let file = &report.files[o.file];
-            (file.position(o.span.start).line, o.message.as_str())
+            (file.position(o.span.start).line, &*o.message)
         })
         .collect();
     assert_eq!(related, [(2, "TF_VAR_encrypted in the environment")]);

@@ -435,7 +435,7 @@ pub(crate) fn value_set(resource: &Resource, pointer: &str) -> Option<String> {
 /// one, the expression itself, since no one place decided it.
 fn value_source(resource: &Resource, pointer: &str) -> Option<String> {
     let origins = resource.origins(pointer);
-    let last = origins.last().map(|o| o.message.clone());
+    let last = origins.last().map(|o| o.message.to_string());
     match resource.expressions.get(pointer) {
         _ if origins.is_empty() => None,
         Some(expr) if is_plain_reference(expr) => last,
@@ -531,7 +531,7 @@ fn finding(
     related.extend(resource.module.iter().map(|call| crate::model::Origin {
         file: call.file,
         span: call.span,
-        message: format!("instance {} is created here", call.message),
+        message: format!("instance {} is created here", call.message).into(),
         from_environment: false,
     }));
     related.extend(resource.planned.clone());

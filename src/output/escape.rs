@@ -253,7 +253,7 @@ impl Escaper {
         Origin {
             file: *file,
             span: *span,
-            message: self.text(message),
+            message: self.text(message).into(),
             from_environment: *from_environment,
         }
     }

@@ -222,7 +222,7 @@ pub(crate) fn finding_entry<'r>(
                         let (start, end) = range(f, origin.span);
                         JsonSpan { start, end }
                     }),
-                    message: origin.message.clone(),
+                    message: origin.message.to_string(),
                 }
             })
             .collect(),

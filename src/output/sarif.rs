@@ -292,7 +292,7 @@ fn result(report: &Report, rules: &RuleSet, finding: &Finding, undecided: bool) 
             Some(json!({
                 "id": i,
                 "physicalLocation": physical,
-                "message": { "text": origin.message },
+                "message": { "text": &*origin.message },
             }))
         })
         .collect();

@@ -529,7 +529,7 @@ fn resource(
         resource.planned = Some(Origin {
             file: index,
             span: header,
-            message: format!("planned as {}", p.address),
+            message: format!("planned as {}", p.address).into(),
             from_environment: false,
         });
     }

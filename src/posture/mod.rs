@@ -768,7 +768,7 @@ pub fn build<'r>(
         r.module
             .iter()
             .map(|c| Call {
-                address: c.message.clone(),
+                address: c.message.to_string(),
                 file: path(c.file),
                 line: line(c.file, c.span.start),
             })

@@ -923,7 +923,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                     origin: vec![Origin {
                         file: index,
                         span: Span::default(),
-                        message: format!("var.{name} set in {}", file.display_path()),
+                        message: format!("var.{name} set in {}", file.display_path()).into(),
                         from_environment: false,
                     }],
                     name,
@@ -968,7 +968,7 @@ fn read_tfvars(index: usize, file: &SourceFile, program: &Program<'_>) -> Vec<As
                 origin: vec![Origin {
                     file: index,
                     span: span_of(attribute),
-                    message: format!("var.{name} set in {}", file.display_path()),
+                    message: format!("var.{name} set in {}", file.display_path()).into(),
                     from_environment: false,
                 }],
                 name,
@@ -1033,7 +1033,7 @@ fn root_variables(
         let origin = var.map(|var| Origin {
             file: var.file,
             span: var.header,
-            message: format!("TF_VAR_{name} in the environment"),
+            message: format!("TF_VAR_{name} in the environment").into(),
             from_environment: true,
         });
         set(
@@ -1073,7 +1073,7 @@ fn default_of(name: &str, var: &VarDef<'_>, dir: &Path, program: &Program<'_>) -
                 origin: vec![Origin {
                     file: var.file,
                     span: span_of(attribute),
-                    message: format!("default of var.{name}"),
+                    message: format!("default of var.{name}").into(),
                     from_environment: false,
                 }],
                 references: Vec::new(),
@@ -1400,7 +1400,7 @@ impl<'a> Instance<'a> {
             let origin = Origin {
                 file: *file,
                 span: span_of(tags),
-                message: format!("{what} of provider {config}"),
+                message: format!("{what} of provider {config}").into(),
                 from_environment: false,
             };
             providers.default_tags.insert(config, (value, Some(origin)));
@@ -1722,7 +1722,7 @@ impl<'a> Instance<'a> {
                         let mut origin = vec![Origin {
                             file: call.file,
                             span: span_of(attribute),
-                            message: format!("argument {name} of module.{}", call.name),
+                            message: format!("argument {name} of module.{}", call.name).into(),
                             from_environment: false,
                         }];
                         origin.extend(self.origins_of(&attribute.value, 0));
@@ -1770,7 +1770,7 @@ impl<'a> Instance<'a> {
         calls.push(Origin {
             file: call.file,
             span: hcl_front::header_span(call.block),
-            message: prefix.clone(),
+            message: prefix.as_str().into(),
             from_environment: false,
         });
         let place = Place {
@@ -1962,7 +1962,7 @@ impl<'a> Instance<'a> {
                         origins.push(Origin {
                             file: *file,
                             span: span_of(local),
-                            message: format!("local.{name}"),
+                            message: format!("local.{name}").into(),
                             from_environment: false,
                         });
                         origins.extend(self.origins_of(&local.value, depth + 1));

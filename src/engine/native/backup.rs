@@ -340,7 +340,7 @@ impl BackupCoverage {
                 .map(|(s, _)| Origin {
                     file: s.resource.file,
                     span: s.resource.header,
-                    message: format!("examined {}", s.resource.address),
+                    message: format!("examined {}", s.resource.address).into(),
                     from_environment: false,
                 })
                 .collect();

@@ -241,7 +241,7 @@ impl Linked {
                 .map(|r| Origin {
                     file: r.file,
                     span: r.header,
-                    message: format!("examined {}", self.name(r)),
+                    message: format!("examined {}", self.name(r)).into(),
                     from_environment: false,
                 })
                 .collect();

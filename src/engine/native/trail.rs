@@ -162,7 +162,7 @@ impl AuditTrail {
                 .map(|&t| Origin {
                     file: resources[t].file,
                     span: resources[t].header,
-                    message: format!("examined {}", resources[t].address),
+                    message: format!("examined {}", resources[t].address).into(),
                     from_environment: false,
                 })
                 .collect();
