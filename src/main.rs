@@ -526,7 +526,7 @@ fn inspect(args: &InspectArgs) -> ExitCode {
     let written = created.and_then(|(mut file, _)| match format {
         // The page streams from its rendered parts: it can be large.
         InspectFormat::Html => provcheck::inspect::html::write(&model, &report, &mut file),
-        InspectFormat::Json => file.write_all(provcheck::inspect::json::render(&model).as_bytes()),
+        InspectFormat::Json => provcheck::inspect::json::write(&model, &mut file),
         InspectFormat::Markdown => {
             file.write_all(provcheck::inspect::markdown::render(&model).as_bytes())
         }
