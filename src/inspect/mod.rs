@@ -395,15 +395,19 @@ fn judge_step(kind: StepKind, scope: &str, tally: &Tally<'_>, rules: &RuleSet) -
         .filter(|(rule, _)| counts(*rule))
         .map(|(_, key)| *key)
         .collect();
-    // The resources some rule of the step applies to.
+    // The resources some rule of the step applies to, each type looked
+    // up in the rules once.
+    let mut applies: FastMap<&str, bool> = FastMap::default();
     let applicable = tally
         .resources
         .iter()
         .filter(|(_, t)| {
-            rules
-                .rules
-                .iter()
-                .any(|rule| kind.counts(rule) && rule.applies_to(t))
+            *applies.entry(t).or_insert_with(|| {
+                rules
+                    .rules
+                    .iter()
+                    .any(|rule| kind.counts(rule) && rule.applies_to(t))
+            })
         })
         .count();
     let resources = |n: usize| if n == 1 { "resource" } else { "resources" };

@@ -68,6 +68,19 @@ pub(super) fn attributed<'r>(
         .iter()
         .filter(|r| r.resource_type == "Service")
         .collect();
+    // The workloads of each namespace, and the services of each name, in
+    // order: looked up, not scanned, per service and per finding (a
+    // monorepo holds thousands of each).
+    let mut in_namespace: HashMap<&str, Vec<&Resource>> = HashMap::default();
+    for w in &workloads {
+        in_namespace.entry(namespace(w)).or_default().push(w);
+    }
+    let mut named: HashMap<&str, Vec<&Resource>> = HashMap::default();
+    for s in &services {
+        if let Some(n) = name(s) {
+            named.entry(n).or_default().push(s);
+        }
+    }
     // Services by (file, address) → the database workloads they select.
     let mut selected: HashMap<Key<'r>, Vec<&Resource>> = HashMap::default();
     for service in &services {
@@ -78,10 +91,11 @@ pub(super) fn attributed<'r>(
         else {
             continue;
         };
-        let chosen: Vec<&Resource> = workloads
-            .iter()
+        let chosen: Vec<&Resource> = in_namespace
+            .get(namespace(service))
+            .into_iter()
+            .flatten()
             .copied()
-            .filter(|w| namespace(w) == namespace(service))
             .filter(|w| service_selects(selector, &pod_labels(w)))
             .collect();
         if !chosen.is_empty() {
@@ -116,9 +130,10 @@ pub(super) fn attributed<'r>(
         if let Some(store) = compose.get(&(folder(report, finding.file), short)) {
             return vec![(store.file, store.address.as_str(), None)];
         }
-        services
-            .iter()
-            .filter(|s| name(s) == Some(short))
+        named
+            .get(short)
+            .into_iter()
+            .flatten()
             .flat_map(|s| {
                 selected
                     .get(&(s.file, s.address.as_str(), None))
