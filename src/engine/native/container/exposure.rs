@@ -131,6 +131,16 @@ impl ExposedDatabaseService {
             let path = paths.get(r.file).map(String::as_str).unwrap_or("");
             path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string()
         };
+        // The workloads of each namespace, in order: looked up per
+        // exposed Service, not scanned (a monorepo holds thousands).
+        let mut in_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, r) in resources.iter().enumerate() {
+            if is_workload(r) {
+                if let Some(namespace) = namespace_of(r) {
+                    in_namespace.entry(namespace).or_default().push(i);
+                }
+            }
+        }
         let mut out = Vec::new();
         for (index, service) in resources.iter().enumerate() {
             if service.resource_type != "Service" {
@@ -159,13 +169,13 @@ impl ExposedDatabaseService {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            let selected: Vec<usize> = resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| is_workload(r))
-                .filter(|(_, r)| namespace_of(r).as_deref() == Some(namespace.as_str()))
-                .filter(|(_, r)| service_selects(&selector, &pod_labels(r)))
-                .map(|(i, _)| i)
+            // In ascending order, as the resources are.
+            let selected: Vec<usize> = in_namespace
+                .get(&namespace)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| service_selects(&selector, &pod_labels(&resources[i])))
                 .collect();
             // Name the database beside the Service first: selectors match
             // across the files checked, but the same folder is the likely
@@ -173,7 +183,7 @@ impl ExposedDatabaseService {
             let here = folder(service);
             let mut matched: Vec<&(usize, String, String)> = databases
                 .iter()
-                .filter(|(i, _, _)| selected.contains(i))
+                .filter(|(i, _, _)| selected.binary_search(i).is_ok())
                 .collect();
             matched.sort_by_key(|(i, _, _)| folder(&resources[*i]) != here);
             let database = matched.first().map(|(i, _, reason)| {
