@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::topology::{
     compose_projects, database_pod, is_workload, pod_containers, pod_labels, real_pointer,
-    resolved_attachment, selector_is_empty, selector_matches, service_selects, service_subject,
-    Attachment,
+    resolved_attachment, scalar, selector_is_empty, selector_matches, service_selects,
+    service_subject, Attachment,
 };
 use super::NativeResult;
 use crate::engine::wording;
@@ -131,15 +131,31 @@ impl ExposedDatabaseService {
             let path = paths.get(r.file).map(String::as_str).unwrap_or("");
             path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string()
         };
-        // The workloads of each namespace, in order: looked up per
-        // exposed Service, not scanned (a monorepo holds thousands).
+        // The workloads of each namespace, and of each (namespace, pod
+        // label, value), in order: looked up per exposed Service, not
+        // scanned (a monorepo holds thousands of each).
         let mut in_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut labelled: BTreeMap<(String, &str, String), Vec<usize>> = BTreeMap::new();
         for (i, r) in resources.iter().enumerate() {
-            if is_workload(r) {
-                if let Some(namespace) = namespace_of(r) {
-                    in_namespace.entry(namespace).or_default().push(i);
+            if !is_workload(r) {
+                continue;
+            }
+            let Some(namespace) = namespace_of(r) else {
+                continue;
+            };
+            let labels = r
+                .attributes
+                .pointer("/pod/metadata/labels")
+                .and_then(Value::as_object);
+            for (key, value) in labels.into_iter().flatten() {
+                if let Some(value) = scalar(value) {
+                    labelled
+                        .entry((namespace.clone(), key.as_str(), value))
+                        .or_default()
+                        .push(i);
                 }
             }
+            in_namespace.entry(namespace).or_default().push(i);
         }
         let mut out = Vec::new();
         for (index, service) in resources.iter().enumerate() {
@@ -169,9 +185,17 @@ impl ExposedDatabaseService {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            // In ascending order, as the resources are.
-            let selected: Vec<usize> = in_namespace
-                .get(&namespace)
+            // The workloads bearing the selector's first label, when it is
+            // a scalar (a workload must bear it to be selected), else those
+            // of the namespace; in ascending order, as the resources are.
+            let candidates = match selector.iter().next() {
+                Some((key, value)) => match scalar(value) {
+                    Some(value) => labelled.get(&(namespace.clone(), key.as_str(), value)),
+                    None => in_namespace.get(&namespace),
+                },
+                None => None,
+            };
+            let selected: Vec<usize> = candidates
                 .into_iter()
                 .flatten()
                 .copied()
