@@ -283,6 +283,53 @@ fn services_select_database_pods_across_files() {
     assert_eq!((code, out.as_str()), (0, ""));
 }
 
+/// A Service selects the pods bearing every label of its selector: one
+/// label in common is not enough, and a selected web tier beside the
+/// database does not make the Service expose it.
+#[test]
+fn services_select_pods_by_every_label() {
+    let dir = project();
+    let workload = |name: &str, image: &str, part: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: prod\nspec:\n  selector:\n    matchLabels: {{app: records}}\n  template:\n    metadata:\n      labels: {{app: records, part: {part}}}\n    spec:\n      containers:\n        - name: main\n          image: {image}\n")
+    };
+    write(
+        dir.path(),
+        "app/db.yaml",
+        &workload("db", "postgres:16", "a"),
+    );
+    write(
+        dir.path(),
+        "app/web.yaml",
+        &workload("web", "nginx:1.27", "b"),
+    );
+    write(
+        dir.path(),
+        "edge/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: records\n  namespace: prod\nspec:\n  type: LoadBalancer\n  selector: {app: records, part: b}\n  ports:\n    - port: 5432\n",
+    );
+    write(
+        dir.path(),
+        ".provcheck.yaml",
+        "select: [kubernetes-database-service-exposed]\n",
+    );
+    // The database pods bear `app: records` but not `part: b`.
+    let (code, out) = compact(dir.path(), &["."], &[]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    // With both labels, they are exposed.
+    write(
+        dir.path(),
+        "app/db.yaml",
+        &workload("db", "postgres:16", "b"),
+    );
+    let (code, out) = compact(dir.path(), &["."], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("edge/service.yaml:7:3: critical kubernetes-database-service-exposed"),
+        "{out}"
+    );
+    assert!(out.contains("Deployment/prod/db"), "{out}");
+}
+
 /// The shared-network findings of a compose project whose `site` service
 /// is built rather than pulled, beside a Postgres.
 fn built_site(dockerfile: &str, build: &str) -> (i32, String) {
