@@ -294,6 +294,25 @@ pub fn evaluate(
     let roots = roots(&graph, dirs.keys());
     let work = (TOTAL_WORK / roots.len().max(1)).max(MIN_ROOT_WORK);
     let shared = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(TOTAL_WORK));
+    // Each folder's tfvars files, by index: looked up per root, not
+    // compared with every root (thousands of each in a monorepo). The
+    // `--var-file` ones (no folder) apply to every root.
+    let mut tfvars_of: HashMap<&Path, Vec<usize>> = HashMap::new();
+    let mut anywhere = Vec::new();
+    for (i, (dir, _)) in tfvars.iter().enumerate() {
+        if dir.as_os_str().is_empty() {
+            anywhere.push(i);
+        } else {
+            tfvars_of.entry(dir.as_path()).or_default().push(i);
+        }
+    }
+    let tfvars_for = |dir: &Path| -> Vec<usize> {
+        let mut chosen = tfvars_of.get(dir).cloned().unwrap_or_default();
+        chosen.extend(&anywhere);
+        // In the order they were read, as before.
+        chosen.sort_unstable();
+        chosen
+    };
     let mut built: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut errors = Vec::new();
     let mut notes = Vec::new();
@@ -327,8 +346,14 @@ pub fn evaluate(
             .par_iter()
             .map(|&i| {
                 let budget = eval::Budget::shared(work, std::sync::Arc::clone(&shared));
-                let mut resources =
-                    evaluate_root(&program, &roots[i], files.len(), &tfvars, inputs, budget);
+                let chosen = tfvars_for(&roots[i]);
+                let mut resources = evaluate_root(
+                    &program,
+                    &roots[i],
+                    (files.len(), &tfvars, &chosen),
+                    inputs,
+                    budget,
+                );
                 let scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
                 for r in &mut resources {
                     r.scope = scope;
@@ -438,11 +463,13 @@ fn batches(
 }
 
 /// Evaluates one root module and lowers its resources and its children's.
+/// Evaluates the root module in `dir`. `tfvars` is the index of the
+/// first tfvars file among all files, the tfvars files, and the ones
+/// this root reads (its folder's, then `--var-file` ones), in order.
 fn evaluate_root(
     program: &Program<'_>,
     dir: &PathBuf,
-    first_tfvars: usize,
-    tfvars: &[(PathBuf, SourceFile)],
+    tfvars: (usize, &[(PathBuf, SourceFile)], &[usize]),
     inputs: &Inputs,
     work: eval::Budget,
 ) -> Vec<Resource> {
@@ -450,10 +477,10 @@ fn evaluate_root(
     let Some(def) = program.defs.get(dir) else {
         return out;
     };
+    let (first_tfvars, files, chosen) = tfvars;
     let mut values = Vec::new();
-    for (i, (var_dir, file)) in tfvars.iter().enumerate() {
-        // A folder's own tfvars files, then --var-file ones (no folder).
-        if var_dir == dir || var_dir.as_os_str().is_empty() {
+    for &i in chosen {
+        if let Some((_, file)) = files.get(i) {
             values.extend(read_tfvars(first_tfvars + i, file, program));
         }
     }
