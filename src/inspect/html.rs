@@ -39,6 +39,55 @@ const LINE_CHARS: usize = 240;
 const CHART_BARS: usize = 40;
 /// Rows or cards rendered as one piece of work.
 const CHUNK: usize = 400;
+/// Chunks rendered at once, in parallel, before they are written: the
+/// page (678 MB for a 100,000-file tree) is never held whole.
+const WINDOW: usize = 16;
+
+/// A long list of the page, rendered a window of chunks at a time as the
+/// page is written.
+struct Parts<'a> {
+    /// How many chunks.
+    count: usize,
+    render: Box<dyn Fn(usize) -> askama::Result<String> + Sync + 'a>,
+}
+
+impl<'a> Parts<'a> {
+    /// `items` in chunks of [`CHUNK`], each rendered by `render`.
+    fn of<T, F>(items: &'a [T], render: F) -> Parts<'a>
+    where
+        T: Sync,
+        F: Fn(&[T]) -> askama::Result<String> + Sync + 'a,
+    {
+        Parts {
+            count: items.len().div_ceil(CHUNK),
+            render: Box::new(move |i| {
+                let start = i.saturating_mul(CHUNK).min(items.len());
+                let end = start.saturating_add(CHUNK).min(items.len());
+                render(items.get(start..end).unwrap_or_default())
+            }),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl std::fmt::Display for Parts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for start in (0..self.count).step_by(WINDOW) {
+            let end = start.saturating_add(WINDOW).min(self.count);
+            let window: Vec<askama::Result<String>> = (start..end)
+                .into_par_iter()
+                .map(|i| (self.render)(i))
+                .collect();
+            for part in window {
+                f.write_str(&part.map_err(|_| std::fmt::Error)?)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 const KINDS: [Kind; 4] = [Kind::DataStore, Kind::Compute, Kind::Network, Kind::Other];
@@ -100,33 +149,33 @@ struct Page<'m, 'r> {
     controls: &'m [Control],
     /// Element ids of the policy clauses, by clause.
     clause_ids: &'m HashMap<&'m str, String>,
-    /// Rendered `<tr>` chunks of the matrix.
-    matrix: Vec<String>,
-    /// Rendered exposure rows.
-    exposure: Vec<String>,
+    /// The `<tr>` chunks of the matrix.
+    matrix: Parts<'m>,
+    /// The exposure rows.
+    exposure: Parts<'m>,
     /// Data stores holding ePHI.
     ephi: Vec<EphiRow<'m>>,
-    /// Rendered inventory rows, per kind, data stores first.
-    inventory: Vec<Group>,
+    /// The inventory rows, per kind, data stores first.
+    inventory: Vec<Group<'m>>,
     clauses: Vec<ClauseRow<'m>>,
     accepted_risks: &'m [AcceptedRisk],
     /// What fingerprints on the page point at.
     targets: &'m HashMap<&'r str, Target<'r>>,
     suppressed: Vec<SilencedRow<'m, 'r>>,
-    /// Rendered checklist rows.
-    checklist: Vec<String>,
+    /// The checklist rows.
+    checklist: Parts<'m>,
     /// Each system's verdict.
     systems: Vec<SystemRow<'m>>,
     /// Environment parity, when environments are configured: the
     /// headline and one row per difference.
     parity: Option<(String, Vec<crate::parity::render::Row>)>,
-    /// Rendered finding cards.
-    findings: Vec<String>,
+    /// The finding cards.
+    findings: Parts<'m>,
     /// Data-store controls the matrix leaves undecided, with why.
     open_cells: Vec<OpenCell<'m>>,
-    /// How many undecided results there are, and their rendered cards.
+    /// How many undecided results there are, and their cards.
     undecided_count: usize,
-    undecided: Vec<String>,
+    undecided: Parts<'m>,
 }
 
 /// A matrix cell left undecided: what could not be decided and why.
@@ -223,11 +272,11 @@ struct Bar {
     width: usize,
 }
 
-struct Group {
+struct Group<'m> {
     kind: &'static str,
     label: &'static str,
     count: usize,
-    rows: Vec<String>,
+    rows: Parts<'m>,
 }
 
 /// An ePHI store, its worst verdict, and the labels of the controls it
@@ -357,18 +406,8 @@ struct Target<'r> {
     line: Option<usize>,
 }
 
-fn io_error(error: askama::Error) -> io::Error {
-    match error {
-        askama::Error::Custom(inner) => match inner.downcast::<io::Error>() {
-            Ok(io_error) => *io_error,
-            Err(other) => io::Error::other(other),
-        },
-        other => io::Error::other(other.to_string()),
-    }
-}
-
-/// Renders the long lists by chunks in parallel, then writes the page
-/// around them to `out`.
+/// Writes the page to `out`: its long lists are rendered as they are
+/// reached, a window of chunks at a time in parallel (see [`Parts`]).
 fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let controls: Vec<Control> = CONTROLS
         .iter()
@@ -417,85 +456,66 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         );
     }
 
-    // Every list at once, so that no core waits for the end of one list
-    // before starting on the next.
-    let matrix = || {
-        let rows: Vec<StoreRow<'_>> = model
-            .data_stores
-            .par_iter()
-            .map(|d| store_row(d, &targets))
-            .collect();
-        chunks(&rows, |stores| MatrixRows { stores }.render())
+    // The long lists are rendered as the page is written, a window of
+    // chunks at a time in parallel.
+    let store_rows = |stores: &[DataStore]| {
+        let rows: Vec<StoreRow<'_>> = stores.iter().map(|d| store_row(d, &targets)).collect();
+        MatrixRows { stores: &rows }.render()
     };
-    let inventory = || {
-        KINDS
-            .par_iter()
-            .filter_map(|&kind| {
-                let items: Vec<&Item> = model.inventory.iter().filter(|i| i.kind == kind).collect();
-                (!items.is_empty()).then(|| {
-                    Ok(Group {
-                        kind: kind.as_str(),
-                        label: match kind {
-                            Kind::DataStore => "Data stores",
-                            Kind::Compute => "Compute",
-                            Kind::Network => "Network",
-                            Kind::Other => "Other",
-                        },
-                        count: items.len(),
-                        rows: chunks(&items, |items| InventoryRows { items }.render())?,
-                    })
-                })
-            })
-            .collect::<askama::Result<Vec<Group>>>()
-    };
-    let exposure = || {
-        chunks(&model.exposure, |rows| {
-            ExposureRows {
-                rows,
-                targets: &targets,
-            }
-            .render()
+    let matrix = Parts::of(&model.data_stores, store_rows);
+    let by_kind: Vec<(Kind, Vec<&Item>)> = KINDS
+        .iter()
+        .map(|&kind| {
+            let items: Vec<&Item> = model.inventory.iter().filter(|i| i.kind == kind).collect();
+            (kind, items)
         })
-    };
-    let checklist = || {
-        let steps: Vec<StepRow<'_>> = model
-            .checklist
-            .iter()
-            .map(|step| StepRow {
-                step,
-                verdict: Verdict::of(step.verdict),
-            })
-            .collect();
-        chunks(&steps, |steps| ChecklistRows { steps }.render())
-    };
-    let findings = || {
-        cards(
-            report,
-            &report.findings,
-            &model.findings,
-            &finding_anchors,
-            false,
-            &clause_ids,
-        )
-    };
-    let undecided = || {
-        cards(
-            report,
-            &report.undecided,
-            listed_undecided,
-            &undecided_anchors,
-            true,
-            &clause_ids,
-        )
-    };
-    let ((findings, matrix), ((inventory, exposure), (checklist, undecided))) = rayon::join(
-        || rayon::join(findings, matrix),
-        || {
-            rayon::join(
-                || rayon::join(inventory, exposure),
-                || rayon::join(checklist, undecided),
-            )
-        },
+        .filter(|(_, items)| !items.is_empty())
+        .collect();
+    let inventory: Vec<Group<'_>> = by_kind
+        .iter()
+        .map(|(kind, items)| Group {
+            kind: kind.as_str(),
+            label: match kind {
+                Kind::DataStore => "Data stores",
+                Kind::Compute => "Compute",
+                Kind::Network => "Network",
+                Kind::Other => "Other",
+            },
+            count: items.len(),
+            rows: Parts::of(items, |items| InventoryRows { items }.render()),
+        })
+        .collect();
+    let exposure = Parts::of(&model.exposure, |rows| {
+        ExposureRows {
+            rows,
+            targets: &targets,
+        }
+        .render()
+    });
+    let steps: Vec<StepRow<'_>> = model
+        .checklist
+        .iter()
+        .map(|step| StepRow {
+            step,
+            verdict: Verdict::of(step.verdict),
+        })
+        .collect();
+    let checklist = Parts::of(&steps, |steps| ChecklistRows { steps }.render());
+    let findings = cards(
+        report,
+        &report.findings,
+        &model.findings,
+        &finding_anchors,
+        false,
+        &clause_ids,
+    );
+    let undecided = cards(
+        report,
+        &report.undecided,
+        listed_undecided,
+        &undecided_anchors,
+        true,
+        &clause_ids,
     );
 
     let page = Page {
@@ -508,15 +528,15 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
         legend: ["pass", "fail", "undecided", "accepted", "n/a"].map(Verdict::of),
         controls: &controls,
         clause_ids: &clause_ids,
-        matrix: matrix.map_err(io_error)?,
-        exposure: exposure.map_err(io_error)?,
+        matrix,
+        exposure,
         ephi: model
             .data_stores
             .iter()
             .filter(|d| d.ephi)
             .map(|store| ephi_row(store, &controls))
             .collect(),
-        inventory: inventory.map_err(io_error)?,
+        inventory,
         clauses: model
             .clauses
             .iter()
@@ -534,7 +554,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
                 line: entry.finding.span.as_ref().map(|s| s.start.line),
             })
             .collect(),
-        checklist: checklist.map_err(io_error)?,
+        checklist,
         systems: model.systems.iter().map(system_row).collect(),
         parity: model.parity.as_ref().map(|p| {
             (
@@ -542,7 +562,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
                 crate::parity::render::rows(p),
             )
         }),
-        findings: findings.map_err(io_error)?,
+        findings,
         open_cells: model
             .open_cells()
             .map(|(d, control, cell)| OpenCell {
@@ -555,7 +575,7 @@ fn page(model: &Model<'_>, report: &Report, out: &mut dyn io::Write) -> io::Resu
             })
             .collect(),
         undecided_count: model.undecided.len(),
-        undecided: undecided.map_err(io_error)?,
+        undecided,
     };
     page.write_into(out)
 }
@@ -664,35 +684,24 @@ fn cites<'m>(
         .collect()
 }
 
-/// Renders `items` in chunks, in parallel, with `render`.
-fn chunks<T, F>(items: &[T], render: F) -> askama::Result<Vec<String>>
-where
-    T: Sync,
-    F: Fn(&[T]) -> askama::Result<String> + Sync + Send,
-{
-    items.par_chunks(CHUNK).map(render).collect()
-}
-
 /// Finding cards for `entries` (findings or undecided results as in the
 /// JSON report) with their snippets, from the `found` they came from.
-fn cards(
-    report: &Report,
-    found: &[Finding],
-    entries: &[JsonFinding<'_>],
-    anchors: &[bool],
+fn cards<'a>(
+    report: &'a Report,
+    found: &'a [Finding],
+    entries: &'a [JsonFinding<'_>],
+    anchors: &'a [bool],
     undecided: bool,
-    clause_ids: &HashMap<&str, String>,
-) -> askama::Result<Vec<String>> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
+    clause_ids: &'a HashMap<&str, String>,
+) -> Parts<'a> {
     let by_fingerprint: HashMap<&str, &Finding> =
         found.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
-    let indices: Vec<usize> = (0..entries.len()).collect();
-    chunks(&indices, |chunk| {
-        let cards: Vec<Card<'_>> = chunk
-            .iter()
-            .filter_map(|&i| entries.get(i).map(|f| (i, f)))
+    let count = entries.len().div_ceil(CHUNK);
+    let render = move |chunk: usize| {
+        let start = chunk.saturating_mul(CHUNK).min(entries.len());
+        let end = start.saturating_add(CHUNK).min(entries.len());
+        let cards: Vec<Card<'_>> = (start..end)
+            .filter_map(|i| entries.get(i).map(|f| (i, f)))
             .map(|(i, f)| Card {
                 rule_id: f.rule_id,
                 severity: f.severity,
@@ -724,7 +733,11 @@ fn cards(
             clause_ids,
         }
         .render()
-    })
+    };
+    Parts {
+        count,
+        render: Box::new(render),
+    }
 }
 
 /// `encryption-at-rest` -> `Encryption at rest`.
