@@ -52,20 +52,30 @@ struct Parts<'a> {
 }
 
 impl<'a> Parts<'a> {
+    /// `len` items in chunks of [`CHUNK`], each rendered by `render` from
+    /// its range of indices.
+    fn chunked<F>(len: usize, render: F) -> Parts<'a>
+    where
+        F: Fn(std::ops::Range<usize>) -> askama::Result<String> + Sync + 'a,
+    {
+        Parts {
+            count: len.div_ceil(CHUNK),
+            render: Box::new(move |i| {
+                let start = i.saturating_mul(CHUNK).min(len);
+                render(start..start.saturating_add(CHUNK).min(len))
+            }),
+        }
+    }
+
     /// `items` in chunks of [`CHUNK`], each rendered by `render`.
     fn of<T, F>(items: &'a [T], render: F) -> Parts<'a>
     where
         T: Sync,
         F: Fn(&[T]) -> askama::Result<String> + Sync + 'a,
     {
-        Parts {
-            count: items.len().div_ceil(CHUNK),
-            render: Box::new(move |i| {
-                let start = i.saturating_mul(CHUNK).min(items.len());
-                let end = start.saturating_add(CHUNK).min(items.len());
-                render(items.get(start..end).unwrap_or_default())
-            }),
-        }
+        Parts::chunked(items.len(), move |range| {
+            render(items.get(range).unwrap_or_default())
+        })
     }
 
     fn is_empty(&self) -> bool {
@@ -696,11 +706,8 @@ fn cards<'a>(
 ) -> Parts<'a> {
     let by_fingerprint: HashMap<&str, &Finding> =
         found.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
-    let count = entries.len().div_ceil(CHUNK);
-    let render = move |chunk: usize| {
-        let start = chunk.saturating_mul(CHUNK).min(entries.len());
-        let end = start.saturating_add(CHUNK).min(entries.len());
-        let cards: Vec<Card<'_>> = (start..end)
+    Parts::chunked(entries.len(), move |range| {
+        let cards: Vec<Card<'_>> = range
             .filter_map(|i| entries.get(i).map(|f| (i, f)))
             .map(|(i, f)| Card {
                 rule_id: f.rule_id,
@@ -733,11 +740,7 @@ fn cards<'a>(
             clause_ids,
         }
         .render()
-    };
-    Parts {
-        count,
-        render: Box::new(render),
-    }
+    })
 }
 
 /// `encryption-at-rest` -> `Encryption at rest`.

@@ -3,11 +3,7 @@
 use super::Model;
 
 pub fn render(model: &Model<'_>) -> String {
-    let mut out = Vec::new();
-    // Writing into memory fails only if serializing does, which the
-    // model's types cannot.
-    let _ = write(model, &mut out);
-    String::from_utf8(out).unwrap_or_default()
+    crate::output::written(|out| write(model, out))
 }
 
 /// Writes the report as [`render`] does, straight to `out`: on ten

@@ -159,10 +159,7 @@ impl SourceCode for Snippet {
 }
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
-    let mut out = Vec::new();
-    // Writing into memory cannot fail.
-    let _ = write(report, rules, options, &mut out);
-    String::from_utf8(out).unwrap_or_default()
+    super::written(|out| write(report, rules, options, out))
 }
 
 /// Text gathered before it is written: passed on at every diagnostic once

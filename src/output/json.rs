@@ -131,11 +131,7 @@ impl Serialize for SuppressedList<'_> {
 }
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
-    let mut out = Vec::new();
-    // Writing into memory fails only if serializing does, which these
-    // types cannot.
-    let _ = write(report, rules, options, &mut out);
-    String::from_utf8(out).unwrap_or_default()
+    super::written(|out| write(report, rules, options, out))
 }
 
 /// Writes the report as [`render`] does, entry by entry.

@@ -99,6 +99,17 @@ pub fn write(
     }
 }
 
+/// The text a `write` function of a format writes, for [`render`] and
+/// the tests. Writing into memory fails only if serializing does, which
+/// the report's types cannot.
+pub(crate) fn written(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> String {
+    let mut out = Vec::new();
+    let _ = write(&mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Start and end positions (1-based) of a span in a file.
 pub fn range(file: &SourceFile, span: Span) -> (Position, Position) {
     (file.position(span.start), file.position(span.end))

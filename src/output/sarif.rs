@@ -28,11 +28,7 @@ const FINGERPRINT_KEY: &str = "provcheck/v1";
 const SRCROOT: &str = "%SRCROOT%";
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
-    let mut out = Vec::new();
-    // Writing into memory fails only if serializing does, which
-    // `serde_json::Value`s cannot.
-    let _ = write(report, rules, options, &mut out);
-    String::from_utf8(out).unwrap_or_default()
+    super::written(|out| write(report, rules, options, out))
 }
 
 /// The log's one run: its tool, invocation and base folders as built,

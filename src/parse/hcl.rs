@@ -183,23 +183,12 @@ pub fn lower_block(
     let mut attributes = lowerer.body(&block.body, &At::ROOT, eval);
     absent_nulls(&mut attributes, &mut String::new(), &lowerer.unknown);
     let resource = Resource {
-        kind: header.kind,
-        address: header.address,
-        resource_type: header.resource_type,
-        file: file_index,
-        header: span,
-        span: block.span().map_or(span, Span::from),
         attributes,
         spans: lowerer.spans,
         unknown: lowerer.unknown,
         expressions: lowerer.expressions,
-        related: Default::default(),
-        module: Vec::new(),
         policy,
-        references: Vec::new(),
-        scope: 0,
-        built: None,
-        planned: None,
+        ..outline(file_index, block, header)
     };
     (resource, lowerer.note)
 }
