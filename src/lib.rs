@@ -609,6 +609,10 @@ pub fn lower_all(
             },
             None => (None, Vec::new(), Vec::new(), None, None),
         })
+        .map(|mut parsed| {
+            parsed.1.iter_mut().for_each(Resource::shrink);
+            parsed
+        })
         .collect();
     let mut lowered = Lowered::default();
     let mut summaries = Vec::with_capacity(parsed.len());

@@ -179,6 +179,18 @@ impl Resource {
         }
     }
 
+    /// Gives back what building the attributes left spare: maps and
+    /// arrays grow by doubling as they are filled, and a monorepo's
+    /// hundreds of thousands of resources are kept until the report is
+    /// written. Called once a resource is complete.
+    pub fn shrink(&mut self) {
+        shrink_value(&mut self.attributes);
+        self.address.shrink_to_fit();
+        self.resource_type.shrink_to_fit();
+        self.references.shrink_to_fit();
+        self.module.shrink_to_fit();
+    }
+
     pub fn is_unknown(&self, pointer: &str) -> bool {
         let mut pointer = pointer;
         while !pointer.is_empty() {
@@ -188,6 +200,31 @@ impl Resource {
             pointer = parent_pointer(pointer);
         }
         false
+    }
+}
+
+/// Rebuilds every map and array of `value` at its exact size (see
+/// [`Resource::shrink`]); the order of keys is kept.
+fn shrink_value(value: &mut Value) {
+    match value {
+        Value::Array(items) => {
+            items.iter_mut().for_each(shrink_value);
+            items.shrink_to_fit();
+        }
+        Value::Object(map) => {
+            // `Map` cannot shrink in place; collected from an exact-size
+            // iterator it is allocated at its length.
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(mut key, mut value)| {
+                    key.shrink_to_fit();
+                    shrink_value(&mut value);
+                    (key, value)
+                })
+                .collect();
+        }
+        Value::String(text) => text.shrink_to_fit(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 

@@ -357,6 +357,7 @@ pub fn evaluate(
                 let scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
                 for r in &mut resources {
                     r.scope = scope;
+                    r.shrink();
                 }
                 resources
             })
