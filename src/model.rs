@@ -2,6 +2,7 @@
 //! attributes as JSON, a span for every attribute, and what is unknown.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -65,19 +66,19 @@ pub struct Resource {
     pub attributes: Value,
     /// Span of every attribute, nested block and literal element, keyed by
     /// JSON pointer (`/ingress/0/cidr_blocks/1`).
-    pub spans: BTreeMap<String, Span>,
+    pub spans: Spans,
     /// Pointers whose value is not known statically. Their JSON value is
     /// `null`.
-    pub unknown: BTreeSet<String>,
+    pub unknown: Unknown,
     /// The expression each value that is not a literal was written as
     /// (`var.public`, `module.vpc.database_subnet_group`), by the pointer
     /// of the attribute or element holding it: what a reader is told an
     /// undecided result depends on, or a value came from.
-    pub expressions: BTreeMap<String, String>,
+    pub expressions: BTreeMap<Pointer, Pointer>,
     /// Where the values of some attributes were written, when that is not
     /// the attribute itself: a variable default, a tfvars file, a module
     /// argument, a local, a provider's default tags.
-    pub related: BTreeMap<String, Vec<Origin>>,
+    pub related: Related,
     /// The module calls from the root module down to this resource, one
     /// per level: the `module` block's header, with the instance address
     /// (`module.app`, `module.app.module.db["audit"]`) as the message.
@@ -106,6 +107,127 @@ pub struct Resource {
     pub planned: Option<Origin>,
 }
 
+/// Spans by JSON pointer.
+pub type Spans = BTreeMap<Pointer, Span>;
+/// JSON pointers whose values are not known statically.
+pub type Unknown = BTreeSet<Pointer>;
+/// Where values came from, by JSON pointer.
+pub type Related = BTreeMap<Pointer, Vec<Origin>>;
+
+/// A JSON pointer, or another short text that many resources repeat (an
+/// expression such as `var.region`): shared, not copied. Every resource
+/// of a type spells the same pointers (`/tags/owner`), and a module
+/// called from ten thousand roots yields ten thousand resources with the
+/// same ones; each pointer's text is kept once per thread (see
+/// [`Pointer::new`]). Compares, orders and hashes as its text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pointer(Arc<str>);
+
+/// How many texts each thread's table of shared pointers holds before it
+/// starts again: a bound on what the table keeps alive, whatever the
+/// input spells. Texts handed out before stay valid.
+const SHARED_POINTERS: usize = 1 << 16;
+
+thread_local! {
+    static POINTERS: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+impl Pointer {
+    /// The shared copy of `text`, made when this thread has none.
+    pub fn new(text: &str) -> Pointer {
+        POINTERS.with(|table| {
+            let mut table = table.borrow_mut();
+            if let Some(shared) = table.get(text) {
+                return Pointer(Arc::clone(shared));
+            }
+            if table.len() >= SHARED_POINTERS {
+                table.clear();
+            }
+            let shared: Arc<str> = Arc::from(text);
+            table.insert(Arc::clone(&shared));
+            Pointer(shared)
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Pointer {
+    fn default() -> Pointer {
+        Pointer::new("")
+    }
+}
+
+impl std::ops::Deref for Pointer {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Pointer {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Pointer {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Pointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Pointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Pointer {
+    fn from(text: &str) -> Pointer {
+        Pointer::new(text)
+    }
+}
+
+impl From<String> for Pointer {
+    fn from(text: String) -> Pointer {
+        Pointer::new(&text)
+    }
+}
+
+impl From<&String> for Pointer {
+    fn from(text: &String) -> Pointer {
+        Pointer::new(text)
+    }
+}
+
+impl PartialEq<str> for Pointer {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Pointer {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl serde::Serialize for Pointer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 /// The image a compose service builds, as far as its role is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Built {
@@ -125,7 +247,7 @@ pub struct Origin {
     pub span: Span,
     /// Shared: an origin is copied into every resource and instance it
     /// explains (a provider's default tags into each tagged resource).
-    pub message: std::sync::Arc<str>,
+    pub message: Arc<str>,
     /// The value came from the process environment (`TF_VAR_name`),
     /// which may hold CI secrets: messages must not quote it.
     pub from_environment: bool,
@@ -170,7 +292,7 @@ impl Resource {
         let mut at = pointer;
         loop {
             if let Some(expr) = self.expressions.get(at) {
-                return expr.clone();
+                return expr.to_string();
             }
             if at.is_empty() {
                 return attribute_path(pointer);
@@ -365,6 +487,21 @@ pub fn push_token(pointer: &mut String, token: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pointer_is_kept_once_and_the_table_is_bounded() {
+        let a = Pointer::new("/tags/owner");
+        let b = Pointer::from(String::from("/tags/owner"));
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert_eq!(a, "/tags/owner");
+        for i in 0..=SHARED_POINTERS {
+            let _ = Pointer::new(&format!("/x/{i}"));
+        }
+        assert!(POINTERS.with(|t| t.borrow().len()) <= SHARED_POINTERS);
+        // Handed out before the table started again: still whole.
+        assert_eq!(a.as_str(), "/tags/owner");
+        assert_eq!(format!("{a:?} {a}"), r#""/tags/owner" /tags/owner"#);
+    }
 
     #[test]
     fn pointers_escape_and_climb() {

@@ -439,7 +439,7 @@ fn value_source(resource: &Resource, pointer: &str) -> Option<String> {
     match resource.expressions.get(pointer) {
         _ if origins.is_empty() => None,
         Some(expr) if is_plain_reference(expr) => last,
-        Some(expr) => Some(expr.clone()),
+        Some(expr) => Some(expr.to_string()),
         None => last,
     }
 }

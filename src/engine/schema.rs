@@ -363,7 +363,7 @@ fn reach(
                             u.starts_with(pointer)
                                 && u.as_bytes().get(pointer.len()).is_none_or(|&b| b == b'/')
                         })
-                        .cloned(),
+                        .map(ToString::to_string),
                 );
             }
             _ => {}

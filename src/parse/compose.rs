@@ -186,10 +186,10 @@ pub fn lower(
                 continue;
             };
             let attributes = match attributes {
-                Value::Null if !merged.unknown.contains(&base) => Value::Object(Map::new()),
+                Value::Null if !merged.unknown.contains(base.as_str()) => Value::Object(Map::new()),
                 other => other.clone(),
             };
-            let span = own.spans.get(&base).copied().unwrap_or_default();
+            let span = own.spans.get(base.as_str()).copied().unwrap_or_default();
             let mut spans = rebase(&merged.spans, &base, "");
             if !merged.owns_root {
                 spans.remove("");
@@ -199,7 +199,7 @@ pub fn lower(
                 .iter()
                 .filter(|p| p.len() > base.len() && p.starts_with(&base))
                 .filter(|p| p.as_bytes()[base.len()] == b'/')
-                .map(|p| p[base.len()..].to_string())
+                .map(|p| crate::model::Pointer::new(&p[base.len()..]))
                 .collect();
             let built = (resource_type == SERVICE_TYPE)
                 .then(|| built(&dir, &attributes, &unknown, lowering.project))
@@ -231,7 +231,7 @@ pub fn lower(
 fn built(
     dir: &Path,
     service: &Value,
-    unknown: &BTreeSet<String>,
+    unknown: &crate::model::Unknown,
     project: &Project,
 ) -> Option<crate::model::Built> {
     let build = service.get("build")?;
@@ -239,7 +239,7 @@ fn built(
         .iter()
         .any(|p| p == "/build" || p.starts_with("/build/"))
     {
-        let known = |key: &str| !unknown.contains(&format!("/build/{key}"));
+        let known = |key: &str| !unknown.contains(format!("/build/{key}").as_str());
         if !(known("context") && known("dockerfile") && known("target")) || build.is_null() {
             return Some(crate::model::Built {
                 dockerfile: "its Dockerfile".into(),
@@ -590,8 +590,8 @@ fn closing_brace(text: &str) -> Option<usize> {
 /// One compose file, normalized and interpolated.
 struct Layer {
     value: Value,
-    spans: BTreeMap<String, Span>,
-    unknown: BTreeSet<String>,
+    spans: crate::model::Spans,
+    unknown: crate::model::Unknown,
     /// Where interpolation passed a bound, and which.
     spent: Vec<(Option<Span>, Limit)>,
 }
@@ -639,7 +639,7 @@ impl Layer {
             match env.lookup(&name) {
                 Some(v) => set(&mut layer.value, &pointer, Value::String(v)),
                 None => {
-                    layer.unknown.insert(pointer);
+                    layer.unknown.insert(pointer.into());
                 }
             }
         }
@@ -667,8 +667,8 @@ impl Layer {
                     }
                     let item_pointer = format!("{pointer}/{i}");
                     let entry = push_pointer(pointer, &key);
-                    if let Some(span) = self.spans.remove(&item_pointer) {
-                        self.spans.insert(entry.clone(), span);
+                    if let Some(span) = self.spans.remove(item_pointer.as_str()) {
+                        self.spans.insert(entry.as_str().into(), span);
                     }
                     let value = match value {
                         Some(v) => Value::String(v),
@@ -713,8 +713,8 @@ impl Layer {
                 continue;
             };
             let item_pointer = format!("{pointer}/{i}");
-            if let Some(span) = self.spans.remove(&item_pointer) {
-                self.spans.insert(push_pointer(pointer, name), span);
+            if let Some(span) = self.spans.remove(item_pointer.as_str()) {
+                self.spans.insert(push_pointer(pointer, name).into(), span);
             }
             map.insert(name.to_string(), Value::Null);
         }
@@ -730,11 +730,11 @@ impl Layer {
                 Some(done) => *text = done,
                 None => {
                     if let Some(limit) = env.spent() {
-                        let span = self.spans.get(&pointer).copied();
+                        let span = self.spans.get(pointer.as_str()).copied();
                         self.spent.push((span, limit));
                     }
                     *value = Value::Null;
-                    self.unknown.insert(pointer);
+                    self.unknown.insert(pointer.into());
                 }
             },
             Value::Array(items) => {
@@ -778,8 +778,8 @@ fn set(root: &mut Value, pointer: &str, value: Value) {
 /// one of its files wrote.
 struct Merged {
     value: Value,
-    spans: BTreeMap<String, Span>,
-    unknown: BTreeSet<String>,
+    spans: crate::model::Spans,
+    unknown: crate::model::Unknown,
     /// Whether the file lowered is the one whose spans are kept for the
     /// resource itself (the base, or a file read alone): on a tie, the
     /// engine reports there.
@@ -809,9 +809,9 @@ struct Merging<'a> {
     base: &'a Layer,
     over: &'a Layer,
     value: Value,
-    base_spans: BTreeMap<String, Span>,
-    over_spans: BTreeMap<String, Span>,
-    unknown: BTreeSet<String>,
+    base_spans: crate::model::Spans,
+    over_spans: crate::model::Spans,
+    unknown: crate::model::Unknown,
 }
 
 impl Merged {
@@ -860,12 +860,12 @@ impl<'a> Merging<'a> {
     fn copy(&mut self, from_base: bool, from: &str, to: &str) -> Value {
         let layer = if from_base { self.base } else { self.over };
         let spans = rebase(&layer.spans, from, to);
-        let unknown: Vec<String> = layer
+        let unknown: Vec<crate::model::Pointer> = layer
             .unknown
             .iter()
             .filter(|p| p.starts_with(from))
             .filter(|p| p.len() == from.len() || p.as_bytes()[from.len()] == b'/')
-            .map(|p| format!("{to}{}", &p[from.len()..]))
+            .map(|p| format!("{to}{}", &p[from.len()..]).into())
             .collect();
         self.unknown.extend(unknown);
         if from_base {
@@ -878,10 +878,10 @@ impl<'a> Merging<'a> {
 
     fn mark_both(&mut self, base: &str, over: &str, out: &str) {
         if let Some(span) = self.base.spans.get(base) {
-            self.base_spans.insert(out.to_string(), *span);
+            self.base_spans.insert(out.into(), *span);
         }
         if let Some(span) = self.over.spans.get(over) {
-            self.over_spans.insert(out.to_string(), *span);
+            self.over_spans.insert(out.into(), *span);
         }
     }
 

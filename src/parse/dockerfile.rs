@@ -13,7 +13,7 @@
 //! inheritance are bounded ([`super::expansion`]): past the bounds a
 //! value is unknown and an error names the instruction.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
@@ -555,8 +555,8 @@ fn command_value(args: &str) -> Value {
 struct Stage {
     name: Option<String>,
     attributes: Map<String, Value>,
-    spans: BTreeMap<String, Span>,
-    unknown: BTreeSet<String>,
+    spans: crate::model::Spans,
+    unknown: crate::model::Unknown,
     header: Span,
     span: Span,
     vars: Vars,
@@ -640,7 +640,7 @@ impl Stage {
         let items = self.list(key);
         items.push(value);
         let pointer = format!("/{key}/{}", items.len() - 1);
-        self.spans.insert(pointer.clone(), span);
+        self.spans.insert(pointer.as_str().into(), span);
         pointer
     }
 
@@ -656,11 +656,11 @@ impl Stage {
             );
         }
         let pointer = push_pointer(&push_pointer("", key), name);
-        self.spans.insert(pointer.clone(), span);
+        self.spans.insert(pointer.as_str().into(), span);
         if value.is_none() {
-            self.unknown.insert(pointer);
+            self.unknown.insert(pointer.into());
         } else {
-            self.unknown.remove(&pointer);
+            self.unknown.remove(pointer.as_str());
         }
     }
 }
@@ -818,7 +818,7 @@ fn from_stage(instruction: &Instruction, global: &Vars, stages: &[Stage]) -> Sta
         for key in parent.iter().flat_map(|p| p.attributes.keys()) {
             if !kept.contains(&key.as_str()) {
                 stage.attributes.insert(key.clone(), Value::Null);
-                stage.unknown.insert(format!("/{key}"));
+                stage.unknown.insert(format!("/{key}").into());
             }
         }
         if let Some(parent) = parent {
@@ -948,7 +948,7 @@ fn apply(stage: &mut Stage, instruction: &Instruction, global: &Vars) {
                 let unknown = value.is_none();
                 let pointer = stage.push("expose", value.unwrap_or(Value::Null), span);
                 if unknown {
-                    stage.unknown.insert(pointer);
+                    stage.unknown.insert(pointer.into());
                 }
             }
         }
@@ -970,7 +970,9 @@ fn apply(stage: &mut Stage, instruction: &Instruction, global: &Vars) {
         "CMD" | "ENTRYPOINT" => {
             let key = instruction.keyword.to_ascii_lowercase();
             stage.attributes.insert(key.clone(), command_value(args));
-            stage.spans.insert(format!("/{key}"), instruction.span);
+            stage
+                .spans
+                .insert(format!("/{key}").into(), instruction.span);
         }
         "RUN" => {
             for package in installed_packages(args, &stage.vars) {
@@ -982,8 +984,8 @@ fn apply(stage: &mut Stage, instruction: &Instruction, global: &Vars) {
                     span,
                 );
                 if unknown {
-                    stage.unknown.insert(format!("{pointer}/name"));
-                    stage.spans.insert(format!("{pointer}/name"), span);
+                    stage.unknown.insert(format!("{pointer}/name").into());
+                    stage.spans.insert(format!("{pointer}/name").into(), span);
                 }
             }
         }

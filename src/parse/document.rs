@@ -2,8 +2,6 @@
 //! (compose, Kubernetes) use: below them both, so that neither imports
 //! the other or the dispatcher above them (`manifest.rs`).
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use crate::parse::yaml;
@@ -14,23 +12,19 @@ use crate::source::{SourceFile, Span};
 pub(crate) fn subtree(
     document: &yaml::Document,
     base: &str,
-) -> Option<(Value, BTreeMap<String, Span>)> {
+) -> Option<(Value, crate::model::Spans)> {
     let value = document.value.pointer(base)?.clone();
     let spans = rebase(&document.spans, base, "");
     Some((value, spans))
 }
 
 /// The spans at and below `from`, moved under `to`.
-pub(crate) fn rebase(
-    spans: &BTreeMap<String, Span>,
-    from: &str,
-    to: &str,
-) -> BTreeMap<String, Span> {
+pub(crate) fn rebase(spans: &crate::model::Spans, from: &str, to: &str) -> crate::model::Spans {
     spans
-        .range(from.to_string()..)
+        .range::<str, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
         .take_while(|(p, _)| p.starts_with(from))
         .filter(|(p, _)| p.len() == from.len() || p.as_bytes()[from.len()] == b'/')
-        .map(|(p, s)| (format!("{to}{}", &p[from.len()..]), *s))
+        .map(|(p, s)| (format!("{to}{}", &p[from.len()..]).into(), *s))
         .collect()
 }
 

@@ -217,7 +217,7 @@ pub fn outline(file_index: usize, block: &Block, header: Header) -> Resource {
 /// values, which the JSON view also holds as `null`, stay. List elements
 /// stay too: a `null` in a list is an element. So does everything in an
 /// object recorded as unknown as a whole (past the pointer limits).
-fn absent_nulls(value: &mut Value, pointer: &mut String, unknown: &BTreeSet<String>) {
+fn absent_nulls(value: &mut Value, pointer: &mut String, unknown: &crate::model::Unknown) {
     let base = pointer.len();
     match value {
         Value::Object(_) if unknown.contains(pointer.as_str()) => {}
@@ -287,9 +287,9 @@ pub const POINTER_BUDGET_FACTOR: usize = 16;
 pub const MIN_POINTER_BUDGET: usize = 64 * 1024;
 
 struct Lowerer {
-    spans: BTreeMap<String, Span>,
-    unknown: BTreeSet<String>,
-    expressions: BTreeMap<String, String>,
+    spans: crate::model::Spans,
+    unknown: crate::model::Unknown,
+    expressions: BTreeMap<crate::model::Pointer, crate::model::Pointer>,
     /// Pointer bytes the block may still record.
     budget: usize,
     /// The block's header, where a note points when nothing closer does.
@@ -391,14 +391,14 @@ impl Lowerer {
     /// Records where the value at `at` was written.
     fn span(&mut self, at: &At<'_>, span: Span) {
         if at.exact {
-            self.spans.insert(at.pointer.to_string(), span);
+            self.spans.insert(at.pointer.as_ref().into(), span);
         }
     }
 
     /// Records the value at `at` as unknown (or the ancestor that stands
     /// for it).
     fn mark_unknown(&mut self, at: &At<'_>) {
-        self.unknown.insert(at.pointer.to_string());
+        self.unknown.insert(at.pointer.as_ref().into());
     }
 
     fn body(&mut self, body: &Body, at: &At<'_>, eval: Option<&dyn Evaluate>) -> Value {
@@ -449,7 +449,9 @@ impl Lowerer {
                 let name = label.as_str();
                 let path = self.child(at, name, Some(header));
                 if path.exact {
-                    self.spans.entry(path.pointer.to_string()).or_insert(header);
+                    self.spans
+                        .entry(path.pointer.as_ref().into())
+                        .or_insert(header);
                 }
                 if !self.is_unknown(&path) && self.dynamic(block, name, &path, object, eval) {
                     return;
@@ -472,7 +474,9 @@ impl Lowerer {
             return;
         };
         if path.exact {
-            self.spans.entry(path.pointer.to_string()).or_insert(header);
+            self.spans
+                .entry(path.pointer.as_ref().into())
+                .or_insert(header);
         }
         let item_path = self.child(&path, &items.len().to_string(), Some(header));
         self.span(&item_path, header);
@@ -620,17 +624,22 @@ impl Lowerer {
         let path = at.pointer.as_ref();
         // The pointers below `path` sort together: from `path/` up to
         // `path0`, `0` being the byte after `/`.
-        let below = format!("{path}/")..format!("{path}0");
-        let spans: Vec<String> = self
+        let (from, to) = (format!("{path}/"), format!("{path}0"));
+        let below = (
+            std::ops::Bound::Included(from.as_str()),
+            std::ops::Bound::Excluded(to.as_str()),
+        );
+        let spans: Vec<crate::model::Pointer> = self
             .spans
-            .range(below.clone())
+            .range::<str, _>(below)
             .map(|(p, _)| p.clone())
             .collect();
-        for pointer in spans.iter().map(String::as_str).chain([path]) {
+        for pointer in spans.iter().map(|p| p.as_str()).chain([path]) {
             self.spans.remove(pointer);
         }
-        let unknown: Vec<String> = self.unknown.range(below).cloned().collect();
-        for pointer in unknown.iter().map(String::as_str).chain([path]) {
+        let unknown: Vec<crate::model::Pointer> =
+            self.unknown.range::<str, _>(below).cloned().collect();
+        for pointer in unknown.iter().map(|p| p.as_str()).chain([path]) {
             self.unknown.remove(pointer);
         }
     }
@@ -640,7 +649,7 @@ impl Lowerer {
     fn unknown(&mut self, at: &At<'_>, expr: &Expression, eval: Option<&dyn Evaluate>) -> Value {
         if at.exact {
             self.expressions
-                .insert(at.pointer.to_string(), expression_text(expr));
+                .insert(at.pointer.as_ref().into(), expression_text(expr).into());
         }
         let Some(eval) = eval else {
             self.mark_unknown(at);
@@ -656,7 +665,8 @@ impl Lowerer {
                 break;
             }
             self.budget -= length;
-            self.unknown.insert(format!("{}{relative}", at.pointer));
+            self.unknown
+                .insert(format!("{}{relative}", at.pointer).into());
         }
         value
     }
@@ -739,7 +749,7 @@ resource "aws_security_group" "db" {
                 "description": "hello\n",
             })
         );
-        let unknown: Vec<&str> = r.unknown.iter().map(String::as_str).collect();
+        let unknown: Vec<&str> = r.unknown.iter().map(|p| p.as_str()).collect();
         assert_eq!(
             unknown,
             ["/ingress/0/cidr_blocks/1", "/tags/env", "/vpc_id"]
@@ -858,7 +868,7 @@ resource "aws_security_group" "db" {
         assert!(r.is_unknown(&deep) && r.unknown.contains("/tags"));
         // A top-level attribute always has its own pointer, and nothing is
         // recorded for the whole resource.
-        assert!(r.unknown.contains(&format!("/{long}")));
+        assert!(r.unknown.contains(format!("/{long}").as_str()));
         assert!(!r.unknown.contains(""));
         let (span, message) = note.expect("a note");
         assert!(text[span.start..].starts_with(&format!("\"{long}\" = {{ x")));
@@ -872,12 +882,12 @@ resource "aws_security_group" "db" {
         let text = format!("locals {{\n  x = {{ \"{key}\" = [{items}] }}\n}}\n");
         let (r, note) = lower_noted(&text);
         let budget = text.len() * POINTER_BUDGET_FACTOR;
-        let recorded: usize = r.spans.keys().map(String::len).sum();
+        let recorded: usize = r.spans.keys().map(|p| p.len()).sum();
         assert!(recorded <= budget, "{recorded} > {budget}");
         let first = format!("/x/{key}/0");
         let last = format!("/x/{key}/999");
-        assert!(r.spans.contains_key(&first) && !r.spans.contains_key(&last));
-        assert_eq!(r.locate(&last), r.spans[&format!("/x/{key}")]);
+        assert!(r.spans.contains_key(first.as_str()) && !r.spans.contains_key(last.as_str()));
+        assert_eq!(r.locate(&last), r.spans[format!("/x/{key}").as_str()]);
         assert!(note.expect("a note").1.contains("add up to"));
         let (_, note) = lower_noted("resource \"a\" \"b\" { x = [1, 2] }");
         assert!(note.is_none());

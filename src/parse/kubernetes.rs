@@ -183,11 +183,7 @@ fn lower_object(
 }
 
 /// Copies the pod template at `template` to `/pod`, spans included.
-fn add_pod_view(
-    attributes: &mut Value,
-    spans: &mut std::collections::BTreeMap<String, crate::source::Span>,
-    template: &str,
-) {
+fn add_pod_view(attributes: &mut Value, spans: &mut crate::model::Spans, template: &str) {
     let mut pod = Map::new();
     for part in ["metadata", "spec"] {
         let from = format!("{template}/{part}");

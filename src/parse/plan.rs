@@ -534,7 +534,7 @@ fn resource(
         });
     }
     for (pointer, text) in marked {
-        resource.expressions.entry(pointer).or_insert(text);
+        resource.expressions.entry(pointer).or_insert(text.into());
     }
     resource
 }
@@ -542,7 +542,7 @@ fn resource(
 /// Pointers and their spans, recorded within a budget as the `.tf`
 /// front-end records them: a value past it is located at its parent.
 struct Spans {
-    map: BTreeMap<String, Span>,
+    map: crate::model::Spans,
     budget: usize,
 }
 
@@ -553,7 +553,7 @@ impl Spans {
         if top || (pointer.len() <= MAX_POINTER_LEN && pointer.len() <= self.budget) {
             self.budget = self.budget.saturating_sub(pointer.len());
             self.map
-                .insert(pointer.to_string(), Span::new(span.start, span.end));
+                .insert(pointer.into(), Span::new(span.start, span.end));
             return true;
         }
         false
@@ -649,14 +649,14 @@ fn is_absent(node: &Node) -> bool {
 
 /// Collects the pointers a mirror of the values (`after_unknown`,
 /// `sensitive_values`) marks `true`.
-fn mark(node: &Node, pointer: &mut String, out: &mut BTreeSet<String>, budget: &mut usize) {
+fn mark(node: &Node, pointer: &mut String, out: &mut crate::model::Unknown, budget: &mut usize) {
     match &node.value {
         Json::Bool(true) => {
             if pointer.is_empty() {
                 return;
             }
             *budget = budget.saturating_sub(pointer.len());
-            out.insert(pointer.clone());
+            out.insert(pointer.as_str().into());
         }
         Json::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -684,7 +684,7 @@ fn descend(
     pointer: &mut String,
     token: &str,
     node: &Node,
-    out: &mut BTreeSet<String>,
+    out: &mut crate::model::Unknown,
     budget: &mut usize,
 ) -> bool {
     if !matches!(
@@ -697,7 +697,7 @@ fn descend(
     crate::model::push_token(pointer, token);
     if length > 0 && (pointer.len() > MAX_POINTER_LEN || pointer.len() > *budget) {
         pointer.truncate(length);
-        out.insert(pointer.clone());
+        out.insert(pointer.as_str().into());
         return false;
     }
     mark(node, pointer, out, budget);
@@ -744,9 +744,9 @@ fn set_null(value: &mut Value, pointer: &str) {
 /// the `.tf` front-end merges `default_tags` under `tags`.
 fn merge_defaults(
     attributes: &mut Value,
-    unknown: &mut BTreeSet<String>,
-    spans: &mut BTreeMap<String, Span>,
-    marked: &mut BTreeMap<String, String>,
+    unknown: &mut crate::model::Unknown,
+    spans: &mut crate::model::Spans,
+    marked: &mut BTreeMap<crate::model::Pointer, String>,
 ) {
     let Value::Object(map) = attributes else {
         return;
@@ -764,20 +764,23 @@ fn merge_defaults(
                 .map(|rest| format!("{own_pointer}{rest}"))
         };
         let below: Vec<(String, Span)> = spans
-            .range(merged_pointer.clone()..)
+            .range::<str, _>((
+                std::ops::Bound::Included(merged_pointer.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(p, _)| p.starts_with(merged_pointer.as_str()))
             .filter_map(|(p, s)| moved(p).map(|q| (q, *s)))
             .collect();
         for (pointer, span) in below {
-            spans.entry(pointer).or_insert(span);
+            spans.entry(pointer.into()).or_insert(span);
         }
         let unknown_below: Vec<String> = unknown.iter().filter_map(|p| moved(p)).collect();
-        unknown.retain(|p| !(p == &own_pointer || p.starts_with(&format!("{own_pointer}/"))));
+        unknown.retain(|p| !(**p == *own_pointer || p.starts_with(&format!("{own_pointer}/"))));
         for pointer in unknown_below {
             marked
-                .entry(pointer.clone())
+                .entry(pointer.as_str().into())
                 .or_insert_with(|| format!("{} (known after apply)", attribute_path(&pointer)));
-            unknown.insert(pointer);
+            unknown.insert(pointer.into());
         }
         map.insert((*own).to_string(), value);
     }

@@ -56,7 +56,7 @@ pub struct Document {
     pub value: Value,
     /// The span of every mapping entry (key through value) and sequence
     /// item; the empty pointer spans the whole document.
-    pub spans: BTreeMap<String, Span>,
+    pub spans: crate::model::Spans,
 }
 
 impl Document {
@@ -174,7 +174,7 @@ struct Builder<'s> {
     documents: Vec<Document>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
-    spans: BTreeMap<String, Span>,
+    spans: crate::model::Spans,
     /// Values and scalar text produced in the current document.
     nodes: usize,
     scalar_bytes: usize,
@@ -485,7 +485,7 @@ impl Builder<'_> {
     fn push_value(&mut self, value: Value, span: Span, pointer: String) -> Result<(), FileError> {
         match self.stack.last_mut() {
             None => {
-                self.spans.insert(String::new(), span);
+                self.spans.insert(crate::model::Pointer::default(), span);
                 self.documents.push(Document {
                     value,
                     spans: std::mem::take(&mut self.spans),
@@ -493,7 +493,7 @@ impl Builder<'_> {
             }
             Some(Frame::Sequence { items, end, .. }) => {
                 if !pointer.starts_with(KEY_POINTER) {
-                    self.spans.insert(pointer, span);
+                    self.spans.insert(pointer.into(), span);
                 }
                 *end = (*end).max(span.end);
                 items.push(value);
@@ -510,7 +510,8 @@ impl Builder<'_> {
                     return Ok(());
                 }
                 if !pointer.starts_with(KEY_POINTER) {
-                    self.spans.insert(pointer, Span::new(key_start, span.end));
+                    self.spans
+                        .insert(pointer.into(), Span::new(key_start, span.end));
                 }
                 map.insert(name, value);
             }

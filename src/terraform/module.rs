@@ -1953,7 +1953,7 @@ impl<'a> Instance<'a> {
 
     /// Records where the values of `var.*` and `local.*` that an attribute
     /// reads were written.
-    fn provenance(&self, block: &Block) -> BTreeMap<String, Vec<Origin>> {
+    fn provenance(&self, block: &Block) -> crate::model::Related {
         let mut related = BTreeMap::new();
         for attribute in block.body.attributes() {
             if hcl_front::META_ARGUMENTS.contains(&attribute.key.as_str()) {
@@ -1962,7 +1962,7 @@ impl<'a> Instance<'a> {
             let origins = self.origins_of(&attribute.value, 0);
             if !origins.is_empty() {
                 let pointer = crate::model::push_pointer("", attribute.key.as_str());
-                related.insert(pointer, origins);
+                related.insert(pointer.into(), origins);
             }
         }
         related
@@ -2034,7 +2034,7 @@ impl<'a> Instance<'a> {
             if !attributes.contains_key(map) {
                 attributes.insert(map.into(), serde_json::Value::Null);
             }
-            resource.unknown.insert(map_pointer.clone());
+            resource.unknown.insert(map_pointer.as_str().into());
             return;
         }
         let serde_json::Value::Object(defaults_map) = defaults_json else {
@@ -2052,10 +2052,12 @@ impl<'a> Instance<'a> {
             }
             let pointer = crate::model::push_pointer(&map_pointer, &key);
             if unknown.iter().any(|u| u == &format!("/{key}")) {
-                resource.unknown.insert(pointer.clone());
+                resource.unknown.insert(pointer.as_str().into());
             }
             if let Some(origin) = origin {
-                resource.related.insert(pointer, vec![origin.clone()]);
+                resource
+                    .related
+                    .insert(pointer.into(), vec![origin.clone()]);
             }
             tags.insert(key, value);
         }

@@ -85,7 +85,9 @@ fn internet_route(ctx: &Context<'_>, subnet: &Resource) -> Option<Route> {
                     for (i, block) in blocks.iter().enumerate() {
                         // NAT routes (`nat_gateway_id`) keep a subnet private.
                         let to_gateway = block.get("gateway_id").is_some()
-                            || table.spans.contains_key(&format!("/route/{i}/gateway_id"));
+                            || table
+                                .spans
+                                .contains_key(format!("/route/{i}/gateway_id").as_str());
                         if to_gateway {
                             routes.push((world_route(table, &format!("/route/{i}")), gateway));
                         }

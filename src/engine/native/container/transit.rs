@@ -227,7 +227,7 @@ impl PlaintextDatabaseUrl {
                     .any(|w| name.contains(w))
                 {
                     out.push(NativeResult::Undecided {
-                        pointer: pointer.clone(),
+                        pointer: pointer.to_string(),
                         detail: "the connection string is not known statically".into(),
                     });
                 }
