@@ -231,3 +231,47 @@ fn files_named_like_dockerfiles_but_documenting_them_are_not_parsed() {
     assert!(report.errors.is_empty(), "{:?}", messages(&report));
     assert_eq!(report.files_read, 0);
 }
+
+/// A file that calls no module is parsed only with its module's batch:
+/// its syntax error is still reported, once, however many roots call
+/// the module, and also in a folder no root reaches (a cycle of calls).
+#[test]
+fn a_broken_file_that_calls_no_module_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "modules/db/broken.tf",
+        "resource \"aws_db_instance\" \"x\" {\n  engine = \n",
+    );
+    write("modules/db/main.tf", VIOLATION);
+    // Each root with more text than one batch holds: two batches, each
+    // parsing the module again.
+    let padding = "# padding\n".repeat(provcheck::terraform::module::BATCH_BYTES / 10 + 1);
+    for app in ["app1", "app2"] {
+        write(
+            &format!("{app}/main.tf"),
+            "module \"db\" {\n  source = \"../modules/db\"\n}\n",
+        );
+        write(&format!("{app}/padding.tf"), &padding);
+    }
+    // Two folders that call each other: neither is a root.
+    write("loop/a/main.tf", "module \"b\" {\n  source = \"../b\"\n}\n");
+    write("loop/b/main.tf", "module \"a\" {\n  source = \"../a\"\n}\n");
+    write("loop/b/broken.tf", "variable \"v\" {\n  default = [\n");
+    let report = check(&[root.to_path_buf()]);
+    assert!(has_ebs_finding(&report));
+    let broken: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.path.display().to_string())
+        .collect();
+    let count = |name: &str| broken.iter().filter(|p| p.ends_with(name)).count();
+    assert_eq!(count("/modules/db/broken.tf"), 1, "{broken:?}");
+    assert_eq!(count("/loop/b/broken.tf"), 1, "{broken:?}");
+    assert!(report.errors.iter().all(|e| e.span.is_some()), "{broken:?}");
+}
