@@ -129,8 +129,8 @@ pub struct Pointer(Arc<str>);
 const SHARED_POINTERS: usize = 1 << 16;
 
 thread_local! {
-    static POINTERS: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
-        std::cell::RefCell::new(std::collections::HashSet::new());
+    static POINTERS: std::cell::RefCell<foldhash::HashSet<Arc<str>>> =
+        std::cell::RefCell::new(foldhash::HashSet::default());
 }
 
 impl Pointer {
