@@ -817,11 +817,12 @@ fn mask_secrets(files: &mut [SourceFile], secrets: &[(usize, std::ops::Range<usi
 /// The path of each file that fingerprints use: relative to the project
 /// root when there is one, so that `check .` and `check infra/` agree.
 fn fingerprint_paths(files: &[SourceFile], root: Option<&std::path::Path>) -> Vec<String> {
+    let folders = read::Folders::default();
     files
-        .iter()
+        .par_iter()
         .map(|file| {
             root.and_then(|root| {
-                let absolute = file.path.canonicalize().ok()?;
+                let absolute = folders.canonical(&file.path)?;
                 let relative = absolute.strip_prefix(root).ok()?;
                 Some(source::display_path(relative))
             })

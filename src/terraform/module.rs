@@ -203,10 +203,17 @@ pub fn evaluate(
         .unwrap_or_else(|_| bounds.root.to_path_buf());
     let mut out = Evaluated::default();
     // tfvars files are read for every folder that may be a root.
+    // Each folder resolved once, not once per file: a folder's files
+    // come one after another, and resolving costs a system call for
+    // every component of the path.
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    let mut resolved: HashMap<&Path, PathBuf> = HashMap::new();
     for (i, (file, summary)) in files.iter().zip(parsed).enumerate() {
         if summary.is_some() {
-            dirs.entry(canonical_dir(&file.path)).or_default().push(i);
+            let dir = resolved
+                .entry(file.path.parent().unwrap_or(Path::new(".")))
+                .or_insert_with(|| canonical_dir(&file.path));
+            dirs.entry(dir.clone()).or_default().push(i);
         }
     }
     let mut tfvars: Vec<(PathBuf, SourceFile)> = Vec::new();
