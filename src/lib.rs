@@ -88,7 +88,16 @@ pub struct Report {
     /// root), by file index: every finding of a file, the suppression
     /// rules' included, is keyed the same way.
     pub fingerprint_paths: Vec<String>,
+    /// Each path's first index in `files`, for [`Report::file_for`]:
+    /// built on first use, when the report is rendered.
+    pub file_index: FileIndex,
 }
+
+/// Files' indices by path, and how many files there were, built once
+/// (see [`Report::file_for`]): a report's errors and notes are many in a
+/// monorepo, and each looked for its file among them all.
+#[derive(Debug, Default)]
+pub struct FileIndex(std::sync::OnceLock<(usize, std::collections::HashMap<PathBuf, usize>)>);
 
 impl Report {
     /// How the reports write a path: relative to the project root when
@@ -105,7 +114,21 @@ impl Report {
 
     /// The file an error refers to, when it was read.
     pub fn file_for(&self, error: &FileError) -> Option<&SourceFile> {
-        self.files.iter().find(|f| f.path == error.path)
+        let (count, index) = self.file_index.0.get_or_init(|| {
+            let mut index = std::collections::HashMap::with_capacity(self.files.len());
+            for (i, file) in self.files.iter().enumerate() {
+                index.entry(file.path.clone()).or_insert(i);
+            }
+            (self.files.len(), index)
+        });
+        if *count != self.files.len() {
+            // Files were added or taken since: looked for one by one.
+            return self.files.iter().find(|f| f.path == error.path);
+        }
+        index
+            .get(&error.path)
+            .and_then(|&i| self.files.get(i))
+            .filter(|f| f.path == error.path)
     }
 
     /// Number of managed resources checked.
@@ -775,6 +798,7 @@ fn check_parsed(
         config: None,
         anchor: source::Anchor::default(),
         meta: None,
+        file_index: FileIndex::default(),
     }
 }
 
@@ -888,6 +912,26 @@ fn read_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_finds_its_file_by_path_and_files_added_later() {
+        let mut report = Report {
+            files: vec![
+                SourceFile::new("a.tf", "first"),
+                SourceFile::new("b.tf", "b"),
+                SourceFile::new("a.tf", "second"),
+            ],
+            ..Report::default()
+        };
+        let at = |path: &str| FileError::new(std::path::Path::new(path), None, "x");
+        assert_eq!(
+            report.file_for(&at("a.tf")).map(|f| &*f.text),
+            Some("first")
+        );
+        assert!(report.file_for(&at("c.tf")).is_none());
+        report.files.push(SourceFile::new("c.tf", "c"));
+        assert_eq!(report.file_for(&at("c.tf")).map(|f| &*f.text), Some("c"));
+    }
 
     #[test]
     fn a_secret_is_masked_whole_even_when_its_range_splits_a_character() {

@@ -108,6 +108,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         anchor,
         meta,
         fingerprint_paths,
+        file_index: _,
     } = report;
     let files: Vec<SourceFile> = files
         .iter()
@@ -180,6 +181,8 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
         anchor,
         meta,
         fingerprint_paths: fingerprint_paths.clone(),
+        // The paths are escaped: indexed again when asked.
+        file_index: crate::FileIndex::default(),
     }))
 }
 
