@@ -119,6 +119,10 @@ pub struct Anchor {
     /// report names the same module file in many findings' related
     /// locations, and each resolution is a system call per component.
     resolved: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Option<PathBuf>>>>,
+    /// Each path already shown, as shown: every finding and related
+    /// location is written with its file's path, thousands of times per
+    /// file in a monorepo's report.
+    shown: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, ShownPath>>>,
 }
 
 /// A path as a report writes it.
@@ -143,6 +147,7 @@ impl Anchor {
             root: Some(root),
             cwd,
             resolved: Arc::default(),
+            shown: Arc::default(),
         }
     }
 
@@ -155,6 +160,31 @@ impl Anchor {
     /// only a path that does not fall under the root as written has its
     /// links resolved, since it may reach the root through one.
     pub fn show(&self, path: &Path) -> ShownPath {
+        if self.root.is_none() {
+            return ShownPath {
+                text: display_path(path),
+                relative: !path.is_absolute(),
+            };
+        }
+        let cached = self
+            .shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(path)
+            .cloned();
+        if let Some(shown) = cached {
+            return shown;
+        }
+        let shown = self.show_anew(path);
+        self.shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.to_path_buf(), shown.clone());
+        shown
+    }
+
+    /// [`Anchor::show`] without its memory of paths shown.
+    fn show_anew(&self, path: &Path) -> ShownPath {
         let Some(root) = &self.root else {
             return ShownPath {
                 text: display_path(path),
@@ -205,6 +235,7 @@ impl Anchor {
             root: self.root.as_deref().map(&mut f),
             cwd: f(&self.cwd),
             resolved: Arc::default(),
+            shown: Arc::default(),
         }
     }
 }
