@@ -100,11 +100,11 @@ pub struct Resource {
     /// For a compose service with `build:`, the Dockerfile it builds and
     /// that file's final base image: the role the service takes when its
     /// `image` says nothing (CMP 8.2.5).
-    pub built: Option<Built>,
+    pub built: Option<Box<Built>>,
     /// For a resource read from a Terraform plan and located in its
     /// `.tf` source: where the plan holds it. Findings list it, and are
     /// reported wherever the plan is.
-    pub planned: Option<Origin>,
+    pub planned: Option<Box<Origin>>,
 }
 
 /// Spans by JSON pointer.

@@ -534,7 +534,7 @@ fn finding(
         message: format!("instance {} is created here", call.message).into(),
         from_environment: false,
     }));
-    related.extend(resource.planned.clone());
+    related.extend(resource.planned.as_deref().cloned());
     Finding {
         rule: index,
         rule_id: rule.id.clone(),

@@ -205,7 +205,7 @@ pub fn lower(
                 .then(|| built(&dir, &attributes, &unknown, lowering.project))
                 .flatten();
             resources.push(Resource {
-                built,
+                built: built.map(Box::new),
                 kind: BlockKind::Manifest,
                 address: format!("{prefix}{name}"),
                 resource_type: resource_type.to_string(),

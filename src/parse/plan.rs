@@ -526,12 +526,12 @@ fn resource(
         resource.module.clone_from(&t.module);
         resource.policy.clone_from(&t.policy);
         resource.expressions.clone_from(&t.expressions);
-        resource.planned = Some(Origin {
+        resource.planned = Some(Box::new(Origin {
             file: index,
             span: header,
             message: format!("planned as {}", p.address).into(),
             from_environment: false,
-        });
+        }));
     }
     for (pointer, text) in marked {
         resource.expressions.entry(pointer).or_insert(text.into());
