@@ -856,19 +856,24 @@ fn fingerprint_paths(files: &[SourceFile], root: Option<&std::path::Path>) -> Ve
 }
 
 fn sort(report: &mut Report) {
-    let files = &report.files;
-    let key = |f: &Finding| {
-        (
-            files.get(f.file).map(SourceFile::display_path),
-            f.span.start,
-            f.rule_id.clone(),
-            f.resource.clone(),
-            f.pointer.clone(),
-        )
+    // Each file's path made once; the keys borrow it and the findings,
+    // not copies per finding (a monorepo's report has hundreds of
+    // thousands). Stable, as before.
+    let paths: Vec<String> = report.files.iter().map(SourceFile::display_path).collect();
+    let path = |f: &Finding| paths.get(f.file).map(String::as_str);
+    let order = |a: &Finding, b: &Finding| {
+        path(a)
+            .cmp(&path(b))
+            .then_with(|| a.span.start.cmp(&b.span.start))
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.resource.cmp(&b.resource))
+            .then_with(|| a.pointer.cmp(&b.pointer))
     };
-    report.findings.sort_by_cached_key(key);
-    report.undecided.sort_by_cached_key(key);
-    report.suppressed.sort_by_cached_key(|s| key(&s.finding));
+    report.findings.sort_by(order);
+    report.undecided.sort_by(order);
+    report
+        .suppressed
+        .sort_by(|a, b| order(&a.finding, &b.finding));
     report.errors.sort_by(|a, b| {
         (&a.path, a.span.map(|s| s.start)).cmp(&(&b.path, b.span.map(|s| s.start)))
     });
