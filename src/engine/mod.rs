@@ -138,6 +138,15 @@ fn run_timed(
             ));
         }
     }
+    // Reserved at their sizes: grown by doubling, the lists of a
+    // monorepo's findings would be copied at each step and left with up
+    // to half their room spare.
+    all.findings
+        .reserve_exact(per_resource.iter().map(|r| r.findings.len()).sum());
+    all.undecided
+        .reserve_exact(per_resource.iter().map(|r| r.undecided.len()).sum());
+    all.held
+        .reserve_exact(per_resource.iter().map(|r| r.held.len()).sum());
     for mut results in per_resource {
         all.findings.append(&mut results.findings);
         all.undecided.append(&mut results.undecided);
