@@ -67,41 +67,56 @@ impl Counts {
 }
 
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
+    super::written(|out| write(report, rules, options, out))
+}
+
+/// Writes the report as JUnit XML. The totals lead the document, so each
+/// suite is rendered before anything is written, but the suites are
+/// written one by one, never joined into one text with the document.
+pub fn write(
+    report: &Report,
+    rules: &RuleSet,
+    options: RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut cases = cases(report, rules);
     let mut total = Counts::default();
-    let mut suites = String::new();
+    let mut suites: Vec<String> = Vec::new();
     for (index, rule) in rules.rules.iter().enumerate() {
         let Some(rule_cases) = cases.remove(&index) else {
             continue;
         };
         let (counts, text) = rule_suite(report, rule, rule_cases.values(), options);
         total.add(counts);
-        suites.push_str(&text);
+        suites.push(text);
     }
+    drop(cases);
     if !report.errors.is_empty() {
         let (counts, text) = error_suite(report);
         total.add(counts);
-        suites.push_str(&text);
+        suites.push(text);
     }
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut head = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     // A comment: the JUnit schema has no place for it on <testsuites>.
     let config = super::config_path(report).unwrap_or_else(|| "none (built-in defaults)".into());
     let _ = writeln!(
-        out,
+        head,
         "<!-- provcheck configuration: {} -->",
         comment_text(&config)
     );
     let _ = writeln!(
-        out,
+        head,
         "<testsuites name=\"provcheck\" {}>",
         total.attributes()
     );
     if let Some(meta) = &report.meta {
-        out.push_str(&provenance_suite(meta));
+        head.push_str(&provenance_suite(meta));
     }
-    out.push_str(&suites);
-    out.push_str("</testsuites>\n");
-    out
+    out.write_all(head.as_bytes())?;
+    for suite in suites {
+        out.write_all(suite.as_bytes())?;
+    }
+    out.write_all(b"</testsuites>\n")
 }
 
 /// Every (rule, resource) case, by rule index.

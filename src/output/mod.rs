@@ -79,8 +79,8 @@ pub fn render(
 
 /// Writes the report in one format. JSON, SARIF and the human format
 /// are written entry by entry, so that their size, not the report's, never sits in memory
-/// (a 13,560-file tree's SARIF is over 100 MB); the other formats are
-/// rendered whole, then written.
+/// (a 13,560-file tree's SARIF is over 100 MB), and JUnit suite by
+/// suite; the other formats are rendered whole, then written.
 pub fn write(
     report: &Report,
     rules: &crate::ruleset::RuleSet,
@@ -94,6 +94,9 @@ pub fn write(
         #[cfg(feature = "cli")]
         OutputFormat::Human => {
             human::write(&escape::report(report, Breaks::Escape), rules, options, out)
+        }
+        OutputFormat::Junit => {
+            junit::write(&escape::report(report, Breaks::Escape), rules, options, out)
         }
         _ => out.write_all(render(report, rules, format, options).as_bytes()),
     }
