@@ -120,15 +120,7 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
             lines: f.lines.clone(),
         })
         .collect();
-    let findings: Vec<Finding> = findings.iter().map(|f| e.finding(f)).collect();
-    let undecided: Vec<Finding> = undecided.iter().map(|f| e.finding(f)).collect();
-    let suppressed: Vec<Suppressed> = suppressed
-        .iter()
-        .map(|Suppressed { finding, by }| Suppressed {
-            finding: e.finding(finding),
-            by: e.suppression(by),
-        })
-        .collect();
+    let by: Vec<Suppression> = suppressed.iter().map(|s| e.suppression(&s.by)).collect();
     let lapsed: Vec<Lapsed> = lapsed
         .iter()
         .map(
@@ -154,9 +146,26 @@ pub fn report(report: &Report, breaks: Breaks) -> Shown<'_> {
     let resources_changed = resources
         .iter()
         .any(|r| e.needs(&r.address) || e.needs(&r.resource_type));
-    if !e.changed && !resources_changed {
+    // The findings, the bulk of a large report, are copied only when
+    // something is escaped: looked at first, then copied.
+    let findings_changed = findings
+        .iter()
+        .chain(undecided)
+        .chain(suppressed.iter().map(|s| &s.finding))
+        .any(|f| e.finding_needs(f));
+    if !e.changed && !resources_changed && !findings_changed {
         return Shown::Same(report);
     }
+    let findings: Vec<Finding> = findings.iter().map(|f| e.finding(f)).collect();
+    let undecided: Vec<Finding> = undecided.iter().map(|f| e.finding(f)).collect();
+    let suppressed: Vec<Suppressed> = suppressed
+        .iter()
+        .zip(by)
+        .map(|(Suppressed { finding, .. }, by)| Suppressed {
+            finding: e.finding(finding),
+            by,
+        })
+        .collect();
     let resources: Vec<Resource> = resources
         .iter()
         .map(|r| Resource {
@@ -292,6 +301,28 @@ impl Escaper {
         }
     }
 
+    /// Whether [`Escaper::finding`] would change anything.
+    fn finding_needs(&self, finding: &Finding) -> bool {
+        let Finding {
+            rule: _,
+            rule_id,
+            severity: _,
+            category: _,
+            resource,
+            file: _,
+            span: _,
+            pointer,
+            message,
+            fingerprint: _,
+            related,
+            module,
+        } = finding;
+        [&rule_id.0, resource, pointer, message]
+            .into_iter()
+            .any(|text| self.needs(text))
+            || related.iter().chain(module).any(|o| self.needs(&o.message))
+    }
+
     fn suppression(&mut self, by: &Suppression) -> Suppression {
         let Suppression {
             source,
@@ -385,5 +416,34 @@ mod tests {
         let kept = self::report(&report, Breaks::Keep);
         assert_eq!(kept.errors[1].path, Path::new("b\\u{1b}.tf"));
         assert_eq!(kept.errors[1].message, "line\nbreak");
+    }
+
+    #[test]
+    fn a_finding_alone_that_needs_escaping_is_escaped() {
+        let finding = |message: &str| Finding {
+            rule: 0,
+            rule_id: RuleId("r".into()),
+            severity: crate::finding::Severity::High,
+            category: crate::finding::Category::Approval,
+            resource: "aws_s3_bucket.b".into(),
+            file: 0,
+            span: crate::source::Span::new(0, 1),
+            pointer: "/tags".into(),
+            message: message.into(),
+            fingerprint: "f".into(),
+            related: Vec::new(),
+            module: Vec::new(),
+        };
+        let mut report = Report::default();
+        report.findings.push(finding("plain"));
+        assert!(matches!(
+            self::report(&report, Breaks::Escape),
+            Shown::Same(_)
+        ));
+        report.undecided.push(finding("a\u{1b}[2Jb"));
+        let escaped = self::report(&report, Breaks::Escape);
+        assert!(matches!(escaped, Shown::Escaped(_)));
+        assert_eq!(escaped.undecided[0].message, "a\\u{1b}[2Jb");
+        assert_eq!(escaped.findings[0].message, "plain");
     }
 }
