@@ -128,6 +128,12 @@ pub struct Pointer(Arc<str>);
 /// input spells. Texts handed out before stay valid.
 const SHARED_POINTERS: usize = 1 << 16;
 
+/// The longest text the table keeps: pointers that repeat are short, and
+/// with [`SHARED_POINTERS`] this bounds the table to a few megabytes per
+/// thread. A longer one (a YAML key can be a megabyte) is copied, and
+/// freed with the last resource that holds it.
+const SHARED_LEN: usize = 256;
+
 thread_local! {
     static POINTERS: std::cell::RefCell<foldhash::HashSet<Arc<str>>> =
         std::cell::RefCell::new(foldhash::HashSet::default());
@@ -136,6 +142,9 @@ thread_local! {
 impl Pointer {
     /// The shared copy of `text`, made when this thread has none.
     pub fn new(text: &str) -> Pointer {
+        if text.len() > SHARED_LEN {
+            return Pointer(Arc::from(text));
+        }
         POINTERS.with(|table| {
             let mut table = table.borrow_mut();
             if let Some(shared) = table.get(text) {
@@ -498,6 +507,12 @@ mod tests {
             let _ = Pointer::new(&format!("/x/{i}"));
         }
         assert!(POINTERS.with(|t| t.borrow().len()) <= SHARED_POINTERS);
+        // A long text is not kept: the table holds short ones only.
+        let long = "/k".repeat(SHARED_LEN);
+        let before = POINTERS.with(|t| t.borrow().len());
+        assert_eq!(Pointer::new(&long).as_str(), long);
+        assert_eq!(POINTERS.with(|t| t.borrow().len()), before);
+        assert!(POINTERS.with(|t| t.borrow().iter().all(|p| p.len() <= SHARED_LEN)));
         // Handed out before the table started again: still whole.
         assert_eq!(a.as_str(), "/tags/owner");
         assert_eq!(format!("{a:?} {a}"), r#""/tags/owner" /tags/owner"#);
