@@ -302,7 +302,7 @@ pub fn discover_new(
 }
 
 /// The folder a path is in (`.` for a bare file name).
-fn folder_of(path: &Path) -> &Path {
+pub(crate) fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

@@ -207,41 +207,50 @@ impl Project {
 /// one per component of their path. Shared between threads.
 #[derive(Debug, Default)]
 pub struct Folders {
-    resolved: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<PathBuf>>>,
+    resolved: PathMemo<Option<PathBuf>>,
+}
+
+/// An answer per path, worked out once and shared between threads. The
+/// lock is not held while an answer is worked out (a system call or
+/// more): two threads may both work one out, and either is kept.
+#[derive(Debug)]
+pub struct PathMemo<T>(std::sync::Mutex<std::collections::HashMap<PathBuf, T>>);
+
+impl<T> Default for PathMemo<T> {
+    fn default() -> PathMemo<T> {
+        PathMemo(std::sync::Mutex::default())
+    }
+}
+
+impl<T: Clone> PathMemo<T> {
+    /// The answer for `path`, from `make` the first time.
+    pub fn get(&self, path: &Path, make: impl FnOnce() -> T) -> T {
+        let lock = || {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(answer) = lock().get(path) {
+            return answer.clone();
+        }
+        let answer = make();
+        lock().insert(path.to_path_buf(), answer.clone());
+        answer
+    }
 }
 
 impl Folders {
     /// `path` resolved; `None` where `canonicalize` fails.
     pub fn canonical(&self, path: &Path) -> Option<PathBuf> {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        let Some(name) = path.file_name() else {
             return path.canonicalize().ok();
         };
         // A link, or anything not there, is resolved whole.
         if !std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink()) {
             return path.canonicalize().ok();
         }
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        let cached = self
-            .resolved
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(parent)
-            .cloned();
-        let folder = match cached {
-            Some(folder) => folder,
-            None => {
-                let folder = parent.canonicalize().ok();
-                self.resolved
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(parent.to_path_buf(), folder.clone());
-                folder
-            }
-        };
+        let parent = crate::discover::folder_of(path);
+        let folder = self.resolved.get(parent, || parent.canonicalize().ok());
         Some(folder?.join(name))
     }
 }

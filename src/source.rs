@@ -118,11 +118,11 @@ pub struct Anchor {
     /// Each absolute path that needed its links resolved, resolved: a
     /// report names the same module file in many findings' related
     /// locations, and each resolution is a system call per component.
-    resolved: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Option<PathBuf>>>>,
+    resolved: Arc<crate::read::PathMemo<Option<PathBuf>>>,
     /// Each path already shown, as shown: every finding and related
     /// location is written with its file's path, thousands of times per
     /// file in a monorepo's report.
-    shown: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, ShownPath>>>,
+    shown: Arc<crate::read::PathMemo<ShownPath>>,
 }
 
 /// A path as a report writes it.
@@ -166,21 +166,7 @@ impl Anchor {
                 relative: !path.is_absolute(),
             };
         }
-        let cached = self
-            .shown
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(path)
-            .cloned();
-        if let Some(shown) = cached {
-            return shown;
-        }
-        let shown = self.show_anew(path);
-        self.shown
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(path.to_path_buf(), shown.clone());
-        shown
+        self.shown.get(path, || self.show_anew(path))
     }
 
     /// [`Anchor::show`] without its memory of paths shown.
@@ -203,17 +189,9 @@ impl Anchor {
             })
         };
         let relative = inside(&absolute).or_else(|| {
-            let mut resolved = self
-                .resolved
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !resolved.contains_key(&absolute) {
-                let canonical = absolute.canonicalize().ok();
-                resolved.insert(absolute.clone(), canonical);
-            }
-            resolved
-                .get(&absolute)
-                .and_then(|c| c.as_deref())
+            self.resolved
+                .get(&absolute, || absolute.canonicalize().ok())
+                .as_deref()
                 .and_then(inside)
         });
         match relative {
