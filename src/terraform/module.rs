@@ -334,9 +334,8 @@ pub fn evaluate(
     };
     let mut built: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut errors = Vec::new();
-    // The checked files some batch parsed, and those that did not parse.
+    // The checked files some batch parsed.
     let mut batch_parsed = std::collections::HashSet::new();
-    let mut unparsed = std::collections::HashSet::new();
     let mut notes = Vec::new();
     for batch in batches(&roots, &graph, &found.manifests, &all_dirs, files) {
         // The checked files of the batch's folders, parsed again.
@@ -355,9 +354,10 @@ pub fn evaluate(
         for (i, result) in results {
             match result {
                 Ok(body) => bodies.push((i, body)),
-                // A file that several batches parse is reported once.
+                // A file that several batches parse is reported by the
+                // first.
                 Err(error) => {
-                    if unparsed.insert(i) {
+                    if !batch_parsed.contains(&i) {
                         errors.push(error);
                     }
                 }
