@@ -66,7 +66,7 @@ pub struct Resource {
     pub attributes: Value,
     /// Span of every attribute, nested block and literal element, keyed by
     /// JSON pointer (`/ingress/0/cidr_blocks/1`).
-    pub spans: Spans,
+    pub spans: PointerMap<Span>,
     /// Pointers whose value is not known statically. Their JSON value is
     /// `null`.
     pub unknown: Unknown,
@@ -74,7 +74,7 @@ pub struct Resource {
     /// (`var.public`, `module.vpc.database_subnet_group`), by the pointer
     /// of the attribute or element holding it: what a reader is told an
     /// undecided result depends on, or a value came from.
-    pub expressions: BTreeMap<Pointer, Pointer>,
+    pub expressions: PointerMap<Pointer>,
     /// Where the values of some attributes were written, when that is not
     /// the attribute itself: a variable default, a tfvars file, a module
     /// argument, a local, a provider's default tags.
@@ -107,12 +107,23 @@ pub struct Resource {
     pub planned: Option<Box<Origin>>,
 }
 
-/// Spans by JSON pointer.
+/// A resource's values by JSON pointer (spans, expressions, origins):
+/// a sorted vector, iterated in the pointers' order as a `BTreeMap` is.
+/// A monorepo keeps hundreds of thousands of resources, most with a few
+/// entries each, until the report is written; a `BTreeMap` allocates
+/// nodes of eleven entries, so the flat vector holds the same in half
+/// the memory. Its inserts out of order cost O(n): lowerers build a
+/// [`Spans`] or another `BTreeMap` and collect it here, in O(n) since it
+/// is sorted.
+pub type PointerMap<V> = litemap::LiteMap<Pointer, V>;
+
+/// Spans by JSON pointer, while a lowerer builds them (see
+/// [`PointerMap`]).
 pub type Spans = BTreeMap<Pointer, Span>;
 /// JSON pointers whose values are not known statically.
 pub type Unknown = BTreeSet<Pointer>;
 /// Where values came from, by JSON pointer.
-pub type Related = BTreeMap<Pointer, Vec<Origin>>;
+pub type Related = PointerMap<Vec<Origin>>;
 
 /// A JSON pointer, or another short text that many resources repeat (an
 /// expression such as `var.region`): shared, not copied. Every resource
@@ -320,6 +331,12 @@ impl Resource {
         self.resource_type.shrink_to_fit();
         self.references.shrink_to_fit();
         self.module.shrink_to_fit();
+        shrink_map(&mut self.spans);
+        shrink_map(&mut self.expressions);
+        self.related
+            .iter_mut()
+            .for_each(|(_, origins)| origins.shrink_to_fit());
+        shrink_map(&mut self.related);
     }
 
     pub fn is_unknown(&self, pointer: &str) -> bool {
@@ -332,6 +349,13 @@ impl Resource {
         }
         false
     }
+}
+
+/// Gives back a map's spare capacity: its entries stay as they are.
+fn shrink_map<V>(map: &mut PointerMap<V>) {
+    let mut entries = std::mem::take(map).into_tuple_vec();
+    entries.shrink_to_fit();
+    *map = PointerMap::from_sorted_store_unchecked(entries);
 }
 
 /// Rebuilds every map and array of `value` at its exact size (see

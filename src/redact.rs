@@ -82,8 +82,8 @@ impl Masks {
             }
             resource
                 .related
-                .values_mut()
-                .for_each(|origins| self.origins(origins));
+                .iter_mut()
+                .for_each(|(_, origins)| self.origins(origins));
         }
     }
 

@@ -213,7 +213,7 @@ pub fn lower(
                 header: first_line(source, span),
                 span,
                 attributes,
-                spans,
+                spans: spans.into_iter().collect(),
                 unknown,
                 ..Resource::default()
             });
@@ -1182,7 +1182,7 @@ mod tests {
         );
         // Each file keeps the spans of the values it wrote.
         let text = |source: &SourceFile, r: &Resource, p: &str| {
-            let span = r.spans[p];
+            let span = r.spans.get(p).copied().unwrap();
             source.text[span.start..span.end].to_string()
         };
         assert_eq!(text(&base_source, db, "/labels/a"), "a=1");
@@ -1221,7 +1221,7 @@ mod tests {
         );
         assert!(api.unknown.contains("/environment/PROVCHECK_T_UNSET"));
         assert_eq!(api.attributes["networks"], json!({"front": null}));
-        let span = api.spans["/environment/A"];
+        let span = api.spans.get("/environment/A").copied().unwrap();
         assert_eq!(&source.text[span.start..span.end], "A=1");
     }
 

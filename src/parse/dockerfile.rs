@@ -750,7 +750,7 @@ pub fn lower(file_index: usize, source: &SourceFile) -> (Vec<Resource>, Vec<File
                 header: stage.header,
                 span: stage.span,
                 attributes: Value::Object(stage.attributes),
-                spans: stage.spans,
+                spans: stage.spans.into_iter().collect(),
                 unknown: stage.unknown,
                 ..Resource::default()
             }

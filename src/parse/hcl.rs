@@ -184,9 +184,9 @@ pub fn lower_block(
     absent_nulls(&mut attributes, &mut String::new(), &lowerer.unknown);
     let resource = Resource {
         attributes,
-        spans: lowerer.spans,
+        spans: lowerer.spans.into_iter().collect(),
         unknown: lowerer.unknown,
-        expressions: lowerer.expressions,
+        expressions: lowerer.expressions.into_iter().collect(),
         policy,
         ..outline(file_index, block, header)
     };
@@ -754,13 +754,13 @@ resource "aws_security_group" "db" {
             unknown,
             ["/ingress/0/cidr_blocks/1", "/tags/env", "/vpc_id"]
         );
-        let span = r.spans["/ingress/0/cidr_blocks"];
+        let span = r.spans.get("/ingress/0/cidr_blocks").copied().unwrap();
         assert!(text[span.start..span.end].starts_with("cidr_blocks"));
         assert_eq!(
             &text[r.header.start..r.header.end],
             r#"resource "aws_security_group" "db""#
         );
-        let span = r.spans["/tags/owner"];
+        let span = r.spans.get("/tags/owner").copied().unwrap();
         assert_eq!(&text[span.start..span.end], r#"owner = "team-a""#);
     }
 
@@ -809,9 +809,9 @@ resource "aws_security_group" "db" {
         assert_eq!(r.attributes["tags"], json!({"a": "2"}));
         assert_eq!(r.attributes["labels"], json!({"b": {"c": "3"}}));
         assert!(r.unknown.is_empty(), "{:?}", r.unknown);
-        let span = r.spans["/tags/a"];
+        let span = r.spans.get("/tags/a").copied().unwrap();
         assert_eq!(&text[span.start..span.end], r#"a = "2""#);
-        let span = r.spans["/labels/b"];
+        let span = r.spans.get("/labels/b").copied().unwrap();
         assert_eq!(&text[span.start..span.end], r#""b" = { c = "3" }"#);
     }
 
@@ -862,7 +862,7 @@ resource "aws_security_group" "db" {
         let (r, note) = lower_noted(&text);
         let deep = format!("/tags/{long}/y");
         assert_eq!(r.attributes["tags"][&long], json!({"x": 1, "y": null}));
-        assert_eq!(r.locate(&deep), r.spans["/tags"]);
+        assert_eq!(r.locate(&deep), r.spans.get("/tags").copied().unwrap());
         assert!(r.spans.keys().all(|p| p.len() <= MAX_POINTER_LEN + 1));
         // The unknown below makes the parent unknown.
         assert!(r.is_unknown(&deep) && r.unknown.contains("/tags"));
@@ -887,7 +887,10 @@ resource "aws_security_group" "db" {
         let first = format!("/x/{key}/0");
         let last = format!("/x/{key}/999");
         assert!(r.spans.contains_key(first.as_str()) && !r.spans.contains_key(last.as_str()));
-        assert_eq!(r.locate(&last), r.spans[format!("/x/{key}").as_str()]);
+        assert_eq!(
+            r.locate(&last),
+            r.spans.get(format!("/x/{key}").as_str()).copied().unwrap()
+        );
         assert!(note.expect("a note").1.contains("add up to"));
         let (_, note) = lower_noted("resource \"a\" \"b\" { x = [1, 2] }");
         assert!(note.is_none());

@@ -177,7 +177,7 @@ fn lower_object(
         header: first_line(source, span),
         span,
         attributes,
-        spans,
+        spans: spans.into_iter().collect(),
         ..Resource::default()
     })
 }

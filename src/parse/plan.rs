@@ -513,7 +513,7 @@ fn resource(
         header,
         span: Span::new(p.node.span.start, p.node.span.end),
         attributes,
-        spans: spans.map,
+        spans: spans.map.into_iter().collect(),
         unknown: unknowns,
         ..Resource::default()
     };
@@ -533,9 +533,14 @@ fn resource(
             from_environment: false,
         }));
     }
-    for (pointer, text) in marked {
-        resource.expressions.entry(pointer).or_insert(text.into());
-    }
+    // Merged in one sort: inserted one by one, each would shift the
+    // expressions after it.
+    let absent: Vec<_> = marked
+        .into_iter()
+        .filter(|(pointer, _)| !resource.expressions.contains_key(pointer))
+        .map(|(pointer, text)| (pointer, text.into()))
+        .collect();
+    resource.expressions.extend(absent);
     resource
 }
 

@@ -2011,7 +2011,7 @@ impl<'a> Instance<'a> {
                 related.insert(pointer.into(), origins);
             }
         }
-        related
+        related.into_iter().collect()
     }
 
     /// Where the variables and locals an expression reads were written,
@@ -2092,6 +2092,9 @@ impl<'a> Instance<'a> {
         let serde_json::Value::Object(tags) = tags else {
             return;
         };
+        // Gathered, then merged in one sort: inserted one by one out of
+        // order, each would shift the resource's sorted origins.
+        let mut origins = Vec::new();
         for (key, value) in defaults_map {
             if tags.contains_key(&key) {
                 continue;
@@ -2101,12 +2104,11 @@ impl<'a> Instance<'a> {
                 resource.unknown.insert(pointer.as_str().into());
             }
             if let Some(origin) = origin {
-                resource
-                    .related
-                    .insert(pointer.into(), vec![origin.clone()]);
+                origins.push((pointer.into(), vec![origin.clone()]));
             }
             tags.insert(key, value);
         }
+        resource.related.extend(origins);
     }
 }
 
