@@ -234,6 +234,75 @@ fn waivers_suppress_with_an_audit_trail_and_expire() {
 }
 
 #[test]
+fn each_suppressed_finding_keeps_what_suppressed_it() {
+    // Findings suppressed by each source, between findings that stay:
+    // every one is paired with its own suppression.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "f5/main.tf", &volume("five", false));
+    let out = provcheck_in(dir.path(), &["baseline", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for (n, name) in [(1, "one"), (3, "three"), (4, "four")] {
+        write(dir.path(), &format!("f{n}/main.tf"), &volume(name, false));
+    }
+    write(
+        dir.path(),
+        "f2/main.tf",
+        &format!(
+            "# provcheck:ignore aws-ebs-volume-unencrypted status=accepted-risk reason=\"scratch\"\n{}",
+            volume("two", false)
+        ),
+    );
+    write(
+        dir.path(),
+        ".provcheck-waivers.yaml",
+        "waivers:\n  - rule: aws-ebs-volume-unencrypted\n    path: \"f4/**\"\n    status: accepted-risk\n    reason: test\n    approver: cto@example.com\n    ticket: SEC-1\n",
+    );
+    let out = provcheck_in(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--baseline",
+            ".provcheck-baseline.json",
+            ".",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let files = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        files(&json["findings"]),
+        ["f1/main.tf", "f3/main.tf"],
+        "{json:#}"
+    );
+    let suppressed: Vec<(String, String)> = json["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["suppression"]["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("f2/main.tf", "inline"),
+        ("f4/main.tf", "waiver"),
+        ("f5/main.tf", "baseline"),
+    ]
+    .map(|(f, s)| (f.to_string(), s.to_string()));
+    assert_eq!(suppressed, expected, "{json:#}");
+}
+
+#[test]
 fn inline_suppressions_can_be_switched_off_for_reviews() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(

@@ -278,10 +278,13 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
         }
     }
 
-    let mut kept = Vec::new();
-    let mut suppressed = Vec::new();
-    for finding in std::mem::take(&mut report.findings) {
-        let lines = covered_lines(report, &resources, &finding);
+    // What suppresses each finding, by its index: the findings stay in
+    // place, and those suppressed are taken out in one pass at the end.
+    // Moved one by one into a new list, a monorepo's findings were held
+    // twice, and the new list grew by doubling.
+    let mut suppressions: Vec<(usize, Suppression)> = Vec::new();
+    for (index, finding) in report.findings.iter().enumerate() {
+        let lines = covered_lines(report, &resources, finding);
         let first = lines
             .iter()
             .filter_map(|&line| {
@@ -294,10 +297,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
             if expired(&c.expires) {
                 expired_comments[i].push(finding.fingerprint.clone());
             } else {
-                suppressed.push(Suppressed {
-                    by: inline_record(report, c),
-                    finding,
-                });
+                suppressions.push((index, inline_record(report, c)));
                 continue;
             }
         }
@@ -316,10 +316,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
                 if expired(&v.expires) {
                     expired_waivers[v.index].push(finding.fingerprint.clone());
                 } else {
-                    suppressed.push(Suppressed {
-                        by: waiver_record(w, v),
-                        finding,
-                    });
+                    suppressions.push((index, waiver_record(w, v)));
                     continue;
                 }
             }
@@ -330,8 +327,9 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
                 .as_ref()
                 .map(|b| b.path.clone())
                 .unwrap_or_default();
-            suppressed.push(Suppressed {
-                by: Suppression {
+            suppressions.push((
+                index,
+                Suppression {
                     source: Source::Baseline,
                     status: None,
                     reason: Some("in the baseline".into()),
@@ -341,11 +339,27 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
                     file,
                     line: None,
                 },
-                finding,
-            });
-            continue;
+            ));
         }
-        kept.push(finding);
+    }
+    let mut suppressed: Vec<Suppressed> = Vec::with_capacity(suppressions.len());
+    if !suppressions.is_empty() {
+        let mut index = 0;
+        let mut next = suppressions.iter().map(|(i, _)| *i).peekable();
+        let taken: Vec<Finding> = report
+            .findings
+            .extract_if(.., |_| {
+                let hit = next.next_if_eq(&index).is_some();
+                index += 1;
+                hit
+            })
+            .collect();
+        suppressed.extend(
+            taken
+                .into_iter()
+                .zip(suppressions)
+                .map(|(finding, (_, by))| Suppressed { by, finding }),
+        );
     }
 
     // Findings about the suppressions themselves.
@@ -446,8 +460,7 @@ pub fn apply(report: &mut Report, rules: &RuleSet, options: &Options, project: &
             }
         }
     }
-    kept.append(&mut audit);
-    report.findings = kept;
+    report.findings.append(&mut audit);
     report.suppressed = suppressed;
     report.lapsed = lapsed;
 }
