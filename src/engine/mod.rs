@@ -102,6 +102,54 @@ fn run_timed(
     let ctx = native::Context {
         classifier: std::sync::Arc::clone(&rules.classifier),
     };
+    // Checks over the whole set of resources (topology, co-location),
+    // before the per-resource results exist: the two are merged at
+    // their exact sizes below.
+    let mut global = Results::default();
+    for (index, rule) in rules.rules.iter().enumerate() {
+        let Check::Native(native) = &rule.check else {
+            continue;
+        };
+        if !native.is_global() {
+            continue;
+        }
+        let run = native.run_global(resources, paths, &ctx);
+        match run.held {
+            Some(held) => global.held.extend(held.into_iter().map(|at| (index, at))),
+            None => {
+                let reported: std::collections::HashSet<usize> =
+                    run.results.iter().map(|g| g.at).collect();
+                global.held.extend(
+                    resources
+                        .iter()
+                        .enumerate()
+                        .filter(|(at, r)| {
+                            r.kind.is_checked()
+                                && rule.applies_to(&r.resource_type)
+                                && !reported.contains(at)
+                        })
+                        .map(|(at, _)| (index, at)),
+                );
+            }
+        }
+        for global_result in run.results {
+            let Some(resource) = resources.get(global_result.at) else {
+                continue;
+            };
+            let (pointer, detail, decided) = match global_result.result {
+                NativeResult::Fail { pointer, detail } => (pointer, detail, true),
+                NativeResult::Undecided { pointer, detail } => (pointer, detail, false),
+            };
+            let mut finding = finding(index, rule, resource, paths, pointer, Some(detail));
+            finding.related.extend(global_result.examined);
+            if decided {
+                global.findings.push(finding);
+            } else {
+                global.undecided.push(finding);
+            }
+        }
+    }
+    global.held.shrink_to_fit();
     let per_resource: Vec<Results> = resources
         .par_iter()
         .enumerate()
@@ -120,6 +168,10 @@ fn run_timed(
                     Some(Verdict::Other) | None => {}
                 }
             }
+            // Until merged, each resource's lists are kept: a first push
+            // makes room for four findings, and most resources have one.
+            results.findings.shrink_to_fit();
+            results.held.shrink_to_fit();
             results
         })
         .collect();
@@ -138,64 +190,20 @@ fn run_timed(
             ));
         }
     }
-    // Reserved at their sizes: grown by doubling, the lists of a
-    // monorepo's findings would be copied at each step and left with up
-    // to half their room spare.
+    // Reserved at their sizes, the whole-set checks' results included:
+    // grown by doubling, the lists of a monorepo's findings would be
+    // copied at each step and left with up to half their room spare.
+    let parts = || per_resource.iter().chain(std::iter::once(&global));
     all.findings
-        .reserve_exact(per_resource.iter().map(|r| r.findings.len()).sum());
+        .reserve_exact(parts().map(|r| r.findings.len()).sum());
     all.undecided
-        .reserve_exact(per_resource.iter().map(|r| r.undecided.len()).sum());
-    all.held
-        .reserve_exact(per_resource.iter().map(|r| r.held.len()).sum());
-    for mut results in per_resource {
+        .reserve_exact(parts().map(|r| r.undecided.len()).sum());
+    all.held.reserve_exact(parts().map(|r| r.held.len()).sum());
+    for mut results in per_resource.into_iter().chain(std::iter::once(global)) {
         all.findings.append(&mut results.findings);
         all.undecided.append(&mut results.undecided);
         all.held.append(&mut results.held);
         all.maybe.append(&mut results.maybe);
-    }
-    // Checks over the whole set of resources (topology, co-location).
-    for (index, rule) in rules.rules.iter().enumerate() {
-        let Check::Native(native) = &rule.check else {
-            continue;
-        };
-        if !native.is_global() {
-            continue;
-        }
-        let run = native.run_global(resources, paths, &ctx);
-        match run.held {
-            Some(held) => all.held.extend(held.into_iter().map(|at| (index, at))),
-            None => {
-                let reported: std::collections::HashSet<usize> =
-                    run.results.iter().map(|g| g.at).collect();
-                all.held.extend(
-                    resources
-                        .iter()
-                        .enumerate()
-                        .filter(|(at, r)| {
-                            r.kind.is_checked()
-                                && rule.applies_to(&r.resource_type)
-                                && !reported.contains(at)
-                        })
-                        .map(|(at, _)| (index, at)),
-                );
-            }
-        }
-        for global in run.results {
-            let Some(resource) = resources.get(global.at) else {
-                continue;
-            };
-            let (pointer, detail, decided) = match global.result {
-                NativeResult::Fail { pointer, detail } => (pointer, detail, true),
-                NativeResult::Undecided { pointer, detail } => (pointer, detail, false),
-            };
-            let mut finding = finding(index, rule, resource, paths, pointer, Some(detail));
-            finding.related.extend(global.examined);
-            if decided {
-                all.findings.push(finding);
-            } else {
-                all.undecided.push(finding);
-            }
-        }
     }
     dedupe_overlays(&mut all.findings, resources, paths);
     dedupe_overlays(&mut all.undecided, resources, paths);
@@ -214,8 +222,21 @@ fn dedupe_overlays(findings: &mut Vec<Finding>, resources: &[Resource], paths: &
         let path = paths.get(file).map(String::as_str).unwrap_or("");
         path.rsplit_once('/').map_or("", |(dir, _)| dir)
     };
+    let by_file: HashMap<(usize, &str), &Resource> = resources
+        .iter()
+        .filter(|r| r.kind == crate::model::BlockKind::Manifest)
+        .map(|r| ((r.file, r.address.as_str()), r))
+        .collect();
+    if by_file.is_empty() {
+        return;
+    }
+    // Only manifests are lowered once per file: the findings on other
+    // resources (most of a monorepo's) are left out of the groups.
     let mut groups: HashMap<(usize, &str, &str, &str, &str), Vec<usize>> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
+        if !by_file.contains_key(&(f.file, f.resource.as_str())) {
+            continue;
+        }
         let key = (
             f.rule,
             f.resource.as_str(),
@@ -225,11 +246,6 @@ fn dedupe_overlays(findings: &mut Vec<Finding>, resources: &[Resource], paths: &
         );
         groups.entry(key).or_default().push(i);
     }
-    let by_file: HashMap<(usize, &str), &Resource> = resources
-        .iter()
-        .filter(|r| r.kind == crate::model::BlockKind::Manifest)
-        .map(|r| ((r.file, r.address.as_str()), r))
-        .collect();
     let mut drop = vec![false; findings.len()];
     for members in groups.values().filter(|m| m.len() > 1) {
         let resource = |i: usize| by_file.get(&(findings[i].file, findings[i].resource.as_str()));
