@@ -96,7 +96,7 @@ pub fn verify(report: &Report) -> Result<(), String> {
             in_file(resource.file, *span, &format!("{what} {pointer}"))?;
         }
         for (pointer, origins) in &resource.related {
-            for origin in origins {
+            for origin in origins.iter() {
                 in_file(origin.file, origin.span, &format!("{what} {pointer}"))?;
             }
         }

@@ -123,7 +123,46 @@ pub type Spans = BTreeMap<Pointer, Span>;
 /// JSON pointers whose values are not known statically.
 pub type Unknown = BTreeSet<Pointer>;
 /// Where values came from, by JSON pointer.
-pub type Related = PointerMap<Vec<Origin>>;
+pub type Related = PointerMap<Origins>;
+
+/// The places one value came from, shared: every attribute that reads
+/// `var.name`, in every resource of a module instance, has the same list
+/// (the module argument, the root variable, its tfvars line), and a
+/// monorepo's resources held 739,000 copies of such lists. See
+/// [`Origins::shared`].
+pub type Origins = Arc<[Origin]>;
+
+/// How many lists each thread's table of shared origins holds before it
+/// starts again (see [`SHARED_POINTERS`]).
+const SHARED_ORIGINS: usize = 1 << 14;
+
+/// The longest list the table keeps: longer ones are rare and not worth
+/// holding on to.
+const SHARED_ORIGINS_LEN: usize = 8;
+
+thread_local! {
+    static ORIGINS: std::cell::RefCell<foldhash::HashSet<Origins>> =
+        std::cell::RefCell::new(foldhash::HashSet::default());
+}
+
+/// The shared copy of `list`, made when this thread has none.
+pub fn shared_origins(list: Vec<Origin>) -> Origins {
+    if list.len() > SHARED_ORIGINS_LEN {
+        return list.into();
+    }
+    ORIGINS.with(|table| {
+        let mut table = table.borrow_mut();
+        if let Some(shared) = table.get(list.as_slice()) {
+            return Arc::clone(shared);
+        }
+        if table.len() >= SHARED_ORIGINS {
+            table.clear();
+        }
+        let shared: Origins = list.into();
+        table.insert(Arc::clone(&shared));
+        shared
+    })
+}
 
 /// A JSON pointer, or another short text that many resources repeat (an
 /// expression such as `var.region`): shared, not copied. Every resource
@@ -260,7 +299,7 @@ pub struct Built {
 }
 
 /// A place a value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     /// Index into the checked files.
     pub file: usize,
@@ -333,9 +372,6 @@ impl Resource {
         self.module.shrink_to_fit();
         shrink_map(&mut self.spans);
         shrink_map(&mut self.expressions);
-        self.related
-            .iter_mut()
-            .for_each(|(_, origins)| origins.shrink_to_fit());
         shrink_map(&mut self.related);
     }
 
@@ -540,6 +576,33 @@ mod tests {
         // Handed out before the table started again: still whole.
         assert_eq!(a.as_str(), "/tags/owner");
         assert_eq!(format!("{a:?} {a}"), r#""/tags/owner" /tags/owner"#);
+    }
+
+    #[test]
+    fn an_origin_list_is_kept_once_and_the_table_is_bounded() {
+        let origin = |i: usize| Origin {
+            file: i,
+            span: Span::new(i, i + 1),
+            message: Arc::from(format!("var.v{i}")),
+            from_environment: false,
+        };
+        let a = shared_origins(vec![origin(1), origin(2)]);
+        let b = shared_origins(vec![origin(1), origin(2)]);
+        assert!(Arc::ptr_eq(&a, &b));
+        // Another order is another list.
+        let c = shared_origins(vec![origin(2), origin(1)]);
+        assert!(!Arc::ptr_eq(&a, &c));
+        for i in 0..=SHARED_ORIGINS {
+            let _ = shared_origins(vec![origin(i)]);
+        }
+        assert!(ORIGINS.with(|t| t.borrow().len()) <= SHARED_ORIGINS);
+        // A long list is not kept.
+        let long: Vec<Origin> = (0..=SHARED_ORIGINS_LEN).map(origin).collect();
+        let before = ORIGINS.with(|t| t.borrow().len());
+        assert_eq!(shared_origins(long.clone())[..], long[..]);
+        assert_eq!(ORIGINS.with(|t| t.borrow().len()), before);
+        // Handed out before the table started again: still whole.
+        assert_eq!(a[..], [origin(1), origin(2)]);
     }
 
     #[test]

@@ -80,10 +80,12 @@ impl Masks {
             if let Some(planned) = &mut resource.planned {
                 self.mask_shared(&mut planned.message);
             }
-            resource
-                .related
-                .iter_mut()
-                .for_each(|(_, origins)| self.origins(origins));
+            for (_, origins) in resource.related.iter_mut() {
+                // Shared with other resources: copied only when masked.
+                if origins.iter().any(|o| self.holds(&o.message)) {
+                    self.origins(std::sync::Arc::make_mut(origins));
+                }
+            }
         }
     }
 
@@ -123,13 +125,16 @@ impl Masks {
             .for_each(|o| self.mask_shared(&mut o.message));
     }
 
-    /// Masks a shared text, copying it only when it holds a value.
-    fn mask_shared(&self, text: &mut std::sync::Arc<str>) {
-        if self
-            .values
+    /// Whether `text` holds a value to mask.
+    fn holds(&self, text: &str) -> bool {
+        self.values
             .iter()
             .any(|(value, _)| text.contains(value.as_str()))
-        {
+    }
+
+    /// Masks a shared text, copying it only when it holds a value.
+    fn mask_shared(&self, text: &mut std::sync::Arc<str>) {
+        if self.holds(text) {
             let mut owned = text.to_string();
             self.mask(&mut owned);
             *text = owned.into();
@@ -170,5 +175,35 @@ mod tests {
              token=(masked CI_TOKEN)"
         );
         assert!(Masks::new(&[], &std::collections::BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn a_shared_origin_list_is_copied_only_where_masked() {
+        use crate::model::{Origin, Pointer, Resource};
+        let tf = [("password".to_string(), "hunter2hunter2".to_string())];
+        let masks = Masks::new(&tf, &std::collections::BTreeMap::new());
+        let origin = |message: &str| Origin {
+            file: 0,
+            span: crate::source::Span::new(0, 1),
+            message: message.into(),
+            from_environment: false,
+        };
+        let secret = crate::model::shared_origins(vec![origin("key hunter2hunter2")]);
+        let plain = crate::model::shared_origins(vec![origin("var.region")]);
+        let mut resource = Resource::default();
+        resource.related.insert(Pointer::new("/a"), secret.clone());
+        resource.related.insert(Pointer::new("/b"), plain.clone());
+        masks.identities(std::slice::from_mut(&mut resource));
+        assert_eq!(
+            &*resource.related.get("/a").unwrap()[0].message,
+            "key (masked TF_VAR_password)"
+        );
+        // The list other resources share is left whole, and one without
+        // a value to mask is not copied.
+        assert_eq!(&*secret[0].message, "key hunter2hunter2");
+        assert!(std::sync::Arc::ptr_eq(
+            resource.related.get("/b").unwrap(),
+            &plain
+        ));
     }
 }

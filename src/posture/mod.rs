@@ -217,7 +217,7 @@ fn environment(
     let from_tfvars = resource
         .related
         .values()
-        .flatten()
+        .flat_map(|origins| origins.iter())
         .find_map(|origin| tfvars.get(origin.file).copied().flatten());
     if let Some(env) = from_tfvars {
         return Some(env.to_string());

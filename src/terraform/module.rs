@@ -2008,7 +2008,7 @@ impl<'a> Instance<'a> {
             let origins = self.origins_of(&attribute.value, 0);
             if !origins.is_empty() {
                 let pointer = crate::model::push_pointer("", attribute.key.as_str());
-                related.insert(pointer.into(), origins);
+                related.insert(pointer.into(), crate::model::shared_origins(origins));
             }
         }
         related.into_iter().collect()
@@ -2104,7 +2104,10 @@ impl<'a> Instance<'a> {
                 resource.unknown.insert(pointer.as_str().into());
             }
             if let Some(origin) = origin {
-                origins.push((pointer.into(), vec![origin.clone()]));
+                origins.push((
+                    pointer.into(),
+                    crate::model::shared_origins(vec![origin.clone()]),
+                ));
             }
             tags.insert(key, value);
         }
