@@ -150,12 +150,15 @@ fn run_timed(
         }
     }
     global.held.shrink_to_fit();
+    // Gathered by run of resources, one list of each kind per run: one
+    // per resource cost a `Results` and its small lists for each of a
+    // monorepo's hundreds of thousands of resources, all held until the
+    // merge below.
     let per_resource: Vec<Results> = resources
         .par_iter()
         .enumerate()
         .filter(|(_, r)| r.kind.is_checked())
-        .map(|(at, resource)| {
-            let mut results = Results::default();
+        .fold(Results::default, |mut results, (at, resource)| {
             for (index, rule) in rules.rules.iter().enumerate() {
                 if !rule.applies_to(&resource.resource_type) {
                     continue;
@@ -168,10 +171,6 @@ fn run_timed(
                     Some(Verdict::Other) | None => {}
                 }
             }
-            // Until merged, each resource's lists are kept: a first push
-            // makes room for four findings, and most resources have one.
-            results.findings.shrink_to_fit();
-            results.held.shrink_to_fit();
             results
         })
         .collect();
