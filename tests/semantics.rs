@@ -454,7 +454,7 @@ resource "aws_db_instance" "replica" {
             .iter()
             .find(|s| s.address == address)
             .unwrap_or_else(|| panic!("no store {address}"));
-        let cell = &store.controls[control];
+        let cell = store.controls.get(control).unwrap();
         (cell.verdict, cell.reason.clone().unwrap_or_default())
     };
     // A replica's backups are its source's: the source's verdict, linked.
@@ -470,7 +470,7 @@ resource "aws_db_instance" "replica" {
         .find(|s| s.address == "aws_db_instance.replica")
         .unwrap();
     assert_eq!(
-        replica.controls["backup"].from.as_deref(),
+        replica.controls.get("backup").unwrap().from.as_deref(),
         Some("aws_db_instance.primary")
     );
     assert_eq!(replica.backup_retention_days, Some(7));

@@ -222,7 +222,7 @@ fn data_stores(model: &Model<'_>) -> (Table<'static>, Table<'static>) {
                     or_dash(d.environment.as_deref()),
                 ];
                 for control in CONTROLS {
-                    let c = &d.controls[control];
+                    let c = &d.controls[&control];
                     let shown = match &c.reason {
                         Some(reason)
                             if c.verdict != "pass" || !reason.starts_with("checked by") =>

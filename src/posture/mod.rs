@@ -128,7 +128,8 @@ pub struct DataStore {
     /// Days automated backups are kept, as configured or by the provider's
     /// default; `None` when unknown or not applicable.
     pub backup_retention_days: Option<i64>,
-    pub controls: BTreeMap<&'static str, Cell>,
+    /// By control, in the columns' names' order, as a map.
+    pub controls: litemap::LiteMap<&'static str, Cell>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -874,7 +875,7 @@ pub fn build<'r>(
                 types,
                 rules,
             };
-            let mut controls: BTreeMap<&'static str, Cell> = CONTROLS
+            let mut controls: litemap::LiteMap<&'static str, Cell> = CONTROLS
                 .iter()
                 .map(|&key| {
                     let column = Column::of(key);
