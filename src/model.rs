@@ -129,7 +129,7 @@ pub type Related = PointerMap<Origins>;
 /// `var.name`, in every resource of a module instance, has the same list
 /// (the module argument, the root variable, its tfvars line), and a
 /// monorepo's resources held 739,000 copies of such lists. See
-/// [`Origins::shared`].
+/// [`shared_origins`].
 pub type Origins = Arc<[Origin]>;
 
 /// How many lists each thread's table of shared origins holds before it

@@ -128,7 +128,8 @@ pub struct DataStore {
     /// Days automated backups are kept, as configured or by the provider's
     /// default; `None` when unknown or not applicable.
     pub backup_retention_days: Option<i64>,
-    /// By control, in the columns' names' order, as a map.
+    /// By control, ordered by name: a JSON object, as a BTreeMap wrote
+    /// it, in the memory of a vector.
     pub controls: litemap::LiteMap<&'static str, Cell>,
 }
 

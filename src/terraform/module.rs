@@ -2093,7 +2093,11 @@ impl<'a> Instance<'a> {
             return;
         };
         // Gathered, then merged in one sort: inserted one by one out of
-        // order, each would shift the resource's sorted origins.
+        // order, each would shift the resource's sorted origins. Every
+        // default tag came from the same place: one shared list.
+        let shared = origin
+            .as_ref()
+            .map(|origin| crate::model::shared_origins(vec![origin.clone()]));
         let mut origins = Vec::new();
         for (key, value) in defaults_map {
             if tags.contains_key(&key) {
@@ -2103,11 +2107,8 @@ impl<'a> Instance<'a> {
             if unknown.iter().any(|u| u == &format!("/{key}")) {
                 resource.unknown.insert(pointer.as_str().into());
             }
-            if let Some(origin) = origin {
-                origins.push((
-                    pointer.into(),
-                    crate::model::shared_origins(vec![origin.clone()]),
-                ));
+            if let Some(shared) = &shared {
+                origins.push((pointer.into(), std::sync::Arc::clone(shared)));
             }
             tags.insert(key, value);
         }
