@@ -609,7 +609,7 @@ pub fn lower_all(
             // The tree is dropped here and parsed again when its module's
             // batch is evaluated (see `terraform::module::evaluate`); a
             // file that calls no module is parsed only then.
-            Some(Format::Terraform) if !terraform::module::may_call_modules(&file.text) => {
+            Some(Format::Terraform) if !terraform::module::may_call_modules(file) => {
                 (Some(Vec::new()), Vec::new(), Vec::new(), None, None)
             }
             Some(Format::Terraform) => match parse::terraform(file) {
