@@ -227,50 +227,71 @@ pub fn evaluate(
         .unwrap_or_else(|_| bounds.root.to_path_buf());
     let mut out = Evaluated::default();
     // tfvars files are read for every folder that may be a root.
-    // Each folder resolved once, not once per file: a folder's files
-    // come one after another, and resolving costs a system call for
-    // every component of the path.
+    // Each folder resolved once, not once per file, and the folders in
+    // parallel: resolving costs a system call for every component of
+    // the path, and listing a folder for its tfvars files one more.
+    fn folder(file: &SourceFile) -> &Path {
+        file.path.parent().unwrap_or(Path::new("."))
+    }
+    let mut folders: Vec<&Path> = files
+        .iter()
+        .zip(parsed)
+        .filter(|(_, summary)| summary.is_some())
+        .map(|(file, _)| folder(file))
+        .collect();
+    folders.sort_unstable();
+    folders.dedup();
+    let resolved: HashMap<&Path, PathBuf> = folders
+        .into_par_iter()
+        .map(|dir| (dir, canonical_folder(dir)))
+        .collect();
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
-    let mut resolved: HashMap<&Path, PathBuf> = HashMap::new();
     for (i, (file, summary)) in files.iter().zip(parsed).enumerate() {
         if summary.is_some() {
-            let dir = resolved
-                .entry(file.path.parent().unwrap_or(Path::new(".")))
-                .or_insert_with(|| canonical_dir(&file.path));
-            dirs.entry(dir.clone()).or_default().push(i);
+            if let Some(dir) = resolved.get(folder(file)) {
+                dirs.entry(dir.clone()).or_default().push(i);
+            }
         }
     }
-    let mut tfvars: Vec<(PathBuf, SourceFile)> = Vec::new();
-    for dir in dirs.keys() {
-        let automatic = tfvars_files(dir);
-        for path in &automatic {
-            match read::text(path, Within::Project(root)) {
-                Ok(text) => {
-                    tfvars.push((
+    let read: Vec<(Vec<(PathBuf, SourceFile)>, Vec<FileError>)> = dirs
+        .keys()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|dir| {
+            let (mut read, mut errors) = (Vec::new(), Vec::new());
+            let automatic = tfvars_files(dir);
+            for path in &automatic {
+                match read::text(path, Within::Project(root)) {
+                    Ok(text) => read.push((
                         dir.clone(),
                         SourceFile::new(presentable(path, &project_root), text),
-                    ));
-                }
-                Err(e) => out.errors.push(FileError::new(
-                    &presentable(path, &project_root),
-                    None,
-                    e.to_string(),
-                )),
-            }
-        }
-        for path in &inputs.named_var_files {
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if canonical_dir(path) != *dir || automatic.contains(&canonical) {
-                continue;
-            }
-            match read::text(path, Within::Project(root)) {
-                Ok(text) => tfvars.push((dir.clone(), SourceFile::new(path.clone(), text))),
-                Err(e) => {
-                    out.errors
-                        .push(FileError::new(path, None, e.describe("the variables file")))
+                    )),
+                    Err(e) => errors.push(FileError::new(
+                        &presentable(path, &project_root),
+                        None,
+                        e.to_string(),
+                    )),
                 }
             }
-        }
+            for path in &inputs.named_var_files {
+                let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+                if canonical_dir(path) != *dir || automatic.contains(&canonical) {
+                    continue;
+                }
+                match read::text(path, Within::Project(root)) {
+                    Ok(text) => read.push((dir.clone(), SourceFile::new(path.clone(), text))),
+                    Err(e) => {
+                        errors.push(FileError::new(path, None, e.describe("the variables file")))
+                    }
+                }
+            }
+            (read, errors)
+        })
+        .collect();
+    let mut tfvars: Vec<(PathBuf, SourceFile)> = Vec::new();
+    for (mut read, mut errors) in read {
+        tfvars.append(&mut read);
+        out.errors.append(&mut errors);
     }
     for path in &inputs.var_files {
         match read::text(path, Within::Anywhere) {
@@ -892,7 +913,12 @@ fn read_folder(
 }
 
 fn canonical_dir(path: &Path) -> PathBuf {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    canonical_folder(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// The real path of a folder (`.` when it is empty), or the folder as it
+/// is when it has none.
+fn canonical_folder(dir: &Path) -> PathBuf {
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
