@@ -1245,115 +1245,124 @@ impl<'a> Program<'a> {
         found: &'a Found,
         built: &std::collections::HashSet<PathBuf>,
     ) -> Program<'a> {
-        let mut defs = HashMap::new();
-        let mut errors = Vec::new();
-        for (dir, indices) in dirs {
-            let mut def = Def {
-                dir: dir.clone(),
-                variables: BTreeMap::new(),
-                locals: HashMap::new(),
-                blocks: Vec::new(),
-                calls: Vec::new(),
-                outputs: HashMap::new(),
-                providers: Vec::new(),
-            };
-            for &i in indices {
-                let Some(body) = bodies.get(i).copied().flatten() else {
-                    continue;
+        // Each folder on its own, in parallel; errors in folder order.
+        let folders: Vec<(PathBuf, Def<'a>, Vec<FileError>)> = dirs
+            .par_iter()
+            .map(|(dir, indices)| {
+                let mut errors = Vec::new();
+                let mut def = Def {
+                    dir: dir.clone(),
+                    variables: BTreeMap::new(),
+                    locals: HashMap::new(),
+                    blocks: Vec::new(),
+                    calls: Vec::new(),
+                    outputs: HashMap::new(),
+                    providers: Vec::new(),
                 };
-                for block in body.blocks() {
-                    let header = match hcl_front::classify(block) {
-                        Ok(Some(header)) => header,
-                        Ok(None) => continue,
-                        Err(message) => {
-                            // Said once, by the first batch to read it.
-                            if !built.contains(dir) {
-                                errors.push(FileError::new(
-                                    files[i].path(),
-                                    Some(hcl_front::header_span(block)),
-                                    message,
-                                ));
-                            }
-                            continue;
-                        }
+                for &i in indices {
+                    let Some(body) = bodies.get(i).copied().flatten() else {
+                        continue;
                     };
-                    let label = block
-                        .labels
-                        .first()
-                        .map(|l| l.as_str().to_string())
-                        .unwrap_or_default();
-                    match header.kind {
-                        BlockKind::Resource | BlockKind::Data => {
-                            def.blocks.push((i, block, header))
-                        }
-                        BlockKind::Variable => {
-                            let type_expr = block.body.get_attribute("type").map(|a| &a.value);
-                            let context = Context {
-                                base_dir: dir.clone(),
-                                root: found.project.clone(),
-                            };
-                            let constant = |e: &Expression| {
-                                eval::eval(e, &Constants, &context).unwrap_or(Value::Unknown)
-                            };
-                            let ty = type_expr.map_or(Type::Any, |t| Type::parse(t, &constant));
-                            let takes_string = match type_expr {
-                                None => true,
-                                Some(Expression::Variable(v)) => v.as_str() == "string",
-                                Some(_) => false,
-                            };
-                            let nullable = !matches!(
-                                block.body.get_attribute("nullable").map(|a| &a.value),
-                                Some(Expression::Bool(b)) if !*b.value()
-                            );
-                            def.variables.insert(
-                                label,
-                                VarDef {
+                    for block in body.blocks() {
+                        let header = match hcl_front::classify(block) {
+                            Ok(Some(header)) => header,
+                            Ok(None) => continue,
+                            Err(message) => {
+                                // Said once, by the first batch to read it.
+                                if !built.contains(dir) {
+                                    errors.push(FileError::new(
+                                        files[i].path(),
+                                        Some(hcl_front::header_span(block)),
+                                        message,
+                                    ));
+                                }
+                                continue;
+                            }
+                        };
+                        let label = block
+                            .labels
+                            .first()
+                            .map(|l| l.as_str().to_string())
+                            .unwrap_or_default();
+                        match header.kind {
+                            BlockKind::Resource | BlockKind::Data => {
+                                def.blocks.push((i, block, header))
+                            }
+                            BlockKind::Variable => {
+                                let type_expr = block.body.get_attribute("type").map(|a| &a.value);
+                                let context = Context {
+                                    base_dir: dir.clone(),
+                                    root: found.project.clone(),
+                                };
+                                let constant = |e: &Expression| {
+                                    eval::eval(e, &Constants, &context).unwrap_or(Value::Unknown)
+                                };
+                                let ty = type_expr.map_or(Type::Any, |t| Type::parse(t, &constant));
+                                let takes_string = match type_expr {
+                                    None => true,
+                                    Some(Expression::Variable(v)) => v.as_str() == "string",
+                                    Some(_) => false,
+                                };
+                                let nullable = !matches!(
+                                    block.body.get_attribute("nullable").map(|a| &a.value),
+                                    Some(Expression::Bool(b)) if !*b.value()
+                                );
+                                def.variables.insert(
+                                    label,
+                                    VarDef {
+                                        file: i,
+                                        header: hcl_front::header_span(block),
+                                        default: block.body.get_attribute("default"),
+                                        nullable,
+                                        ty,
+                                        takes_string,
+                                    },
+                                );
+                            }
+                            BlockKind::Locals => {
+                                for attribute in block.body.attributes() {
+                                    def.locals
+                                        .insert(attribute.key.as_str().to_string(), (i, attribute));
+                                }
+                            }
+                            BlockKind::Output => {
+                                if let Some(value) = block.body.get_attribute("value") {
+                                    def.outputs.insert(label, (i, value));
+                                }
+                            }
+                            BlockKind::Module => {
+                                let source =
+                                    match block.body.get_attribute("source").map(|a| &a.value) {
+                                        Some(Expression::String(s)) => s.value().clone(),
+                                        _ => String::new(),
+                                    };
+                                let target = found.target(dir, &source);
+                                def.calls.push(Call {
+                                    name: label,
                                     file: i,
-                                    header: hcl_front::header_span(block),
-                                    default: block.body.get_attribute("default"),
-                                    nullable,
-                                    ty,
-                                    takes_string,
-                                },
-                            );
-                        }
-                        BlockKind::Locals => {
-                            for attribute in block.body.attributes() {
-                                def.locals
-                                    .insert(attribute.key.as_str().to_string(), (i, attribute));
+                                    block,
+                                    target,
+                                    source,
+                                });
                             }
-                        }
-                        BlockKind::Output => {
-                            if let Some(value) = block.body.get_attribute("value") {
-                                def.outputs.insert(label, (i, value));
+                            BlockKind::Provider => {
+                                def.providers.push((i, block));
+                                // Lowered too (not checked): a root that
+                                // configures a provider is an account root.
+                                def.blocks.push((i, block, header));
                             }
+                            BlockKind::Manifest => {}
                         }
-                        BlockKind::Module => {
-                            let source = match block.body.get_attribute("source").map(|a| &a.value)
-                            {
-                                Some(Expression::String(s)) => s.value().clone(),
-                                _ => String::new(),
-                            };
-                            let target = found.target(dir, &source);
-                            def.calls.push(Call {
-                                name: label,
-                                file: i,
-                                block,
-                                target,
-                                source,
-                            });
-                        }
-                        BlockKind::Provider => {
-                            def.providers.push((i, block));
-                            // Lowered too (not checked): a root that
-                            // configures a provider is an account root.
-                            def.blocks.push((i, block, header));
-                        }
-                        BlockKind::Manifest => {}
                     }
                 }
-            }
-            defs.insert(dir.clone(), def);
+                (dir.clone(), def, errors)
+            })
+            .collect();
+        let mut defs = HashMap::with_capacity(folders.len());
+        let mut errors = Vec::new();
+        for (dir, def, mut failed) in folders {
+            errors.append(&mut failed);
+            defs.insert(dir, def);
         }
         Program {
             defs,
