@@ -9,8 +9,5 @@ pub fn render(model: &Model<'_>) -> String {
 /// Writes the report as [`render`] does, straight to `out`: on ten
 /// copies of the corpus it is 50 MB, which a string would hold twice.
 pub fn write(model: &Model<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(out);
-    serde_json::to_writer_pretty(&mut out, model)?;
-    std::io::Write::write_all(&mut out, b"\n")?;
-    std::io::Write::flush(&mut out)
+    crate::output::write_pretty_json(model, out)
 }

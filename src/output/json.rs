@@ -167,8 +167,7 @@ pub fn write(
             suppressed: report.suppressed.len(),
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    out.write_all(b"\n")
+    super::write_pretty_json(&document, out)
 }
 
 fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonError<'r> {

@@ -168,8 +168,7 @@ pub fn write(
             },
         }],
     };
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    out.write_all(b"\n")
+    super::write_pretty_json(&log, out)
 }
 
 /// The repository's address without a trailing `/`, or `None` when
