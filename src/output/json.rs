@@ -13,24 +13,6 @@ use crate::Report;
 pub const VERSION: u32 = 1;
 
 #[derive(Serialize)]
-struct Document<'r> {
-    version: u32,
-    /// The run's provenance (README, "Provenance").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<&'r crate::provenance::Meta>,
-    /// The configuration file used, or null.
-    config: Option<String>,
-    findings: Findings<'r>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    undecided: Option<Findings<'r>>,
-    suppressed: SuppressedList<'r>,
-    errors: Vec<JsonError<'r>>,
-    /// Modules not scanned, reference cycles: not errors.
-    notes: Vec<JsonError<'r>>,
-    summary: Summary,
-}
-
-#[derive(Serialize)]
 pub(crate) struct JsonSuppressed<'r> {
     #[serde(flatten)]
     pub(crate) finding: JsonFinding<'r>,
@@ -95,79 +77,61 @@ struct Summary {
     suppressed: usize,
 }
 
-/// Findings, each made into its JSON entry as it is written: a report
-/// of any size never holds all its entries at once.
-struct Findings<'r> {
-    report: &'r Report,
-    rules: &'r RuleSet,
-    list: &'r [Finding],
-}
-
-impl Serialize for Findings<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(
-            self.list
-                .iter()
-                .map(|f| finding_entry(self.report, self.rules, f)),
-        )
-    }
-}
-
-/// Suppressed findings, written as [`Findings`] are.
-struct SuppressedList<'r> {
-    report: &'r Report,
-    rules: &'r RuleSet,
-}
-
-impl Serialize for SuppressedList<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(
-            self.report
-                .suppressed
-                .iter()
-                .map(|s| suppressed_entry(self.report, self.rules, s)),
-        )
-    }
-}
-
 pub fn render(report: &Report, rules: &RuleSet, options: RenderOptions) -> String {
     super::written(|out| write(report, rules, options, out))
 }
 
-/// Writes the report as [`render`] does, entry by entry.
-pub fn write(
-    report: &Report,
-    rules: &RuleSet,
+/// Writes the report as [`render`] does, its lists of findings rendered
+/// in parallel, a window at a time (see [`super::pretty`]), each finding
+/// made into its entry as it is rendered: a report of any size never
+/// holds all its entries at once.
+pub fn write<'r>(
+    report: &'r Report,
+    rules: &'r RuleSet,
     options: RenderOptions,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let findings = |list| Findings {
-        report,
-        rules,
-        list,
-    };
-    let document = Document {
-        version: VERSION,
-        meta: report.meta.as_ref(),
-        config: super::config_path(report),
-        findings: findings(&report.findings),
-        undecided: options.show_undecided.then(|| findings(&report.undecided)),
-        suppressed: SuppressedList { report, rules },
-        errors: report
-            .errors
-            .iter()
-            .map(|e| json_error(report, e))
-            .collect(),
-        notes: report.notes.iter().map(|e| json_error(report, e)).collect(),
-        summary: Summary {
-            files: report.files_read,
-            resources: report.resource_count(),
-            findings: report.findings.len(),
-            errors: report.errors.len(),
-            suppressed: report.suppressed.len(),
-        },
-    };
-    super::write_pretty_json(&document, out)
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut document = super::pretty::Object::begin(&mut out, 0)?;
+    document.field("version", &VERSION)?;
+    // The run's provenance (README, "Provenance"), when recorded.
+    if let Some(meta) = &report.meta {
+        document.field("meta", meta)?;
+    }
+    // The configuration file used, or null.
+    document.field("config", &super::config_path(report))?;
+    let finding = |f: &'r Finding| finding_entry(report, rules, f);
+    document.list("findings", &report.findings, finding)?;
+    if options.show_undecided {
+        document.list("undecided", &report.undecided, finding)?;
+    }
+    document.list("suppressed", &report.suppressed, |s| {
+        suppressed_entry(report, rules, s)
+    })?;
+    let errors: Vec<JsonError<'_>> = report
+        .errors
+        .iter()
+        .map(|e| json_error(report, e))
+        .collect();
+    document.field("errors", &errors)?;
+    // Modules not scanned, reference cycles: not errors.
+    let notes: Vec<JsonError<'_>> = report.notes.iter().map(|e| json_error(report, e)).collect();
+    document.field("notes", &notes)?;
+    document.field("summary", &summary(report))?;
+    document.end()?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn summary(report: &Report) -> Summary {
+    Summary {
+        files: report.files_read,
+        resources: report.resource_count(),
+        findings: report.findings.len(),
+        errors: report.errors.len(),
+        suppressed: report.suppressed.len(),
+    }
 }
 
 fn json_error<'r>(report: &'r Report, e: &'r crate::error::FileError) -> JsonError<'r> {
