@@ -348,7 +348,7 @@ fn meta_schema() -> &'static Validator {
 enum Loaded<'a> {
     TypeSet(String, Vec<String>),
     /// The document keeps only its spans, to place later errors.
-    Rule(&'a RuleText, yaml::Document, RuleFile, String),
+    Rule(&'a RuleText, yaml::Document, Box<RuleFile>, String),
     Failed(Vec<FileError>),
 }
 
@@ -392,7 +392,7 @@ fn load_file(file: &RuleText) -> Loaded<'_> {
                 value: Value::Null,
                 spans,
             },
-            rule,
+            Box::new(rule),
             canonical,
         ),
         Err(err) => Loaded::Failed(vec![FileError::new(
@@ -431,7 +431,7 @@ fn load_files(files: &[RuleText]) -> (RuleSet, Vec<FileError>) {
                 file,
                 spans,
                 id,
-                build_rule(file, rule, &canonical, &type_sets),
+                build_rule(file, *rule, &canonical, &type_sets),
             )
         })
         .collect();

@@ -253,7 +253,7 @@ pub fn evaluate(
             }
         }
     }
-    let read: Vec<(Vec<(PathBuf, SourceFile)>, Vec<FileError>)> = dirs
+    let read: Vec<_> = dirs
         .keys()
         .collect::<Vec<_>>()
         .into_par_iter()
@@ -2410,7 +2410,10 @@ mod tests {
         assert!(!may("a.tf", "variable \"module_name\" {}\nmodules = 1\n"));
         assert!(!may("a.tf", "locals {\n  x = \"module \\\"db\\\"\"\n}\n"));
         // The JSON syntax may write its key anywhere.
-        assert!(may("a.tf.json", "{\"module\": {\"db\": {\"source\": \"./db\"}}}"));
+        assert!(may(
+            "a.tf.json",
+            "{\"module\": {\"db\": {\"source\": \"./db\"}}}"
+        ));
         assert!(!may("a.tf.json", "{\"resource\": {}}"));
     }
 
