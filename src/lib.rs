@@ -212,9 +212,11 @@ fn load_with(
     project: &read::Project,
 ) -> Sources {
     let (candidates, mut errors) = discover::discover_new(paths, walk, seen);
+    let folders = read::Folders::default();
+    let within = read::Within::ProjectFolders(project, &folders);
     let read: Vec<Result<SourceFile, (SourceFile, FileError)>> = candidates
         .par_iter()
-        .map(|candidate| read_file(candidate, project))
+        .map(|candidate| read_file(candidate, within))
         .collect();
     let mut sources = Sources {
         files: Vec::with_capacity(read.len()),
@@ -884,7 +886,7 @@ fn sort(report: &mut Report) {
 /// with an error that says why (and where, when a position helps).
 fn read_file(
     candidate: &Candidate,
-    project: &read::Project,
+    within: read::Within<'_>,
 ) -> Result<SourceFile, (SourceFile, FileError)> {
     let path = &candidate.path;
     let error = |text: String, span: Option<Span>, message: String| {
@@ -893,7 +895,7 @@ fn read_file(
             FileError::new(path, span, message),
         )
     };
-    let err = match read::text(path, read::Within::Project(project)) {
+    let err = match read::text(path, within) {
         Ok(text) => return Ok(SourceFile::new(path.clone(), text)),
         Err(err) => err,
     };

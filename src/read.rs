@@ -38,6 +38,10 @@ pub enum Within<'a> {
     /// Found in the scanned tree or named by a file in it: only inside
     /// the project.
     Project(&'a Project),
+    /// As `Project`, for many files at once (a scanned tree's): each
+    /// folder is resolved once, through the shared memo, not each file's
+    /// path component by component.
+    ProjectFolders(&'a Project, &'a Folders),
     /// Named on the command line by the user: anywhere, but still a
     /// regular file within the size limit.
     Anywhere,
@@ -192,7 +196,19 @@ impl Project {
     /// Resolves `path` and checks where it leads; a path that is inside
     /// as written but leads out is a link out.
     pub fn resolve(&self, path: &Path) -> Result<PathBuf, ReadError> {
-        let canonical = path.canonicalize()?;
+        self.admit_resolved(path, path.canonicalize()?)
+    }
+
+    /// As [`Project::resolve`], the folder resolved through `folders`.
+    pub fn resolve_in(&self, path: &Path, folders: &Folders) -> Result<PathBuf, ReadError> {
+        match folders.canonical(path) {
+            Some(canonical) => self.admit_resolved(path, canonical),
+            // What canonicalize says about a path it cannot resolve.
+            None => self.resolve(path),
+        }
+    }
+
+    fn admit_resolved(&self, path: &Path, canonical: PathBuf) -> Result<PathBuf, ReadError> {
         match self.admit(&canonical) {
             Err(ReadError::Outside) if self.holds_lexically(path) => Err(ReadError::LinkOutside),
             Err(e) => Err(e),
@@ -277,6 +293,7 @@ pub fn absolute(path: &Path) -> PathBuf {
 pub fn bytes(path: &Path, within: Within<'_>) -> Result<Vec<u8>, ReadError> {
     let canonical = match within {
         Within::Project(project) => project.resolve(path)?,
+        Within::ProjectFolders(project, folders) => project.resolve_in(path, folders)?,
         Within::Anywhere => path.canonicalize()?,
     };
     if is_system(&canonical) {
