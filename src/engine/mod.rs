@@ -92,6 +92,54 @@ pub fn run(rules: &RuleSet, resources: &[Resource], paths: &[String]) -> Results
     run_timed(rules, resources, paths, RULE_TIME)
 }
 
+/// One whole-set rule's findings, undecided findings and passes.
+fn global_run(
+    index: usize,
+    rule: &Rule,
+    native: &native::Native,
+    resources: &[Resource],
+    paths: &[String],
+    ctx: &native::Context,
+) -> Results {
+    let mut out = Results::default();
+    let run = native.run_global(resources, paths, ctx);
+    match run.held {
+        Some(held) => out.held.extend(held.into_iter().map(|at| (index, at))),
+        None => {
+            let reported: std::collections::HashSet<usize> =
+                run.results.iter().map(|g| g.at).collect();
+            out.held.extend(
+                resources
+                    .iter()
+                    .enumerate()
+                    .filter(|(at, r)| {
+                        r.kind.is_checked()
+                            && rule.applies_to(&r.resource_type)
+                            && !reported.contains(at)
+                    })
+                    .map(|(at, _)| (index, at)),
+            );
+        }
+    }
+    for global_result in run.results {
+        let Some(resource) = resources.get(global_result.at) else {
+            continue;
+        };
+        let (pointer, detail, decided) = match global_result.result {
+            NativeResult::Fail { pointer, detail } => (pointer, detail, true),
+            NativeResult::Undecided { pointer, detail } => (pointer, detail, false),
+        };
+        let mut finding = finding(index, rule, resource, paths, pointer, Some(detail));
+        finding.related.extend(global_result.examined);
+        if decided {
+            out.findings.push(finding);
+        } else {
+            out.undecided.push(finding);
+        }
+    }
+    out
+}
+
 fn run_timed(
     rules: &RuleSet,
     resources: &[Resource],
@@ -104,50 +152,26 @@ fn run_timed(
     };
     // Checks over the whole set of resources (topology, co-location),
     // before the per-resource results exist: the two are merged at
-    // their exact sizes below.
+    // their exact sizes below. Each such rule scans every resource, on
+    // a core of its own; their results are gathered in rule order.
+    let global_rules: Vec<(usize, &Rule, &native::Native)> = rules
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(index, rule)| match &rule.check {
+            Check::Native(native) if native.is_global() => Some((index, rule, native)),
+            _ => None,
+        })
+        .collect();
+    let runs: Vec<Results> = global_rules
+        .par_iter()
+        .map(|&(index, rule, native)| global_run(index, rule, native, resources, paths, &ctx))
+        .collect();
     let mut global = Results::default();
-    for (index, rule) in rules.rules.iter().enumerate() {
-        let Check::Native(native) = &rule.check else {
-            continue;
-        };
-        if !native.is_global() {
-            continue;
-        }
-        let run = native.run_global(resources, paths, &ctx);
-        match run.held {
-            Some(held) => global.held.extend(held.into_iter().map(|at| (index, at))),
-            None => {
-                let reported: std::collections::HashSet<usize> =
-                    run.results.iter().map(|g| g.at).collect();
-                global.held.extend(
-                    resources
-                        .iter()
-                        .enumerate()
-                        .filter(|(at, r)| {
-                            r.kind.is_checked()
-                                && rule.applies_to(&r.resource_type)
-                                && !reported.contains(at)
-                        })
-                        .map(|(at, _)| (index, at)),
-                );
-            }
-        }
-        for global_result in run.results {
-            let Some(resource) = resources.get(global_result.at) else {
-                continue;
-            };
-            let (pointer, detail, decided) = match global_result.result {
-                NativeResult::Fail { pointer, detail } => (pointer, detail, true),
-                NativeResult::Undecided { pointer, detail } => (pointer, detail, false),
-            };
-            let mut finding = finding(index, rule, resource, paths, pointer, Some(detail));
-            finding.related.extend(global_result.examined);
-            if decided {
-                global.findings.push(finding);
-            } else {
-                global.undecided.push(finding);
-            }
-        }
+    for mut run in runs {
+        global.findings.append(&mut run.findings);
+        global.undecided.append(&mut run.undecided);
+        global.held.append(&mut run.held);
     }
     global.held.shrink_to_fit();
     // Gathered by run of resources, one list of each kind per run: one
