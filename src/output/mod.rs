@@ -117,7 +117,8 @@ pub(crate) fn written(
 /// Writes `value` as pretty JSON, then a line break. serde_json writes a
 /// document in many small pieces (an indent, a quote, a colon): into a
 /// buffer of a type it knows, each is a copy; through `dyn Write`, each
-/// was a call, a third of the time `check --format json` spent writing.
+/// was a call (a third of the time the JSON report took to write, before
+/// its findings were rendered by `pretty`, which buffers the same way).
 pub(crate) fn write_pretty_json<T: serde::Serialize>(
     value: &T,
     out: &mut dyn std::io::Write,
