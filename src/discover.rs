@@ -1,7 +1,7 @@
 //! Finding the files to check: walking the given paths in a stable order,
 //! recognising each file's format, and skipping what is not ours.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::FileError;
@@ -173,7 +173,10 @@ pub fn discover_new(
     seen: &mut Seen,
 ) -> (Vec<Candidate>, Vec<FileError>) {
     let excluded = |path: &Path| walk.exclude.is_some_and(|f| f(path));
-    let mut found = BTreeSet::new();
+    // Sorted once at the end, not kept in a BTreeSet: a path comparison
+    // goes component by component, and the walk's order is nearly the
+    // final one already, which the sort finds in one pass.
+    let mut found = Vec::new();
     let mut errors = Vec::new();
     let mut links = Vec::new();
     for root in paths {
@@ -194,7 +197,7 @@ pub fn discover_new(
                 let folder = canonical(folder_of(root));
                 let file = canonical(root);
                 if seen.files.insert((folder, file)) {
-                    found.insert(Candidate {
+                    found.push(Candidate {
                         path: root.clone(),
                         format,
                     });
@@ -264,7 +267,7 @@ pub fn discover_new(
             if entry.file_type().is_file() {
                 let key = (real(folder_of(entry.path())), real(entry.path()));
                 if seen.files.insert(key) {
-                    found.insert(Candidate {
+                    found.push(Candidate {
                         path: entry.into_path(),
                         format,
                     });
@@ -291,14 +294,16 @@ pub fn discover_new(
         for link in links.drain(..) {
             let key = (real(folder_of(&link.path)), canonical(&link.path));
             if seen.files.insert(key) {
-                found.insert(link);
+                found.push(link);
             }
         }
         if walk.max_depth.is_none() {
             seen.trees.insert(real_root);
         }
     }
-    (found.into_iter().collect(), errors)
+    found.sort();
+    found.dedup();
+    (found, errors)
 }
 
 /// The folder a path is in (`.` for a bare file name).
