@@ -233,12 +233,20 @@ pub fn evaluate(
     fn folder(file: &SourceFile) -> &Path {
         file.path.parent().unwrap_or(Path::new("."))
     }
-    let mut folders: Vec<&Path> = files
-        .iter()
-        .zip(parsed)
-        .filter(|(_, summary)| summary.is_some())
-        .map(|(file, _)| folder(file))
-        .collect();
+    // Files come in path order, so a folder's files mostly follow one
+    // another: they are taken in runs, each run's folder looked up once
+    // (paths compare and hash component by component).
+    let mut runs: Vec<(&Path, Vec<usize>)> = Vec::new();
+    for (i, (file, summary)) in files.iter().zip(parsed).enumerate() {
+        if summary.is_some() {
+            let dir = folder(file);
+            match runs.last_mut() {
+                Some((last, run)) if last.as_os_str() == dir.as_os_str() => run.push(i),
+                _ => runs.push((dir, vec![i])),
+            }
+        }
+    }
+    let mut folders: Vec<&Path> = runs.iter().map(|(dir, _)| *dir).collect();
     folders.sort_unstable();
     folders.dedup();
     let resolved: HashMap<&Path, PathBuf> = folders
@@ -246,11 +254,9 @@ pub fn evaluate(
         .map(|dir| (dir, canonical_folder(dir)))
         .collect();
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
-    for (i, (file, summary)) in files.iter().zip(parsed).enumerate() {
-        if summary.is_some() {
-            if let Some(dir) = resolved.get(folder(file)) {
-                dirs.entry(dir.clone()).or_default().push(i);
-            }
+    for (dir, run) in runs {
+        if let Some(dir) = resolved.get(dir) {
+            dirs.entry(dir.clone()).or_default().extend(run);
         }
     }
     let read: Vec<_> = dirs
