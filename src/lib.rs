@@ -585,11 +585,11 @@ pub struct Lowering<'a> {
     pub plan_source: Option<&'a std::path::Path>,
 }
 
-/// One file parsed: its Terraform module sources (see
-/// [`terraform::module::summary`]), the resources a manifest lowers to,
-/// its errors, a note when it was skipped, and a plan's JSON.
+/// One file parsed: its Terraform module sources and how they were read
+/// (see [`terraform::module::summarize`]), the resources a manifest
+/// lowers to, its errors, a note when it was skipped, and a plan's JSON.
 type Parsed = (
-    Option<Vec<String>>,
+    Option<(Vec<String>, terraform::module::Summarized)>,
     Vec<Resource>,
     Vec<FileError>,
     Option<FileError>,
@@ -608,20 +608,20 @@ pub fn lower_all(
         .zip(formats.par_iter())
         .enumerate()
         .map(|(index, (file, format))| match format {
-            // The tree is dropped here and parsed again when its module's
-            // batch is evaluated (see `terraform::module::evaluate`); a
-            // file that calls no module is parsed only then.
-            Some(Format::Terraform) if !terraform::module::may_call_modules(file) => {
-                (Some(Vec::new()), Vec::new(), Vec::new(), None, None)
-            }
-            Some(Format::Terraform) => match parse::terraform(file) {
-                Ok(body) => (
-                    Some(terraform::module::summary(&body)),
-                    Vec::new(),
-                    Vec::new(),
-                    None,
-                    None,
-                ),
+            // Its module calls, read from the text where they can be (else
+            // from a tree, dropped here): the file is parsed when its
+            // module's batch is evaluated (see
+            // `terraform::module::evaluate`), and a file that calls no
+            // module only then.
+            Some(Format::Terraform) if !terraform::module::may_call_modules(file) => (
+                Some((Vec::new(), terraform::module::Summarized::NoCalls)),
+                Vec::new(),
+                Vec::new(),
+                None,
+                None,
+            ),
+            Some(Format::Terraform) => match terraform::module::summarize(file) {
+                Ok(summary) => (Some(summary), Vec::new(), Vec::new(), None, None),
                 Err(err) => (None, Vec::new(), vec![err], None, None),
             },
             Some(Format::Yaml) => {

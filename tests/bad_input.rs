@@ -275,3 +275,53 @@ fn a_broken_file_that_calls_no_module_is_reported_once() {
     assert_eq!(count("/loop/b/broken.tf"), 1, "{broken:?}");
     assert!(report.errors.iter().all(|e| e.span.is_some()), "{broken:?}");
 }
+
+/// The module calls that plan the evaluation are read from a file's text
+/// where they can be, before any parse. A file whose calls read well (its
+/// brackets balance) but which does not parse calls nothing: the module
+/// it names is still a root module, checked, and the file's error is
+/// reported once.
+#[test]
+fn a_broken_file_hides_no_module_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "app/main.tf",
+        "module \"db\" {\n  source = \"../modules/db\"\n}\n\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = = 1\n}\n",
+    );
+    write(
+        "app/other.tf",
+        "module \"net\" {\n  source = \"../modules/net\"\n}\n",
+    );
+    write("modules/db/main.tf", VIOLATION);
+    write(
+        "modules/net/main.tf",
+        "resource \"aws_ebs_volume\" \"net\" {\n  encrypted = false\n}\n",
+    );
+    let report = check(&[root.to_path_buf()]);
+    let flagged: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.as_str() == "aws-ebs-volume-unencrypted")
+        .map(|f| f.resource.as_str())
+        .collect();
+    // `db` as a root of its own; `net` through the call that parses.
+    assert!(flagged.contains(&"aws_ebs_volume.v"), "{flagged:?}");
+    assert!(
+        flagged.contains(&"module.net.aws_ebs_volume.net"),
+        "{flagged:?}"
+    );
+    let broken: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.path.display().to_string())
+        .collect();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(broken[0].ends_with("/app/main.tf"), "{broken:?}");
+    assert!(report.errors[0].span.is_some());
+}

@@ -5,5 +5,6 @@ pub mod callers;
 pub mod eval;
 pub mod functions;
 pub mod module;
+pub mod scan;
 pub mod types;
 pub mod value;

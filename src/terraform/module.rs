@@ -164,13 +164,40 @@ pub fn summary(body: &Body) -> Vec<String> {
     local_sources(body).map(str::to_string).collect()
 }
 
+/// How a checked Terraform file's [`summary`] was come by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summarized {
+    /// From its syntax tree: its syntax errors are known.
+    Parsed,
+    /// From its text ([`super::scan::module_sources`]), without a parse:
+    /// its batch's parse confirms it.
+    Scanned,
+    /// None: it [cannot call modules](may_call_modules), and is parsed
+    /// only with its batch.
+    NoCalls,
+}
+
+/// The summary of a checked Terraform file that may call modules, and
+/// how it was come by: read from its text where
+/// [`super::scan::module_sources`] can, which [`evaluate`] confirms with
+/// the parse it makes anyway; else from a parse of its own. `Err` when
+/// that parse failed.
+pub fn summarize(file: &SourceFile) -> Result<(Vec<String>, Summarized), FileError> {
+    if !crate::parse::tfjson::is_tf_json(file.path()) {
+        if let Some(sources) = super::scan::module_sources(&file.text) {
+            return Ok((sources, Summarized::Scanned));
+        }
+    }
+    let body = crate::parse::terraform(file)?;
+    Ok((summary(&body), Summarized::Parsed))
+}
+
 /// Whether a Terraform file may hold a `module` block, hence a
-/// [`summary`] worth a parse of its own. One that cannot is taken to
-/// call nothing, and is parsed only with its batch, where its syntax
-/// errors are reported: in a monorepo most files (a module's variables,
-/// outputs and resources) call no module, and most files that name one
-/// only refer to its outputs (`module.vpc.vpc_id`); parsing each of them
-/// one time less saves a tenth of the run.
+/// [`summary`] to [read](summarize) before its batch. One that cannot is
+/// taken to call nothing, and is read only with its batch, where its
+/// syntax errors are reported: in a monorepo most files (a module's
+/// variables, outputs and resources) call no module, and most files that
+/// name one only refer to its outputs (`module.vpc.vpc_id`).
 ///
 /// In the native syntax a block starts its line, so the word `module`
 /// counts where only blanks come before it on its line (or a comment's
@@ -204,22 +231,77 @@ pub fn may_call_modules(file: &SourceFile) -> bool {
 pub const BATCH_BYTES: usize = 1 << 20;
 
 /// Evaluates every module under the checked files and lowers their
-/// resources. `parsed[i]` is the [`summary`] of `files[i]` (None when it
-/// is not a Terraform file or did not parse; empty, without a parse, when
-/// it [cannot call modules](may_call_modules): its syntax errors are
-/// found here). Nothing outside `root` (the
-/// project) is read, but the `--var-file` files the user named.
+/// resources. `parsed[i]` is the [`summary`] of `files[i]` and how it was
+/// come by (None when it is not a Terraform file or did not parse; empty,
+/// without a parse, when it [cannot call modules](may_call_modules): its
+/// syntax errors are found here). Nothing outside `root` (the project) is
+/// read, but the `--var-file` files the user named.
 ///
 /// Root modules are evaluated in batches of about [`BATCH_BYTES`] of
 /// text, each batch's files parsed when it starts and dropped when it
 /// ends; modules outside the checked files (installed or reached by
 /// local calls) are parsed once and kept.
+///
+/// A [scanned](Summarized::Scanned) summary plans the batches as a
+/// parsed one would. Should a file's parse give other sources (or fail,
+/// which counts as no summary), the plan was wrong, and everything is
+/// evaluated again from the parsed sources: the result is always that of
+/// a plan made from syntax trees, at twice the time in that case.
 pub fn evaluate(
     files: &[SourceFile],
-    parsed: &[Option<Vec<String>>],
+    parsed: &[Option<(Vec<String>, Summarized)>],
     bounds: Bounds<'_>,
     inputs: &Inputs,
 ) -> Evaluated {
+    let mut sources: Vec<Option<Vec<String>>> = parsed
+        .iter()
+        .map(|p| p.as_ref().map(|(sources, _)| sources.clone()))
+        .collect();
+    let mut how: Vec<Summarized> = parsed
+        .iter()
+        .map(|p| p.as_ref().map_or(Summarized::Parsed, |(_, how)| *how))
+        .collect();
+    let (out, wrong) = evaluate_planned(files, &sources, &how, bounds, inputs);
+    if wrong.is_empty() {
+        return out;
+    }
+    // The files that did not parse are left out, as a failed parse of
+    // their own would have left them, with the errors the first run
+    // found.
+    let mut failed = Vec::new();
+    for (i, truth) in wrong {
+        match truth {
+            Ok(parsed) => sources[i] = Some(parsed),
+            Err(error) => {
+                sources[i] = None;
+                failed.push(error);
+            }
+        }
+    }
+    for h in &mut how {
+        if *h == Summarized::Scanned {
+            *h = Summarized::Parsed;
+        }
+    }
+    let (mut out, _) = evaluate_planned(files, &sources, &how, bounds, inputs);
+    out.errors.append(&mut failed);
+    out
+}
+
+/// A scanned summary its file's parse did not confirm: the file's index
+/// and its parsed sources, or the error its parse gave.
+type Unconfirmed = (usize, Result<Vec<String>, FileError>);
+
+/// [`evaluate`] on one plan: `parsed[i]` is the [`summary`] of `files[i]`
+/// and `how[i]` how it was come by. Also the scanned summaries the
+/// parses did not confirm.
+fn evaluate_planned(
+    files: &[SourceFile],
+    parsed: &[Option<Vec<String>>],
+    how: &[Summarized],
+    bounds: Bounds<'_>,
+    inputs: &Inputs,
+) -> (Evaluated, Vec<Unconfirmed>) {
     let root = bounds.project;
     let project_root = bounds
         .root
@@ -385,6 +467,21 @@ pub fn evaluate(
     };
     let mut built: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut errors = Vec::new();
+    let mut unconfirmed: Vec<Unconfirmed> = Vec::new();
+    // Whether a scanned summary is what the tree gives (its first parse
+    // only: later ones give the same).
+    let confirm = |i: usize, result: &Result<Body, FileError>, unconfirmed: &mut Vec<_>| {
+        if how[i] != Summarized::Scanned {
+            return;
+        }
+        let truth = match result {
+            Ok(body) => Ok(summary(body)),
+            Err(error) => Err(error.clone()),
+        };
+        if truth.as_ref().ok() != parsed[i].as_ref() {
+            unconfirmed.push((i, truth));
+        }
+    };
     // The checked files some batch parsed.
     let mut batch_parsed = std::collections::HashSet::new();
     let mut notes = Vec::new();
@@ -403,6 +500,9 @@ pub fn evaluate(
             .collect();
         let mut bodies: Vec<(usize, Body)> = Vec::with_capacity(results.len());
         for (i, result) in results {
+            if !batch_parsed.contains(&i) {
+                confirm(i, &result, &mut unconfirmed);
+            }
             match result {
                 Ok(body) => bodies.push((i, body)),
                 // A file that several batches parse is reported by the
@@ -462,13 +562,16 @@ pub fn evaluate(
     // were not parsed before either: their syntax errors.
     let left: Vec<usize> = (0..files.len())
         .filter(|i| parsed[*i].is_some() && !batch_parsed.contains(i))
-        .filter(|&i| !may_call_modules(&files[i]))
+        .filter(|&i| how[i] != Summarized::Parsed)
         .collect();
-    errors.extend(
-        left.par_iter()
-            .filter_map(|&i| crate::parse::terraform(&files[i]).err())
-            .collect::<Vec<_>>(),
-    );
+    let left: Vec<(usize, Result<Body, FileError>)> = left
+        .par_iter()
+        .map(|&i| (i, crate::parse::terraform(&files[i])))
+        .collect();
+    for (i, result) in left {
+        confirm(i, &result, &mut unconfirmed);
+        errors.extend(result.err());
+    }
     out.errors.extend(errors);
     out.notes = notes;
     // A named tfvars file that no root reads is said so, not ignored.
@@ -492,7 +595,7 @@ pub fn evaluate(
     out.notes.dedup();
     out.extra_files = tfvars.into_iter().map(|(_, f)| f).collect();
     out.extra_files.extend(module_files);
-    out
+    (out, unconfirmed)
 }
 
 /// Root modules evaluated together, and the folders whose files they
