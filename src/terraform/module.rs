@@ -785,9 +785,20 @@ fn installed_modules(
     let mut files = Vec::new();
     let mut bodies = Vec::new();
     let mut module_dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
-    for dir in dirs.keys() {
-        let path = dir.join(".terraform/modules/modules.json");
-        let text = match read::text(&path, Within::Project(project)) {
+    // Each folder looked into in parallel: most have no manifest, and
+    // finding so costs a system call per component of the path.
+    let read: Vec<(&PathBuf, PathBuf, _)> = dirs
+        .keys()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|dir| {
+            let path = dir.join(".terraform/modules/modules.json");
+            let text = read::text(&path, Within::Project(project));
+            (dir, path, text)
+        })
+        .collect();
+    for (dir, path, text) in read {
+        let text = match text {
             Ok(text) => text,
             Err(e) if e.is_not_found() => continue,
             Err(e) => {
@@ -914,22 +925,33 @@ fn local_modules(
         .flat_map(|(dir, indices)| indices.iter().map(move |&i| (dir.clone(), i)))
         .collect();
     while !frontier.is_empty() {
+        // Each call's target resolved once, in parallel: a system call
+        // for every component of its path.
+        let mut calls: Vec<(&Path, &str)> = frontier
+            .iter()
+            .flat_map(|(dir, index)| {
+                sources
+                    .get(*index)
+                    .and_then(Option::as_ref)
+                    .into_iter()
+                    .flatten()
+                    .map(move |source| (dir.as_path(), source.as_str()))
+            })
+            .collect();
+        calls.sort_unstable();
+        calls.dedup();
+        let targets: Vec<Option<PathBuf>> = calls
+            .par_iter()
+            .map(|(dir, source)| local_target(dir, source))
+            .collect();
         let mut wanted = std::collections::BTreeSet::new();
-        for (dir, index) in &frontier {
-            for source in sources
-                .get(*index)
-                .and_then(Option::as_ref)
-                .into_iter()
-                .flatten()
-            {
-                let target = local_target(dir, source);
-                reached
-                    .targets
-                    .insert((dir.clone(), source.to_string()), target.clone());
-                if let Some(target) = target {
-                    if visited.insert(target.clone()) {
-                        wanted.insert(target);
-                    }
+        for ((dir, source), target) in calls.into_iter().zip(targets) {
+            reached
+                .targets
+                .insert((dir.to_path_buf(), source.to_string()), target.clone());
+            if let Some(target) = target {
+                if visited.insert(target.clone()) {
+                    wanted.insert(target);
                 }
             }
         }
