@@ -229,8 +229,12 @@ pub struct Folders {
 /// An answer per path, worked out once and shared between threads. The
 /// lock is not held while an answer is worked out (a system call or
 /// more): two threads may both work one out, and either is kept.
+///
+/// Paths are kept by their bytes: a `Path` hashes component by component,
+/// several times the cost, and two spellings of one path (`a//b`, `a/b`)
+/// only cost an answer each.
 #[derive(Debug)]
-pub struct PathMemo<T>(std::sync::Mutex<std::collections::HashMap<PathBuf, T>>);
+pub struct PathMemo<T>(std::sync::Mutex<std::collections::HashMap<std::ffi::OsString, T>>);
 
 impl<T> Default for PathMemo<T> {
     fn default() -> PathMemo<T> {
@@ -246,11 +250,11 @@ impl<T: Clone> PathMemo<T> {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        if let Some(answer) = lock().get(path) {
+        if let Some(answer) = lock().get(path.as_os_str()) {
             return answer.clone();
         }
         let answer = make();
-        lock().insert(path.to_path_buf(), answer.clone());
+        lock().insert(path.as_os_str().to_os_string(), answer.clone());
         answer
     }
 }
