@@ -12,7 +12,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
-mod pretty;
+pub(crate) mod pretty;
 pub mod sarif;
 
 use crate::finding::Finding;
