@@ -627,47 +627,58 @@ fn checklist(
             .filter(|p| p.starts_with(&inside) || scope == ".")
             .count();
     }
+    // Each system judged on its own, in parallel (a monorepo has
+    // thousands), and gathered in order.
+    let judged: Vec<(Vec<Step>, SystemVerdict)> = scopes
+        .iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(scope, tally)| {
+            let mut judged: Vec<Step> = StepKind::ALL
+                .iter()
+                .map(|&kind| judge_step(kind, scope, tally, rules))
+                .collect();
+            judged.push(judge_stores(scope, &tally.stores));
+            let failing: Vec<&str> = judged
+                .iter()
+                .filter(|s| s.verdict == "fail")
+                .map(|s| s.step)
+                .collect();
+            let open: Vec<&str> = judged
+                .iter()
+                .filter(|s| s.verdict == "undecided")
+                .map(|s| s.step)
+                .collect();
+            let (verdict, reason) = if !failing.is_empty() {
+                ("not ready", format!("failing: {}", failing.join("; ")))
+            } else if !open.is_empty() || tally.unreadable > 0 {
+                let mut why = Vec::new();
+                if !open.is_empty() {
+                    why.push(format!("undecided: {}", open.join("; ")));
+                }
+                if tally.unreadable > 0 {
+                    why.push(format!(
+                        "{} file(s) could not be read or checked",
+                        tally.unreadable
+                    ));
+                }
+                ("incomplete", why.join("; "))
+            } else {
+                ("ready", "every step passes".to_string())
+            };
+            let verdict = SystemVerdict {
+                scope: scope.clone(),
+                verdict,
+                reason,
+            };
+            (judged, verdict)
+        })
+        .collect();
     let mut steps = Vec::new();
-    let mut verdicts = Vec::new();
-    for (scope, tally) in &scopes {
-        let mut judged: Vec<Step> = StepKind::ALL
-            .iter()
-            .map(|&kind| judge_step(kind, scope, tally, rules))
-            .collect();
-        judged.push(judge_stores(scope, &tally.stores));
-        let failing: Vec<&str> = judged
-            .iter()
-            .filter(|s| s.verdict == "fail")
-            .map(|s| s.step)
-            .collect();
-        let open: Vec<&str> = judged
-            .iter()
-            .filter(|s| s.verdict == "undecided")
-            .map(|s| s.step)
-            .collect();
-        let (verdict, reason) = if !failing.is_empty() {
-            ("not ready", format!("failing: {}", failing.join("; ")))
-        } else if !open.is_empty() || tally.unreadable > 0 {
-            let mut why = Vec::new();
-            if !open.is_empty() {
-                why.push(format!("undecided: {}", open.join("; ")));
-            }
-            if tally.unreadable > 0 {
-                why.push(format!(
-                    "{} file(s) could not be read or checked",
-                    tally.unreadable
-                ));
-            }
-            ("incomplete", why.join("; "))
-        } else {
-            ("ready", "every step passes".to_string())
-        };
-        verdicts.push(SystemVerdict {
-            scope: scope.clone(),
-            verdict,
-            reason,
-        });
+    let mut verdicts = Vec::with_capacity(judged.len());
+    for (judged, verdict) in judged {
         steps.extend(judged);
+        verdicts.push(verdict);
     }
     (steps, verdicts)
 }
