@@ -132,6 +132,20 @@ fn deeply_nested_and_odd_hcl_does_not_panic() {
         "]".repeat(300)
     );
     std::fs::write(dir.path().join("deep.tf"), deep).unwrap();
+    // A module call is read from the text before any parse (see
+    // `terraform::scan`): a million brackets or templates must not
+    // overflow the stack there either.
+    std::fs::write(
+        dir.path().join("deep_call.tf"),
+        format!(
+            "module \"m\" {{\n  source = \"./m\"\n  x = {}1{}\n  y = \"{}{}\"\n}}\n",
+            "[".repeat(1_000_000),
+            "]".repeat(1_000_000),
+            "${\"".repeat(200_000),
+            "\"}".repeat(200_000)
+        ),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("labels.tf"),
         "resource \"only\" {}\nlocals \"x\" {}\n",
@@ -153,6 +167,10 @@ fn deeply_nested_and_odd_hcl_does_not_panic() {
         .errors
         .iter()
         .any(|e| e.path.ends_with("unterminated.tf")));
+    assert!(report
+        .errors
+        .iter()
+        .any(|e| e.path.ends_with("deep_call.tf") && e.message.contains("nesting depth")));
 }
 
 #[test]

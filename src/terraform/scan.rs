@@ -20,6 +20,7 @@ pub fn module_sources(text: &str) -> Option<Vec<String>> {
     let mut s = Scanner {
         b: text.as_bytes(),
         at: 0,
+        depth: 0,
     };
     let mut out = Vec::new();
     loop {
@@ -43,9 +44,17 @@ pub fn module_sources(text: &str) -> Option<Vec<String>> {
     }
 }
 
+/// How deep blocks, brackets and templates may nest before the reading
+/// gives up: each level is a recursive call, and a hostile file may open
+/// a million brackets. The parser that then runs stops at its own limit
+/// (hcl-edit's `MAX_NESTING_DEPTH`, also 64) with an error.
+const MAX_DEPTH: usize = 64;
+
 struct Scanner<'a> {
     b: &'a [u8],
     at: usize,
+    /// The groups open around `at` (see [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 impl Scanner<'_> {
@@ -212,10 +221,15 @@ impl Scanner<'_> {
     /// (a block's `}`, a template's `}`), brackets, strings and heredocs
     /// whole.
     fn nested(&mut self, close: u8) -> Option<()> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
         loop {
             match self.peek()? {
                 c if c == close => {
                     self.at += 1;
+                    self.depth -= 1;
                     return Some(());
                 }
                 _ => self.token(close)?,
@@ -387,5 +401,29 @@ mod tests {
         for text in given_up {
             assert_eq!(module_sources(text), None, "for {text:?}");
         }
+    }
+
+    /// Nesting is read to a bound, past which the reading gives up rather
+    /// than recurse (a million brackets overflowed the stack).
+    #[test]
+    fn deep_nesting_is_given_up_on() {
+        let nested = |open: &str, close: &str, n: usize| {
+            format!(
+                "module \"a\" {{\n  source = \"./a\"\n  x = {}1{}\n}}\n",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        assert_eq!(
+            module_sources(&nested("[", "]", 64)),
+            Some(vec!["./a".to_string()])
+        );
+        assert_eq!(module_sources(&nested("[", "]", 65)), None);
+        assert_eq!(module_sources(&nested("[", "]", 1_000_000)), None);
+        assert_eq!(module_sources(&nested("\"${", "}\"", 1_000_000)), None);
+        assert_eq!(
+            module_sources(&nested("<<EOF\n${", "}\nEOF\n", 100_000)),
+            None
+        );
     }
 }
