@@ -461,6 +461,22 @@ fn hcl_block() -> impl Strategy<Value = String> {
         (ident(), hcl_expr()).prop_map(|(n, e)| format!("output \"{n}\" {{\nvalue = {e}\n}}\n")),
         hcl_body(1).prop_map(|body| format!("data \"aws_vpc\" \"main\" {{\n{body}}}\n")),
         hcl_body(1).prop_map(|body| format!("provider \"aws\" {{\n{body}}}\n")),
+        (
+            ident(),
+            prop::sample::select(vec![
+                "\"./m\"",
+                "\"../shared/db\"",
+                "\"./m\" # local",
+                "var.source",
+                "\"./${var.x}\"",
+                "\"./\\u006d\"",
+                "<<EOF\n./m\nEOF\n",
+            ]),
+            hcl_body(1)
+        )
+            .prop_map(|(n, source, body)| format!(
+                "module \"{n}\" {{\nsource = {source}\n{body}}}\n"
+            )),
     ]
 }
 
@@ -775,6 +791,20 @@ fn dockerfile() -> impl Strategy<Value = String> {
     })
 }
 
+/// Where `terraform::scan` reads a file's module sources from its text,
+/// they are what its syntax tree gives (when it parses).
+fn module_sources_agree(text: &str) -> Result<(), TestCaseError> {
+    let Some(read) = provcheck::terraform::scan::module_sources(text) else {
+        return Ok(());
+    };
+    let file = provcheck::source::SourceFile::new("main.tf", text);
+    if let Ok(body) = provcheck::parse::terraform(&file) {
+        let parsed = provcheck::terraform::module::summary(&body);
+        prop_assert_eq!(read, parsed, "input: {:?}", text);
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------
 
 proptest! {
@@ -798,6 +828,18 @@ proptest! {
     #[test]
     fn generated_hcl(text in hcl_file()) {
         check(Front::Terraform, text)?;
+    }
+
+    #[test]
+    fn module_sources_read_from_generated_hcl(text in hcl_file()) {
+        module_sources_agree(&text)?;
+    }
+
+    #[test]
+    fn module_sources_read_from_mutated_fixtures((front, text) in mutated_fixture()) {
+        if front == Front::Terraform {
+            module_sources_agree(&text)?;
+        }
     }
 
     #[test]
