@@ -17,6 +17,13 @@ fn messages(report: &provcheck::Report) -> Vec<String> {
     report.errors.iter().map(|e| e.message.clone()).collect()
 }
 
+/// Writes `text` at `path` under `root`, making its folders.
+fn write_under(root: &std::path::Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 fn has_ebs_finding(report: &provcheck::Report) -> bool {
     report
         .findings
@@ -257,11 +264,7 @@ fn files_named_like_dockerfiles_but_documenting_them_are_not_parsed() {
 fn a_broken_file_that_calls_no_module_is_reported_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |path: &str, text: &str| {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| write_under(root, path, text);
     write(
         "modules/db/broken.tf",
         "resource \"aws_db_instance\" \"x\" {\n  engine = \n",
@@ -303,11 +306,7 @@ fn a_broken_file_that_calls_no_module_is_reported_once() {
 fn a_broken_file_hides_no_module_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |path: &str, text: &str| {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| write_under(root, path, text);
     write(
         "app/main.tf",
         "module \"db\" {\n  source = \"../modules/db\"\n}\n\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = = 1\n}\n",
